@@ -1,0 +1,72 @@
+"""camlens: class activation maps (Grad-CAM and family) — exact to the papers, fast, measurable.
+
+import camlens
+with camlens.GradCAM(model, target_layers="layer4") as cam:
+    maps = cam(x, targets=[camlens.ClassTarget(281)])   # (B, H, W) in [0, 1]
+"""
+
+from __future__ import annotations
+
+from .core.base import BaseCAM, Explanation, TopK
+from .core.errors import (
+    CamlensError,
+    InvalidInputError,
+    LayerNotFoundError,
+    LayerNotReachedError,
+    LayerOutputError,
+    TargetError,
+    TrainingModeWarning,
+)
+from .explain import explain
+from .methods import (
+    CAM,
+    METHODS,
+    EigenCAM,
+    EigenGradCAM,
+    GradCAM,
+    GradCAMElementWise,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    XGradCAM,
+    get_method,
+)
+from .targets import (
+    BinaryTarget,
+    ClassTarget,
+    CounterfactualTarget,
+    RankTarget,
+    SoftmaxTarget,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CAM",
+    "METHODS",
+    "BaseCAM",
+    "BinaryTarget",
+    "CamlensError",
+    "ClassTarget",
+    "CounterfactualTarget",
+    "EigenCAM",
+    "EigenGradCAM",
+    "Explanation",
+    "GradCAM",
+    "GradCAMElementWise",
+    "GradCAMPlusPlus",
+    "HiResCAM",
+    "InvalidInputError",
+    "LayerCAM",
+    "LayerNotFoundError",
+    "LayerNotReachedError",
+    "LayerOutputError",
+    "RankTarget",
+    "SoftmaxTarget",
+    "TargetError",
+    "TopK",
+    "TrainingModeWarning",
+    "XGradCAM",
+    "explain",
+    "get_method",
+]

@@ -1,0 +1,187 @@
+"""The tiny base every CAM method builds on.
+
+Data path, top to bottom: input -> capture (activations A, gradients G) -> per-layer map
+(``layer_map``: channel weights, weighted sum, or a projection) -> ReLU -> upsample -> normalise.
+A method overrides one function: ``channel_weights(A, G)`` when its map is ``Σ_k w_k A^k``, or
+``weighted_activations`` / ``layer_map`` when it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ..targets import RankTarget
+from .capture import Capture, ReshapeTransform, TorchAdapter
+from .errors import TargetError
+from .layers import LayersSpec
+from .postprocess import fuse_paper
+from .projection import first_principal_component
+
+
+@dataclass
+class Explanation:
+    """The result of one explanation of a batch.
+
+    maps:      ``(B, *input_spatial)`` float32 in [0, 1]: the fused map (the only layer's map
+               when one layer is given).
+    per_layer: layer name -> ``(B, *input_spatial)`` in [0, 1].
+    raw:       layer name -> ``(B, *layer_spatial)``: after ReLU, before upsampling/normalising.
+    outputs:   ``(B, ...)`` the model's output (logits).
+    scores:    ``(B,)`` the explained target scores.
+    targets:   the target of each image.
+    """
+
+    maps: Tensor
+    per_layer: dict[str, Tensor]
+    raw: dict[str, Tensor]
+    outputs: Tensor
+    scores: Tensor
+    targets: list[Any]
+
+
+@dataclass
+class TopK:
+    """Maps of each image's k best classes from one forward pass.
+
+    maps ``(B, k, *input_spatial)``, indices ``(B, k)`` class indices, scores ``(B, k)`` logits,
+    probabilities ``(B, k)`` softmax.
+    """
+
+    maps: Tensor
+    indices: Tensor
+    scores: Tensor
+    probabilities: Tensor
+
+
+class BaseCAM:
+    """Base of the CAM methods: ``cam(input_tensor, targets=None) -> (B, H, W)`` maps in [0, 1].
+
+    Args:
+        model: any ``nn.Module`` (left as it is: no ``.eval()``, no module swapped).
+        target_layers: a module, a dotted name (``"layer4"``, ``"layer4[-1]"``) or a list of either.
+        reshape_transform: maps a layer's output to ``(B, C, *spatial)`` (e.g. ViT tokens).
+        differentiable: keep the autograd graph so a map can feed a training loss.
+    """
+
+    uses_gradients: ClassVar[bool] = True
+    fuse = staticmethod(fuse_paper)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layers: LayersSpec,
+        reshape_transform: ReshapeTransform | None = None,
+        *,
+        differentiable: bool = False,
+    ) -> None:
+        self.model = model
+        self.adapter = TorchAdapter(model, target_layers, reshape_transform)
+        self.differentiable = differentiable
+
+    # --- method math: override one of these -------------------------------------------------
+    def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+        """``(B, C)`` channel weights w such that the map is ``Σ_k w_k A^k``."""
+        raise NotImplementedError(f"{type(self).__name__} defines no channel weights")
+
+    def weighted_activations(
+        self, activations: Tensor, gradients: Tensor | None, targets: Sequence[Any]
+    ) -> Tensor:
+        """``(B, C, *spatial)``: the terms whose channel sum is the map."""
+        weights = self.channel_weights(activations, gradients)
+        return weights.view(*weights.shape, *([1] * (activations.ndim - 2))) * activations
+
+    def layer_map(
+        self,
+        activations: Tensor,
+        gradients: Tensor | None,
+        targets: Sequence[Any],
+        eigen_smooth: bool = False,
+    ) -> Tensor:
+        """``(B, *spatial)`` map of one layer before ReLU: channel sum (or its first PC)."""
+        weighted = self.weighted_activations(activations, gradients, targets)
+        return first_principal_component(weighted) if eigen_smooth else weighted.sum(dim=1)
+
+    # --- pipeline ------------------------------------------------------------------------------
+    def __call__(
+        self, input_tensor: Tensor, targets: object = None, *, eigen_smooth: bool = False
+    ) -> Tensor:
+        """``(B, *input_spatial)`` float32 maps in [0, 1] on the input's device."""
+        return self.explain(input_tensor, targets, eigen_smooth=eigen_smooth).maps
+
+    def explain(
+        self, input_tensor: Tensor, targets: object = None, *, eigen_smooth: bool = False
+    ) -> Explanation:
+        """Like ``__call__`` but returns the :class:`Explanation` (per-layer, raw, scores)."""
+        return self.explain_targets(input_tensor, [targets], eigen_smooth=eigen_smooth)[0]
+
+    def explain_targets(
+        self,
+        input_tensor: Tensor,
+        target_sets: Sequence[object],
+        *,
+        eigen_smooth: bool = False,
+    ) -> list[Explanation]:
+        """One :class:`Explanation` per target set, from a single forward pass."""
+        capture = self.adapter.capture(
+            input_tensor,
+            target_sets,
+            gradients=self.uses_gradients,
+            differentiable=self.differentiable,
+        )
+        return self.explanations(capture, input_tensor.shape[2:], eigen_smooth=eigen_smooth)
+
+    def topk(self, input_tensor: Tensor, k: int = 5, *, eigen_smooth: bool = False) -> TopK:
+        """Maps of each image's ``k`` best classes, sharing one forward pass."""
+        if k < 1:
+            raise TargetError(f"k must be >= 1, got {k}.")
+        results = self.explain_targets(
+            input_tensor, [RankTarget(r) for r in range(k)], eigen_smooth=eigen_smooth
+        )
+        outputs = results[0].outputs.detach()
+        if k > outputs.shape[-1]:
+            raise TargetError(f"k={k} exceeds the model's {outputs.shape[-1]} classes.")
+        indices = torch.tensor([[t.category for t in r.targets] for r in results]).T
+        indices = indices.to(outputs.device)
+        return TopK(
+            maps=torch.stack([r.maps for r in results], dim=1),
+            indices=indices,
+            scores=outputs.gather(1, indices),
+            probabilities=torch.softmax(outputs, dim=-1).gather(1, indices),
+        )
+
+    def explanations(
+        self, capture: Capture, size: Sequence[int], *, eigen_smooth: bool = False
+    ) -> list[Explanation]:
+        """Turn a :class:`Capture` into one :class:`Explanation` per target set."""
+        results = []
+        for t, targets in enumerate(capture.targets):
+            raw = []
+            for layer, activations in enumerate(capture.activations):
+                grads = capture.gradients[t][layer] if capture.gradients else None
+                raw.append(
+                    torch.relu(self.layer_map(activations, grads, targets, eigen_smooth)).float()
+                )
+            per_layer, fused = self.fuse(raw, size)
+            results.append(
+                Explanation(
+                    maps=fused,
+                    per_layer=dict(zip(capture.layer_names, per_layer, strict=True)),
+                    raw=dict(zip(capture.layer_names, raw, strict=True)),
+                    outputs=capture.outputs,
+                    scores=capture.scores[t],
+                    targets=list(targets),
+                )
+            )
+        return results
+
+    # --- context manager: hooks live only during a call, so there is nothing to leak ----------
+    def __enter__(self) -> BaseCAM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

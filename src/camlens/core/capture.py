@@ -1,0 +1,280 @@
+"""The PyTorch capture engine: one forward with hooks on the target layers, then
+``torch.autograd.grad`` of the target scores with respect to the captured activations only.
+
+Framework adapters (this one, Keras later) produce a :class:`Capture`; the method math only ever
+sees that, never the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from ..targets import Target, resolve_targets, score_targets
+from .errors import (
+    InvalidInputError,
+    LayerNotReachedError,
+    LayerOutputError,
+    TargetError,
+    TrainingModeWarning,
+)
+from .layers import LayersSpec, resolve_layers
+
+ReshapeTransform = Callable[[Tensor], Tensor]
+
+
+@dataclass
+class Capture:
+    """What a forward/backward pass gave, for ``T`` target sets over ``L`` layers.
+
+    outputs:      model output as the targets see it (logits), ``(B, ...)``.
+    activations:  per layer, ``(B, C, *spatial)`` after ``reshape_transform``.
+    gradients:    ``gradients[t][l]``: d(score of target set t)/d(activations[l]), same shape;
+                  empty when the method needs no gradients.
+    targets:      ``targets[t]``: one target per image.
+    scores:       ``scores[t]``: ``(B,)`` target scores.
+    """
+
+    outputs: Tensor
+    activations: list[Tensor]
+    gradients: list[list[Tensor]] = field(default_factory=list)
+    targets: list[list[Target]] = field(default_factory=list)
+    scores: list[Tensor] = field(default_factory=list)
+    layer_names: list[str] = field(default_factory=list)
+
+
+def model_logits(output: object) -> Tensor:
+    """The tensor targets score.
+
+    A tensor, ``.logits`` (Hugging Face), ``["logits"]`` / ``["out"]``, or a tuple's first item.
+    """
+    if isinstance(output, Tensor):
+        return output
+    logits = getattr(output, "logits", None)
+    if isinstance(logits, Tensor):
+        return logits
+    if isinstance(output, dict):
+        for key in ("logits", "out"):
+            if isinstance(output.get(key), Tensor):
+                return output[key]
+    if isinstance(output, tuple | list) and output and isinstance(output[0], Tensor):
+        return output[0]
+    raise TargetError(
+        f"the model returned {type(output).__name__}; camlens needs a tensor of scores "
+        "(or .logits / ['logits'] / ['out'] / a tuple whose first item is one). "
+        "Wrap the model so that it returns the scores tensor."
+    )
+
+
+def check_input(x: object) -> Tensor:
+    """Validate an input batch ``(B, C, *spatial)``: a finite floating tensor."""
+    if not isinstance(x, Tensor):
+        raise InvalidInputError(
+            f"input must be a torch.Tensor of shape (B, C, H, W), not {type(x).__name__}."
+        )
+    if x.ndim < 3:
+        raise InvalidInputError(
+            f"input must be a batch (B, C, *spatial); got shape {tuple(x.shape)}. "
+            "For one image add the batch dimension: x.unsqueeze(0)."
+        )
+    if not x.is_floating_point():
+        raise InvalidInputError(
+            f"input must be a floating tensor, got {x.dtype}; convert with x.float() "
+            "and normalise as the model expects."
+        )
+    if not bool(torch.isfinite(x).all()):
+        raise InvalidInputError("input holds NaN or inf values; clean the input before explaining.")
+    return x
+
+
+@contextlib.contextmanager
+def frozen_parameters(model: nn.Module, enabled: bool = True) -> Iterator[None]:
+    """Set ``requires_grad=False`` on every parameter for the block, then restore it.
+
+    With parameters frozen, the autograd graph starts at the first target layer: no parameter
+    gradient is computed and parameters do not keep the graph alive.
+    """
+    params = [p for p in model.parameters() if p.requires_grad] if enabled else []
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class _LayerHooks:
+    """Forward hooks that record each target layer's output and hand back a copy.
+
+    The recorded tensor is made a graph leaf when nothing upstream requires grad (frozen model,
+    input without grad), so the graph starts there. Downstream layers receive a clone, so an
+    in-place op after the layer (``ReLU(inplace=True)``) cannot change what was recorded.
+    """
+
+    def __init__(self, layers: Sequence[tuple[str, nn.Module]], track_graph: bool):
+        self.layers = layers
+        self.track_graph = track_graph
+        self.records: list[list[Tensor]] = [[] for _ in layers]
+        self._lock = threading.Lock()
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+
+    def __enter__(self) -> _LayerHooks:
+        for index, (_, module) in enumerate(self.layers):
+            self._handles.append(module.register_forward_hook(self._hook(index)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _hook(self, index: int) -> Callable:
+        name = self.layers[index][0]
+
+        def hook(module: nn.Module, inputs: object, output: object) -> Tensor:
+            if not isinstance(output, Tensor):
+                raise LayerOutputError(
+                    f"layer {name!r} returned {type(output).__name__}, not a tensor; choose a "
+                    "layer whose output is a tensor (e.g. a submodule of this one)."
+                )
+            if self.track_graph and not output.requires_grad:
+                output = output.detach().requires_grad_(True)
+            with self._lock:
+                self.records[index].append(output)
+            return output.clone() if self.track_graph else output
+
+        return hook
+
+    def activations(self) -> list[list[Tensor]]:
+        """Per layer, the recorded chunks in batch order (several only under DataParallel)."""
+        result = []
+        for (name, _), chunks in zip(self.layers, self.records, strict=True):
+            if not chunks:
+                raise LayerNotReachedError(
+                    f"the forward pass never ran layer {name!r}; pick a layer the model uses."
+                )
+            devices = [c.device for c in chunks]
+            if len(set(devices)) != len(devices):
+                raise LayerOutputError(
+                    f"layer {name!r} ran {len(chunks)} times in one forward pass, so its map is "
+                    "ambiguous; choose a layer that runs once per image."
+                )
+            chunks = sorted(chunks, key=lambda c: c.device.index or 0)
+            result.append(chunks)
+        return result
+
+
+class TorchAdapter:
+    """Produce a :class:`Capture` from a PyTorch model."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layers: LayersSpec,
+        reshape_transform: ReshapeTransform | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
+        self.model = model
+        self.layers = resolve_layers(model, target_layers)
+        self.reshape_transform = reshape_transform
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [name for name, _ in self.layers]
+
+    def capture(
+        self,
+        x: Tensor,
+        target_sets: Sequence[object] | None,
+        *,
+        gradients: bool = True,
+        differentiable: bool = False,
+    ) -> Capture:
+        """Run one forward pass and, per target set, one ``autograd.grad`` to the layers.
+
+        target_sets: a list of per-image target lists (``None`` items mean top-1); ``None`` means
+        one set of top-1 targets.
+        """
+        x = check_input(x)
+        if self.model.training:
+            warnings.warn(
+                "the model is in training mode: dropout and batch-norm make maps depend on the "
+                "batch and can change the model's statistics. Call model.eval() first.",
+                TrainingModeWarning,
+                stacklevel=3,
+            )
+        if x.is_inference():
+            x = x.clone()
+        track = gradients or differentiable
+        grad_mode = torch.enable_grad() if track else torch.no_grad()
+        with (
+            torch.inference_mode(False),
+            grad_mode,
+            frozen_parameters(self.model, enabled=not differentiable),
+            _LayerHooks(self.layers, track_graph=track) as hooks,
+        ):
+            output = self.model(x)
+            chunks = hooks.activations()
+            logits = model_logits(output)
+            batch = x.shape[0]
+            sets = [None] if target_sets is None else list(target_sets)
+            if not sets:
+                raise TargetError("target_sets is empty: give at least one set of targets.")
+            targets = [resolve_targets(t, logits, batch) for t in sets]
+            scores = [score_targets(t, logits) for t in targets]
+            grads: list[list[Tensor]] = []
+            if gradients:
+                flat = [c for layer in chunks for c in layer]
+                for i, score in enumerate(scores):
+                    keep = differentiable or i < len(scores) - 1
+                    grads.append(self._grad(score, flat, chunks, keep, differentiable))
+
+        activations = [torch.cat(c) if len(c) > 1 else c[0] for c in chunks]
+        if not differentiable:
+            activations = [a.detach() for a in activations]
+            logits = logits.detach()
+            scores = [s.detach() for s in scores]
+        if self.reshape_transform is not None:
+            activations = [self.reshape_transform(a) for a in activations]
+            grads = [[self.reshape_transform(g) for g in layer] for layer in grads]
+        return Capture(logits, activations, grads, targets, scores, self.layer_names)
+
+    def _grad(
+        self,
+        score: Tensor,
+        flat: list[Tensor],
+        chunks: list[list[Tensor]],
+        retain: bool,
+        differentiable: bool,
+    ) -> list[Tensor]:
+        if not score.requires_grad:
+            raise LayerNotReachedError(
+                "the target score does not depend on any target layer; check that the layers "
+                "lie on the path from the input to the scored output."
+            )
+        found = torch.autograd.grad(
+            score.sum(),
+            flat,
+            retain_graph=retain,
+            create_graph=differentiable,
+            allow_unused=True,
+        )
+        result, start = [], 0
+        for (name, _), layer in zip(self.layers, chunks, strict=True):
+            parts = found[start : start + len(layer)]
+            start += len(layer)
+            if any(g is None for g in parts):
+                raise LayerNotReachedError(
+                    f"the target score does not depend on layer {name!r}; pick a layer on the "
+                    "path from the input to the scored output."
+                )
+            result.append(torch.cat(parts) if len(parts) > 1 else parts[0])
+        return result

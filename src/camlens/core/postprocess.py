@@ -1,0 +1,54 @@
+"""Post-processing, all in torch on the maps' device: upsample, per-image min-max normalise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def upsample(maps: Tensor, size: Sequence[int]) -> Tensor:
+    """Resize ``(B, *spatial)`` maps to ``size``: linear / bilinear / trilinear, no corner align."""
+    size = tuple(int(s) for s in size)
+    if tuple(maps.shape[1:]) == size:
+        return maps
+    mode = _MODES.get(maps.ndim - 1)
+    if mode is None:
+        raise ValueError(f"can only upsample 1-D, 2-D or 3-D maps, got shape {tuple(maps.shape)}.")
+    return F.interpolate(maps[:, None], size=size, mode=mode, align_corners=False)[:, 0]
+
+
+def normalize(maps: Tensor, eps: float = 0.0) -> Tensor:
+    """Per-image min-max to [0, 1]: ``(x - min) / (max - min)``.
+
+    With ``eps=0`` (camlens) a constant map becomes zeros, never NaN. ``eps > 0`` divides by
+    ``max + eps`` instead, as pytorch-grad-cam does (``1e-7``); it differs only for tiny maps.
+    """
+    flat = maps.flatten(1)
+    shifted = flat - flat.min(dim=1, keepdim=True).values
+    top = shifted.max(dim=1, keepdim=True).values
+    if eps > 0:
+        out = shifted / (top + eps)
+    else:
+        out = torch.where(top > 0, shifted / torch.where(top > 0, top, 1), 0)
+    return out.view_as(maps)
+
+
+def fuse_paper(raw: Sequence[Tensor], size: Sequence[int]) -> tuple[list[Tensor], Tensor]:
+    """camlens: each layer upsampled then normalised; the fused map is the normalised mean."""
+    per_layer = [normalize(upsample(m, size)) for m in raw]
+    fused = per_layer[0] if len(per_layer) == 1 else normalize(torch.stack(per_layer).mean(0))
+    return per_layer, fused
+
+
+def fuse_pytorch_grad_cam(
+    raw: Sequence[Tensor], size: Sequence[int]
+) -> tuple[list[Tensor], Tensor]:
+    """pytorch-grad-cam's order: normalise by ``max + 1e-7``, then resize; mean; normalise again."""
+    per_layer = [upsample(normalize(m, eps=1e-7), size) for m in raw]
+    fused = normalize(torch.stack(per_layer).clamp_min(0).mean(0), eps=1e-7)
+    return per_layer, fused

@@ -1,0 +1,40 @@
+"""Several methods on the same input, sharing one forward and one backward pass."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from .core.base import BaseCAM, Explanation
+from .core.capture import ReshapeTransform
+from .core.layers import LayersSpec
+from .methods import get_method
+
+
+def explain(
+    model: nn.Module,
+    input_tensor: Tensor,
+    methods: Sequence[str | type[BaseCAM]] = ("gradcam",),
+    target_layers: LayersSpec = (),
+    targets: object = None,
+    *,
+    reshape_transform: ReshapeTransform | None = None,
+    eigen_smooth: bool = False,
+) -> dict[str, Explanation]:
+    """Explain ``input_tensor`` with every method in ``methods`` from one capture.
+
+    Returns ``{method name: Explanation}``. Gradient methods share one ``autograd.grad``;
+    gradient-free ones (Eigen-CAM, CAM) reuse the same activations.
+    """
+    classes = [get_method(m) if isinstance(m, str) else m for m in methods]
+    cams = [cls(model, target_layers, reshape_transform) for cls in classes]
+    capture = cams[0].adapter.capture(
+        input_tensor, [targets], gradients=any(c.uses_gradients for c in cams)
+    )
+    size = input_tensor.shape[2:]
+    names = [m if isinstance(m, str) else m.__name__ for m in methods]
+    return {
+        name: cam.explanations(capture, size, eigen_smooth=eigen_smooth)[0]
+        for name, cam in zip(names, cams, strict=True)
+    }

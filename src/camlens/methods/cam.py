@@ -1,0 +1,58 @@
+"""CAM — Zhou et al., "Learning Deep Features for Discriminative Localization", CVPR 2016.
+
+For a network that ends in global average pooling + one linear layer ``fc``:
+
+    L^c = ReLU(Σ_k w_k^c A^k)      with w^c = fc.weight[c]  (no gradients needed)
+
+``fc_layer`` is found automatically (the model's last ``nn.Linear``) or given (module or name).
+Targets must be class indices (``ClassTarget``). Shapes: A ``(B, C, *spatial)``, w ``(B, C)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..core.base import BaseCAM
+from ..core.errors import LayerNotFoundError, TargetError
+from ..core.layers import resolve_layers
+
+
+class CAM(BaseCAM):
+    uses_gradients = False
+
+    def __init__(self, model: nn.Module, target_layers, *args, fc_layer=None, **kwargs) -> None:
+        super().__init__(model, target_layers, *args, **kwargs)
+        if fc_layer is None:
+            linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+            if not linears:
+                raise LayerNotFoundError(
+                    "CAM needs a final linear layer after global average pooling; the model has "
+                    "no nn.Linear. Pass fc_layer=, or use GradCAM, which needs none."
+                )
+            fc_layer = linears[-1]
+        self.fc = resolve_layers(model, fc_layer)[0][1]
+        if not isinstance(self.fc, nn.Linear):
+            raise LayerNotFoundError(
+                f"fc_layer must be an nn.Linear, got {type(self.fc).__name__}."
+            )
+
+    def weighted_activations(
+        self, activations: Tensor, gradients: Tensor | None, targets: Sequence[Any]
+    ) -> Tensor:
+        channels = activations.shape[1]
+        if self.fc.in_features != channels:
+            raise LayerNotFoundError(
+                f"the linear layer takes {self.fc.in_features} features but the target layer has "
+                f"{channels} channels; CAM needs the last conv layer feeding global average "
+                "pooling and fc_layer the linear layer after it."
+            )
+        categories = [getattr(t, "category", None) for t in targets]
+        if any(c is None for c in categories):
+            raise TargetError("CAM explains class indices only: use ClassTarget targets.")
+        index = torch.tensor(categories, device=activations.device)
+        weights = self.fc.weight.detach()[index].to(activations.dtype)  # (B, C)
+        return weights.view(*weights.shape, *([1] * (activations.ndim - 2))) * activations

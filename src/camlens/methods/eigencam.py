@@ -1,0 +1,30 @@
+"""Eigen-CAM — Muhammad & Yeasin, IJCNN 2020 (arXiv:2008.00299). No gradients, no class.
+
+    L = ReLU(X v1)   with X the (N, C) activations at N positions, centred, v1 its first right
+                     singular vector, signed so the map agrees with the activations.
+
+Shapes: A ``(B, C, *spatial)`` -> map ``(B, *spatial)``. Runs without an autograd graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import Tensor
+
+from ..core.base import BaseCAM
+from ..core.projection import first_principal_component
+
+
+class EigenCAM(BaseCAM):
+    uses_gradients = False
+
+    def layer_map(
+        self,
+        activations: Tensor,
+        gradients: Tensor | None,
+        targets: Sequence[Any],
+        eigen_smooth: bool = False,
+    ) -> Tensor:
+        return first_principal_component(activations)

@@ -1,0 +1,27 @@
+"""EigenGradCAM (pytorch-grad-cam): Eigen-CAM on ``∂y^c/∂A ⊙ A``, so it is class-discriminative.
+
+    L^c = ReLU(X v1)   with X the (N, C) matrix of ∂y^c/∂A ⊙ A, centred; v1 as in Eigen-CAM.
+
+Shapes: A, ∂y/∂A ``(B, C, *spatial)`` -> map ``(B, *spatial)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import Tensor
+
+from ..core.base import BaseCAM
+from ..core.projection import first_principal_component
+
+
+class EigenGradCAM(BaseCAM):
+    def layer_map(
+        self,
+        activations: Tensor,
+        gradients: Tensor | None,
+        targets: Sequence[Any],
+        eigen_smooth: bool = False,
+    ) -> Tensor:
+        return first_principal_component(gradients * activations)

@@ -1,0 +1,19 @@
+"""Grad-CAM — Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
+Gradient-based Localization", ICCV 2017 (arXiv:1610.02391).
+
+    α_k^c = (1/Z) Σ_ij ∂y^c/∂A^k_ij        (eq. 2: gradients global-average-pooled, Z = H·W)
+    L^c   = ReLU(Σ_k α_k^c A^k)             (eq. 1)
+
+Shapes: A, ∂y/∂A ``(B, C, *spatial)`` -> α ``(B, C)`` -> map ``(B, *spatial)``.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from ..core.base import BaseCAM
+
+
+class GradCAM(BaseCAM):
+    def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+        return gradients.flatten(2).mean(dim=2)

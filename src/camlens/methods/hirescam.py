@@ -1,0 +1,23 @@
+"""HiResCAM — Draelos & Carin, "Use HiResCAM instead of Grad-CAM for faithful explanations of
+convolutional neural networks", 2020 (arXiv:2011.08891).
+
+    L^c = ReLU(Σ_k ∂y^c/∂A^k ⊙ A^k)        (element-wise; no spatial averaging of gradients)
+
+Shapes: A, ∂y/∂A ``(B, C, *spatial)`` -> map ``(B, *spatial)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import Tensor
+
+from ..core.base import BaseCAM
+
+
+class HiResCAM(BaseCAM):
+    def weighted_activations(
+        self, activations: Tensor, gradients: Tensor, targets: Sequence[Any]
+    ) -> Tensor:
+        return gradients * activations

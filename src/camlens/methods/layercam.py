@@ -1,0 +1,24 @@
+"""LayerCAM — Jiang et al., "LayerCAM: Exploring Hierarchical Class Activation Maps for
+Localization", IEEE TIP 2021. Good at shallow layers.
+
+    L^c = ReLU(Σ_k ReLU(∂y^c/∂A^k) ⊙ A^k)
+
+Shapes: A, ∂y/∂A ``(B, C, *spatial)`` -> map ``(B, *spatial)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..core.base import BaseCAM
+
+
+class LayerCAM(BaseCAM):
+    def weighted_activations(
+        self, activations: Tensor, gradients: Tensor, targets: Sequence[Any]
+    ) -> Tensor:
+        return torch.relu(gradients) * activations

@@ -1,0 +1,75 @@
+"""Turn the user's ``targets=`` into one target per image, and score a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from ..core.errors import TargetError
+from .classification import ClassTarget, RankTarget
+
+Target = Callable[[Tensor], Tensor]
+
+
+def resolve_targets(spec: object, logits: Tensor, batch: int) -> list[Target]:
+    """One target per image.
+
+    ``None`` -> each image's top-1 class; a single target or a list of one -> the same for every
+    image; a list of ``batch`` -> one each. Ints stand for :class:`ClassTarget`.
+    """
+    if spec is None:
+        if logits.ndim < 2:
+            raise TargetError(
+                f"targets=None takes each image's top-1 class, but the output has shape "
+                f"{tuple(logits.shape)}; pass explicit targets."
+            )
+        top1 = logits.detach().flatten(1).argmax(dim=1).tolist()
+        return [ClassTarget(int(c)) for c in top1]
+    items = list(spec) if isinstance(spec, Sequence) and not isinstance(spec, str) else [spec]
+    items = [ClassTarget(t) if isinstance(t, int) else t for t in items]
+    if len(items) == 1:
+        items = items * batch
+    if any(isinstance(t, RankTarget) for t in items):
+        ranks = [t.rank for t in items if isinstance(t, RankTarget)]
+        if max(ranks) >= logits.flatten(1).shape[1]:
+            raise TargetError(
+                f"rank {max(ranks)} asked for, but the model has only "
+                f"{logits.flatten(1).shape[1]} classes."
+            )
+        order = logits.detach().flatten(1).topk(max(ranks) + 1, dim=1).indices.tolist()
+        items = [
+            ClassTarget(order[i][t.rank]) if isinstance(t, RankTarget) else t
+            for i, t in enumerate(items)
+        ]
+    if len(items) != batch:
+        raise TargetError(
+            f"got {len(items)} targets for a batch of {batch} images; give one target for the "
+            f"whole batch or exactly {batch} (one per image)."
+        )
+    for t in items:
+        if not callable(t):
+            raise TargetError(f"a target must be callable (output -> score), got {t!r}.")
+    return items
+
+
+def score_targets(targets: Sequence[Target], logits: Tensor) -> Tensor:
+    """``(B,)`` scores: one gather when all targets are plain ``ClassTarget``s, else per image."""
+    if all(type(t) is ClassTarget for t in targets) and logits.ndim == 2:
+        for t in targets:
+            t.check(logits[0])
+        index = torch.tensor([t.category for t in targets], device=logits.device)
+        return logits.gather(1, index[:, None]).squeeze(1)
+    scores = []
+    for i, (target, output) in enumerate(zip(targets, logits, strict=True)):
+        score = target(output)
+        if not isinstance(score, Tensor):
+            score = torch.as_tensor(score, dtype=logits.dtype, device=logits.device)
+        if score.numel() != 1:
+            raise TargetError(
+                f"target {target!r} returned a score of shape {tuple(score.shape)} for image {i}; "
+                "a target must return one number per image (sum or pick the entries you want)."
+            )
+        scores.append(score.reshape(()))
+    return torch.stack(scores)
