@@ -110,6 +110,11 @@ def frozen_parameters(model: nn.Module, enabled: bool = True) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+def _in_training_mode(model: nn.Module) -> bool:
+    """True if any leaf module is in training mode (a wrapper's own flag does not count)."""
+    return any(m.training for m in model.modules() if next(m.children(), None) is None)
+
+
 class _LayerHooks:
     """Forward hooks that record each target layer's output and hand back a copy.
 
@@ -148,7 +153,7 @@ class _LayerHooks:
                 output = output.detach().requires_grad_(True)
             with self._lock:
                 self.records[index].append(output)
-            return output.clone() if self.track_graph else output
+            return output.clone()
 
         return hook
 
@@ -204,7 +209,7 @@ class TorchAdapter:
         one set of top-1 targets.
         """
         x = check_input(x)
-        if self.model.training:
+        if _in_training_mode(self.model):
             warnings.warn(
                 "the model is in training mode: dropout and batch-norm make maps depend on the "
                 "batch and can change the model's statistics. Call model.eval() first.",

@@ -1,0 +1,38 @@
+"""Several methods from one capture equal the methods run one by one."""
+
+import torch
+from torch import nn
+
+import camlens
+
+
+class CountingForward(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.model(x)
+
+
+def test_methods_share_one_forward_and_equal_single_runs(small_cnn, images):
+    counted = CountingForward(small_cnn).eval()
+    names = list(camlens.METHODS)
+    results = camlens.explain(counted, images, names, "model.conv3", targets=[1, 2, 3, 4])
+    assert counted.calls == 1
+    for name in names:
+        alone = camlens.get_method(name)(small_cnn, "conv3")(images, targets=[1, 2, 3, 4])
+        torch.testing.assert_close(results[name].maps, alone, msg=name)
+
+
+def test_get_method_names_and_errors():
+    assert camlens.get_method("GradCAM++") is camlens.GradCAMPlusPlus
+    assert camlens.get_method("grad_cam") is camlens.GradCAM
+    try:
+        camlens.get_method("nope")
+    except KeyError as e:
+        assert "gradcam" in str(e)
+    else:
+        raise AssertionError("unknown method accepted")
