@@ -41,6 +41,18 @@ from .targets import (
 
 __version__ = "0.1.0"
 
+_LAZY_SUBMODULES = {"viz", "pretrained", "compat", "demo"}
+
+
+def __getattr__(name: str):
+    # viz pulls in matplotlib: import it only when asked for (camlens.viz.overlay(...)).
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'camlens' has no attribute {name!r}")
+
+
 __all__ = [
     "CAM",
     "METHODS",
