@@ -32,9 +32,8 @@ def explain(
     capture = cams[0].adapter.capture(
         input_tensor, [targets], gradients=any(c.uses_gradients for c in cams)
     )
-    size = input_tensor.shape[2:]
     names = [m if isinstance(m, str) else m.__name__ for m in methods]
     return {
-        name: cam.explanations(capture, size, eigen_smooth=eigen_smooth)[0]
+        name: cam.explanations(capture, eigen_smooth=eigen_smooth)[0]
         for name, cam in zip(names, cams, strict=True)
     }

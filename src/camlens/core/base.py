@@ -45,6 +45,20 @@ class Explanation:
 
 
 @dataclass
+class LayerContext:
+    """What a method may need besides A and G: the input, the targets, the layer, the adapter
+    (to run the model again, e.g. Score-CAM's masked inputs)."""
+
+    input: Tensor
+    targets: Sequence[Any]
+    scores: Tensor
+    outputs: Tensor
+    layer_name: str
+    layer_index: int
+    adapter: Any
+
+
+@dataclass
 class TopK:
     """Maps of each image's k best classes from one forward pass.
 
@@ -84,26 +98,28 @@ class BaseCAM:
         self.differentiable = differentiable
 
     # --- method math: override one of these -------------------------------------------------
-    def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+    def channel_weights(
+        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
+    ) -> Tensor:
         """``(B, C)`` channel weights w such that the map is ``Σ_k w_k A^k``."""
         raise NotImplementedError(f"{type(self).__name__} defines no channel weights")
 
     def weighted_activations(
-        self, activations: Tensor, gradients: Tensor | None, targets: Sequence[Any]
+        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
     ) -> Tensor:
         """``(B, C, *spatial)``: the terms whose channel sum is the map."""
-        weights = self.channel_weights(activations, gradients)
+        weights = self.channel_weights(activations, gradients, ctx)
         return weights.view(*weights.shape, *([1] * (activations.ndim - 2))) * activations
 
     def layer_map(
         self,
         activations: Tensor,
         gradients: Tensor | None,
-        targets: Sequence[Any],
+        ctx: LayerContext,
         eigen_smooth: bool = False,
     ) -> Tensor:
         """``(B, *spatial)`` map of one layer before ReLU: channel sum (or its first PC)."""
-        weighted = self.weighted_activations(activations, gradients, targets)
+        weighted = self.weighted_activations(activations, gradients, ctx)
         return first_principal_component(weighted) if eigen_smooth else weighted.sum(dim=1)
 
     # --- pipeline ------------------------------------------------------------------------------
@@ -133,7 +149,7 @@ class BaseCAM:
             gradients=self.uses_gradients,
             differentiable=self.differentiable,
         )
-        return self.explanations(capture, input_tensor.shape[2:], eigen_smooth=eigen_smooth)
+        return self.explanations(capture, eigen_smooth=eigen_smooth)
 
     def topk(self, input_tensor: Tensor, k: int = 5, *, eigen_smooth: bool = False) -> TopK:
         """Maps of each image's ``k`` best classes, sharing one forward pass."""
@@ -154,19 +170,26 @@ class BaseCAM:
             probabilities=torch.softmax(outputs, dim=-1).gather(1, indices),
         )
 
-    def explanations(
-        self, capture: Capture, size: Sequence[int], *, eigen_smooth: bool = False
-    ) -> list[Explanation]:
+    def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
         """Turn a :class:`Capture` into one :class:`Explanation` per target set."""
         results = []
         for t, targets in enumerate(capture.targets):
             raw = []
             for layer, activations in enumerate(capture.activations):
                 grads = capture.gradients[t][layer] if capture.gradients else None
-                raw.append(
-                    torch.relu(self.layer_map(activations, grads, targets, eigen_smooth)).float()
+                ctx = LayerContext(
+                    input=capture.inputs,
+                    targets=targets,
+                    scores=capture.scores[t],
+                    outputs=capture.outputs,
+                    layer_name=capture.layer_names[layer],
+                    layer_index=layer,
+                    adapter=capture.adapter,
                 )
-            per_layer, fused = self.fuse(raw, size)
+                raw.append(
+                    torch.relu(self.layer_map(activations, grads, ctx, eigen_smooth)).float()
+                )
+            per_layer, fused = self.fuse(raw, capture.inputs.shape[2:])
             results.append(
                 Explanation(
                     maps=fused,

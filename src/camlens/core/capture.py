@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -33,6 +34,7 @@ ReshapeTransform = Callable[[Tensor], Tensor]
 class Capture:
     """What a forward/backward pass gave, for ``T`` target sets over ``L`` layers.
 
+    inputs:       the input batch ``(B, C, *spatial)``.
     outputs:      model output as the targets see it (logits), ``(B, ...)``.
     activations:  per layer, ``(B, C, *spatial)`` after ``reshape_transform``.
     gradients:    ``gradients[t][l]``: d(score of target set t)/d(activations[l]), same shape;
@@ -41,12 +43,14 @@ class Capture:
     scores:       ``scores[t]``: ``(B,)`` target scores.
     """
 
+    inputs: Tensor
     outputs: Tensor
     activations: list[Tensor]
     gradients: list[list[Tensor]] = field(default_factory=list)
     targets: list[list[Target]] = field(default_factory=list)
     scores: list[Tensor] = field(default_factory=list)
     layer_names: list[str] = field(default_factory=list)
+    adapter: Any = None  # the adapter that made it, for methods that run the model again
 
 
 def model_logits(output: object) -> Tensor:
@@ -250,7 +254,7 @@ class TorchAdapter:
         if self.reshape_transform is not None:
             activations = [self.reshape_transform(a) for a in activations]
             grads = [[self.reshape_transform(g) for g in layer] for layer in grads]
-        return Capture(logits, activations, grads, targets, scores, self.layer_names)
+        return Capture(x, logits, activations, grads, targets, scores, self.layer_names, self)
 
     def _grad(
         self,

@@ -10,13 +10,10 @@ Targets must be class indices (``ClassTarget``). Shapes: A ``(B, C, *spatial)``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
-from ..core.base import BaseCAM
+from ..core.base import BaseCAM, LayerContext
 from ..core.errors import LayerNotFoundError, TargetError
 from ..core.layers import resolve_layers
 
@@ -41,7 +38,7 @@ class CAM(BaseCAM):
             )
 
     def weighted_activations(
-        self, activations: Tensor, gradients: Tensor | None, targets: Sequence[Any]
+        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
     ) -> Tensor:
         channels = activations.shape[1]
         if self.fc.in_features != channels:
@@ -50,7 +47,7 @@ class CAM(BaseCAM):
                 f"{channels} channels; CAM needs the last conv layer feeding global average "
                 "pooling and fc_layer the linear layer after it."
             )
-        categories = [getattr(t, "category", None) for t in targets]
+        categories = [getattr(t, "category", None) for t in ctx.targets]
         if any(c is None for c in categories):
             raise TargetError("CAM explains class indices only: use ClassTarget targets.")
         index = torch.tensor(categories, device=activations.device)

@@ -8,12 +8,9 @@ Shapes: A ``(B, C, *spatial)`` -> map ``(B, *spatial)``. Runs without an autogra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from torch import Tensor
 
-from ..core.base import BaseCAM
+from ..core.base import BaseCAM, LayerContext
 from ..core.projection import first_principal_component
 
 
@@ -24,7 +21,7 @@ class EigenCAM(BaseCAM):
         self,
         activations: Tensor,
         gradients: Tensor | None,
-        targets: Sequence[Any],
+        ctx: LayerContext,
         eigen_smooth: bool = False,
     ) -> Tensor:
         return first_principal_component(activations)

@@ -7,12 +7,9 @@ Shapes: A, ∂y/∂A ``(B, C, *spatial)`` -> map ``(B, *spatial)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from torch import Tensor
 
-from ..core.base import BaseCAM
+from ..core.base import BaseCAM, LayerContext
 from ..core.projection import first_principal_component
 
 
@@ -21,7 +18,7 @@ class EigenGradCAM(BaseCAM):
         self,
         activations: Tensor,
         gradients: Tensor | None,
-        targets: Sequence[Any],
+        ctx: LayerContext,
         eigen_smooth: bool = False,
     ) -> Tensor:
         return first_principal_component(gradients * activations)

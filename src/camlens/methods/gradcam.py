@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..core.base import BaseCAM
+from ..core.base import BaseCAM, LayerContext
 
 
 class GradCAM(BaseCAM):
-    def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+    def channel_weights(self, activations: Tensor, gradients: Tensor, ctx: LayerContext) -> Tensor:
         return gradients.flatten(2).mean(dim=2)

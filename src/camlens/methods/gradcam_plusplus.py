@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..core.base import BaseCAM
+from ..core.base import BaseCAM, LayerContext
 
 
 class GradCAMPlusPlus(BaseCAM):
@@ -26,7 +26,7 @@ class GradCAMPlusPlus(BaseCAM):
         super().__init__(*args, **kwargs)
         self.eps = eps
 
-    def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+    def channel_weights(self, activations: Tensor, gradients: Tensor, ctx: LayerContext) -> Tensor:
         g2 = gradients.pow(2)
         g3 = g2 * gradients
         spatial = tuple(range(2, activations.ndim))

@@ -8,17 +8,14 @@ Shapes: A, ∂y/∂A ``(B, C, *spatial)`` -> map ``(B, *spatial)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from ..core.base import BaseCAM
+from ..core.base import BaseCAM, LayerContext
 
 
 class LayerCAM(BaseCAM):
     def weighted_activations(
-        self, activations: Tensor, gradients: Tensor, targets: Sequence[Any]
+        self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:
         return torch.relu(gradients) * activations

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..core.base import BaseCAM
+from ..core.base import BaseCAM, LayerContext
 
 
 class XGradCAM(BaseCAM):
@@ -20,7 +20,7 @@ class XGradCAM(BaseCAM):
         super().__init__(*args, **kwargs)
         self.eps = eps
 
-    def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+    def channel_weights(self, activations: Tensor, gradients: Tensor, ctx: LayerContext) -> Tensor:
         spatial = tuple(range(2, activations.ndim))
         sum_a = activations.sum(dim=spatial, keepdim=True) + self.eps
         safe = torch.where(sum_a != 0, sum_a, 1)
