@@ -16,7 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from ..targets import RankTarget
-from .capture import Capture, ReshapeTransform, TorchAdapter
+from . import smoothing
+from .capture import Capture, ReshapeTransform, TorchAdapter, check_input
 from .errors import TargetError
 from .layers import LayersSpec
 from .postprocess import fuse_paper
@@ -124,25 +125,57 @@ class BaseCAM:
 
     # --- pipeline ------------------------------------------------------------------------------
     def __call__(
-        self, input_tensor: Tensor, targets: object = None, *, eigen_smooth: bool = False
+        self,
+        input_tensor: Tensor,
+        targets: object = None,
+        *,
+        aug_smooth: bool = False,
+        eigen_smooth: bool = False,
     ) -> Tensor:
-        """``(B, *input_spatial)`` float32 maps in [0, 1] on the input's device."""
-        return self.explain(input_tensor, targets, eigen_smooth=eigen_smooth).maps
+        """``(B, *input_spatial)`` float32 maps in [0, 1] on the input's device.
+
+        aug_smooth: average over flips × intensity scalings (see :mod:`camlens.core.smoothing`).
+        eigen_smooth: first principal component of the weighted activations instead of their sum.
+        """
+        return self.explain(
+            input_tensor, targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth
+        ).maps
 
     def explain(
-        self, input_tensor: Tensor, targets: object = None, *, eigen_smooth: bool = False
+        self,
+        input_tensor: Tensor,
+        targets: object = None,
+        *,
+        aug_smooth: bool = False,
+        eigen_smooth: bool = False,
     ) -> Explanation:
         """Like ``__call__`` but returns the :class:`Explanation` (per-layer, raw, scores)."""
-        return self.explain_targets(input_tensor, [targets], eigen_smooth=eigen_smooth)[0]
+        return self.explain_targets(
+            input_tensor, [targets], aug_smooth=aug_smooth, eigen_smooth=eigen_smooth
+        )[0]
 
     def explain_targets(
         self,
         input_tensor: Tensor,
         target_sets: Sequence[object],
         *,
+        aug_smooth: bool = False,
         eigen_smooth: bool = False,
     ) -> list[Explanation]:
         """One :class:`Explanation` per target set, from a single forward pass."""
+        if aug_smooth:
+            batch = check_input(input_tensor).shape[0]
+            augmented = smoothing.augment(input_tensor)
+            sets = [smoothing.repeat_targets(t, batch) for t in target_sets]
+            capture = self.adapter.capture(
+                augmented,
+                sets,
+                gradients=self.uses_gradients,
+                differentiable=self.differentiable,
+                rank_rows=smoothing.identity_rows(batch, augmented.device),
+            )
+            results = self.explanations(capture, eigen_smooth=eigen_smooth)
+            return [smoothing.deaugment(r, batch) for r in results]
         capture = self.adapter.capture(
             input_tensor,
             target_sets,
@@ -151,16 +184,24 @@ class BaseCAM:
         )
         return self.explanations(capture, eigen_smooth=eigen_smooth)
 
-    def topk(self, input_tensor: Tensor, k: int = 5, *, eigen_smooth: bool = False) -> TopK:
+    def topk(
+        self,
+        input_tensor: Tensor,
+        k: int = 5,
+        *,
+        aug_smooth: bool = False,
+        eigen_smooth: bool = False,
+    ) -> TopK:
         """Maps of each image's ``k`` best classes, sharing one forward pass."""
         if k < 1:
             raise TargetError(f"k must be >= 1, got {k}.")
         results = self.explain_targets(
-            input_tensor, [RankTarget(r) for r in range(k)], eigen_smooth=eigen_smooth
+            input_tensor,
+            [RankTarget(r) for r in range(k)],
+            aug_smooth=aug_smooth,
+            eigen_smooth=eigen_smooth,
         )
         outputs = results[0].outputs.detach()
-        if k > outputs.shape[-1]:
-            raise TargetError(f"k={k} exceeds the model's {outputs.shape[-1]} classes.")
         indices = torch.tensor([[t.category for t in r.targets] for r in results]).T
         indices = indices.to(outputs.device)
         return TopK(

@@ -206,11 +206,13 @@ class TorchAdapter:
         *,
         gradients: bool = True,
         differentiable: bool = False,
+        rank_rows: Tensor | None = None,
     ) -> Capture:
         """Run one forward pass and, per target set, one ``autograd.grad`` to the layers.
 
         target_sets: a list of per-image target lists (``None`` items mean top-1); ``None`` means
-        one set of top-1 targets.
+        one set of top-1 targets. rank_rows: for each image, the row whose logits rank the
+        classes for top-k targets (test-time augmentation ranks on the un-augmented image).
         """
         x = check_input(x)
         if _in_training_mode(self.model):
@@ -237,7 +239,8 @@ class TorchAdapter:
             sets = [None] if target_sets is None else list(target_sets)
             if not sets:
                 raise TargetError("target_sets is empty: give at least one set of targets.")
-            targets = [resolve_targets(t, logits, batch) for t in sets]
+            ranking = None if rank_rows is None else logits[rank_rows]
+            targets = [resolve_targets(t, logits, batch, ranking) for t in sets]
             scores = [score_targets(t, logits) for t in targets]
             grads: list[list[Tensor]] = []
             if gradients:

@@ -13,11 +13,14 @@ from .classification import ClassTarget, RankTarget
 Target = Callable[[Tensor], Tensor]
 
 
-def resolve_targets(spec: object, logits: Tensor, batch: int) -> list[Target]:
+def resolve_targets(
+    spec: object, logits: Tensor, batch: int, rank_logits: Tensor | None = None
+) -> list[Target]:
     """One target per image.
 
     ``None`` -> each image's top-1 class; a single target or a list of one -> the same for every
-    image; a list of ``batch`` -> one each. Ints stand for :class:`ClassTarget`.
+    image; a list of ``batch`` -> one each. Ints stand for :class:`ClassTarget`;
+    :class:`RankTarget` (and ``None``) are ranked on ``rank_logits`` (default: ``logits``).
     """
     if spec is None:
         if logits.ndim < 2:
@@ -25,20 +28,19 @@ def resolve_targets(spec: object, logits: Tensor, batch: int) -> list[Target]:
                 f"targets=None takes each image's top-1 class, but the output has shape "
                 f"{tuple(logits.shape)}; pass explicit targets."
             )
-        top1 = logits.detach().flatten(1).argmax(dim=1).tolist()
-        return [ClassTarget(int(c)) for c in top1]
+        spec = RankTarget(0)
     items = list(spec) if isinstance(spec, Sequence) and not isinstance(spec, str) else [spec]
     items = [ClassTarget(t) if isinstance(t, int) else t for t in items]
     if len(items) == 1:
         items = items * batch
     if any(isinstance(t, RankTarget) for t in items):
-        ranks = [t.rank for t in items if isinstance(t, RankTarget)]
-        if max(ranks) >= logits.flatten(1).shape[1]:
+        ranked = (logits if rank_logits is None else rank_logits).detach().flatten(1)
+        top = max(t.rank for t in items if isinstance(t, RankTarget))
+        if top >= ranked.shape[1]:
             raise TargetError(
-                f"rank {max(ranks)} asked for, but the model has only "
-                f"{logits.flatten(1).shape[1]} classes."
+                f"rank {top} asked for, but the model has only {ranked.shape[1]} classes."
             )
-        order = logits.detach().flatten(1).topk(max(ranks) + 1, dim=1).indices.tolist()
+        order = ranked.topk(top + 1, dim=1).indices.tolist()
         items = [
             ClassTarget(order[i][t.rank]) if isinstance(t, RankTarget) else t
             for i, t in enumerate(items)
