@@ -28,6 +28,14 @@ from .pretrained import (
 from .viz import save_grid
 
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "china", "flower")
+SOURCES = {
+    "chelsea": "skimage.data.chelsea()",
+    "coffee": "skimage.data.coffee()",
+    "astronaut": "skimage.data.astronaut()",
+    "rocket": "skimage.data.rocket()",
+    "china": "sklearn.datasets.load_sample_images(): china.jpg",
+    "flower": "sklearn.datasets.load_sample_images(): flower.jpg",
+}
 TARGET_LAYER = "features.18"
 TOP_K = 3
 
@@ -86,7 +94,8 @@ def _write_html(path: Path, photos: list[PhotoResult], sheet: Path) -> None:
     for photo in photos:
         items = "".join(f"<li>{html.escape(label)}</li>" for label in photo.labels())
         rows.append(
-            f"<section><h2>{html.escape(photo.name)}</h2><ol>{items}</ol>"
+            f"<section><h2>{html.escape(photo.name)}</h2>"
+            f"<p><small>{html.escape(SOURCES.get(photo.name, ''))}</small></p><ol>{items}</ol>"
             f'<img src="{html.escape(photo.png.name)}" alt="{html.escape(photo.name)}: '
             f'Grad-CAM of its top-{len(photo.classes)} classes"></section>'
         )
