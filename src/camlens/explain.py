@@ -21,6 +21,7 @@ def explain(
     *,
     reshape_transform: ReshapeTransform | None = None,
     eigen_smooth: bool = False,
+    differentiable: bool = False,
 ) -> dict[str, Explanation]:
     """Explain ``input_tensor`` with every method in ``methods`` from one capture.
 
@@ -28,9 +29,15 @@ def explain(
     gradient-free ones (Eigen-CAM, CAM) reuse the same activations.
     """
     classes = [get_method(m) if isinstance(m, str) else m for m in methods]
-    cams = [cls(model, target_layers, reshape_transform) for cls in classes]
+    cams = [
+        cls(model, target_layers, reshape_transform, differentiable=differentiable)
+        for cls in classes
+    ]
     capture = cams[0].adapter.capture(
-        input_tensor, [targets], gradients=any(c.uses_gradients for c in cams)
+        input_tensor,
+        [targets],
+        gradients=any(c.uses_gradients for c in cams),
+        differentiable=differentiable,
     )
     names = [m if isinstance(m, str) else m.__name__ for m in methods]
     return {

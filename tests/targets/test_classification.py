@@ -52,3 +52,11 @@ def test_bad_targets():
         camlens.ClassTarget(1.5)
     with pytest.raises(camlens.TargetError, match="callable"):
         resolve_targets(["cat", "dog"], LOGITS, 2)
+
+
+def test_integer_targets_of_any_kind():
+    import numpy as np
+
+    for spec in ([np.int64(2), 1], torch.tensor([2, 1]), np.array([2, 1]), (2, torch.tensor(1))):
+        assert [t.category for t in resolve_targets(spec, LOGITS, 2)] == [2, 1]
+    assert [t.category for t in resolve_targets(np.int64(1), LOGITS, 2)] == [1, 1]

@@ -290,3 +290,45 @@ class TorchAdapter:
                 )
             result.append(torch.cat(parts) if len(parts) > 1 else parts[0])
         return result
+
+    # --- running the model again (perturbation methods) ----------------------------------------
+    def predict(self, x: Tensor) -> Tensor:
+        """Logits for a batch, under ``torch.inference_mode`` (no graph, no hooks)."""
+        with torch.inference_mode():
+            return model_logits(self.model(x))
+
+    def predict_with_layer_output(
+        self, x: Tensor, layer_index: int, replace: Callable[[Tensor], Tensor]
+    ) -> Tensor:
+        """Logits when target layer ``layer_index`` outputs ``replace(its output)`` instead.
+
+        ``replace`` may return a larger batch (e.g. N ablated copies of one image's activations):
+        the rest of the network then runs on that batch while everything before the layer ran
+        once. Raises :class:`LayerOutputError` when the model's structure does not allow it (a
+        tensor from before the layer joins the larger batch by concatenation, say, or the output
+        batch is not the replaced batch); callers then fall back to a full re-run.
+        """
+        name, module = self.layers[layer_index]
+        expected: list[int] = []
+
+        def hook(mod: nn.Module, inputs: object, output: object) -> Tensor:
+            new = replace(output)
+            expected.append(new.shape[0])
+            return new
+
+        handle = module.register_forward_hook(hook)
+        try:
+            with torch.inference_mode():
+                logits = model_logits(self.model(x))
+        except RuntimeError as error:  # shape mismatch downstream of the layer
+            raise LayerOutputError(
+                f"cannot run the network from layer {name!r} on a new batch: {error}"
+            ) from error
+        finally:
+            handle.remove()
+        if len(expected) != 1 or logits.shape[0] != expected[0]:
+            raise LayerOutputError(
+                f"the network after layer {name!r} did not keep the replaced batch "
+                f"({expected} -> {logits.shape[0]} outputs)."
+            )
+        return logits

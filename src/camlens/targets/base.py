@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 
 import torch
@@ -11,6 +12,16 @@ from ..core.errors import TargetError
 from .classification import ClassTarget, RankTarget
 
 Target = Callable[[Tensor], Tensor]
+
+
+def _as_target(item: object) -> object:
+    """Integers of any kind (int, numpy, 0-d tensor) stand for ClassTarget."""
+    if isinstance(item, bool) or callable(item):
+        return item
+    try:
+        return ClassTarget(operator.index(item))
+    except TypeError:
+        return item
 
 
 def resolve_targets(
@@ -29,8 +40,12 @@ def resolve_targets(
                 f"{tuple(logits.shape)}; pass explicit targets."
             )
         spec = RankTarget(0)
+    if isinstance(spec, Tensor):
+        spec = spec.tolist()  # e.g. top.indices[:, 0]
+    elif hasattr(spec, "tolist") and hasattr(spec, "dtype"):
+        spec = spec.tolist()  # a numpy array or scalar
     items = list(spec) if isinstance(spec, Sequence) and not isinstance(spec, str) else [spec]
-    items = [ClassTarget(t) if isinstance(t, int) else t for t in items]
+    items = [_as_target(t) for t in items]
     if len(items) == 1:
         items = items * batch
     if any(isinstance(t, RankTarget) for t in items):
