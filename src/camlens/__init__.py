@@ -8,7 +8,9 @@ with camlens.GradCAM(model, target_layers="layer4") as cam:
 from __future__ import annotations
 
 from .core.base import BaseCAM, Explanation, TopK
+from .core.discovery import LayerInfo, format_layers, layers
 from .core.errors import (
+    AutoLayerWarning,
     CamlensError,
     InvalidInputError,
     LayerNotFoundError,
@@ -56,6 +58,7 @@ def __getattr__(name: str):
 __all__ = [
     "CAM",
     "METHODS",
+    "AutoLayerWarning",
     "BaseCAM",
     "BinaryTarget",
     "CamlensError",
@@ -70,6 +73,7 @@ __all__ = [
     "HiResCAM",
     "InvalidInputError",
     "LayerCAM",
+    "LayerInfo",
     "LayerNotFoundError",
     "LayerNotReachedError",
     "LayerOutputError",
@@ -80,5 +84,7 @@ __all__ = [
     "TrainingModeWarning",
     "XGradCAM",
     "explain",
+    "format_layers",
     "get_method",
+    "layers",
 ]

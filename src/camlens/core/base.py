@@ -78,8 +78,10 @@ class BaseCAM:
 
     Args:
         model: any ``nn.Module`` (left as it is: no ``.eval()``, no module swapped).
-        target_layers: a module, a dotted name (``"layer4"``, ``"layer4[-1]"``) or a list of either.
-        reshape_transform: maps a layer's output to ``(B, C, *spatial)`` (e.g. ViT tokens).
+        target_layers: a module, a dotted name (``"layer4"``, ``"layer4[-1]"``) or a list of either;
+            ``None`` picks one on the first call (see :mod:`camlens.core.discovery`).
+        reshape_transform: maps a layer's output to ``(B, C, *spatial)``; by default ViT tokens
+            and channel-last maps are reshaped automatically (:mod:`camlens.core.reshape`).
         differentiable: keep the autograd graph so a map can feed a training loss.
     """
 
@@ -89,7 +91,7 @@ class BaseCAM:
     def __init__(
         self,
         model: nn.Module,
-        target_layers: LayersSpec,
+        target_layers: LayersSpec | None = None,
         reshape_transform: ReshapeTransform | None = None,
         *,
         differentiable: bool = False,

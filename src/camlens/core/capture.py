@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from ..targets import Target, resolve_targets, score_targets
 from .errors import (
+    AutoLayerWarning,
     InvalidInputError,
     LayerNotReachedError,
     LayerOutputError,
@@ -26,6 +27,7 @@ from .errors import (
     TrainingModeWarning,
 )
 from .layers import LayersSpec, resolve_layers
+from .reshape import auto_reshape
 
 ReshapeTransform = Callable[[Tensor], Tensor]
 
@@ -192,12 +194,33 @@ class TorchAdapter:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
         self.model = model
-        self.layers = resolve_layers(model, target_layers)
+        self.layers = None if target_layers is None else resolve_layers(model, target_layers)
         self.reshape_transform = reshape_transform
 
     @property
     def layer_names(self) -> list[str]:
-        return [name for name, _ in self.layers]
+        return [name for name, _ in self.layers or []]
+
+    def ensure_layers(self, x: Tensor) -> None:
+        """With ``target_layers=None``, pick the layer on the first input (and say which)."""
+        if self.layers is not None:
+            return
+        from .discovery import choose_layer
+
+        name = choose_layer(self.model, x)
+        self.layers = resolve_layers(self.model, name)
+        warnings.warn(
+            f"target_layers=None: explaining layer {name!r} of {type(self.model).__name__} "
+            "(see camlens.layers(model, x) for the candidates).",
+            AutoLayerWarning,
+            stacklevel=4,
+        )
+
+    def reshape(self, tensor: Tensor, input_shape: Sequence[int], name: str) -> Tensor:
+        """A layer's output (or its gradient) as ``(B, C, *grid)``."""
+        if self.reshape_transform is not None:
+            return self.reshape_transform(tensor)
+        return auto_reshape(tensor, input_shape, name)
 
     def capture(
         self,
@@ -215,6 +238,7 @@ class TorchAdapter:
         classes for top-k targets (test-time augmentation ranks on the un-augmented image).
         """
         x = check_input(x)
+        self.ensure_layers(x)
         if _in_training_mode(self.model):
             warnings.warn(
                 "the model is in training mode: dropout and batch-norm make maps depend on the "
@@ -254,9 +278,12 @@ class TorchAdapter:
             activations = [a.detach() for a in activations]
             logits = logits.detach()
             scores = [s.detach() for s in scores]
-        if self.reshape_transform is not None:
-            activations = [self.reshape_transform(a) for a in activations]
-            grads = [[self.reshape_transform(g) for g in layer] for layer in grads]
+        names = self.layer_names
+        activations = [self.reshape(a, x.shape, n) for a, n in zip(activations, names, strict=True)]
+        grads = [
+            [self.reshape(g, x.shape, n) for g, n in zip(layer, names, strict=True)]
+            for layer in grads
+        ]
         return Capture(x, logits, activations, grads, targets, scores, self.layer_names, self)
 
     def _grad(

@@ -29,3 +29,7 @@ class TargetError(CamlensError, ValueError):
 
 class TrainingModeWarning(UserWarning):
     """The model is in training mode: dropout and batch-norm make the map depend on the batch."""
+
+
+class AutoLayerWarning(UserWarning):
+    """Says which layer ``target_layers=None`` chose."""

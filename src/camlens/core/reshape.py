@@ -1,0 +1,92 @@
+"""Automatic reshaping of a layer's output to ``(B, C, *grid)``.
+
+- CNN feature maps ``(B, C, H, W)`` (and 1-D ``(B, C, L)``, 3-D ``(B, C, D, H, W)``) pass through.
+- Channel-last maps ``(B, H, W, C)`` (Swin) are permuted.
+- Transformer tokens ``(B, N, D)`` of an image model: the leading extra tokens (class, distillation,
+  register tokens) are dropped and the rest laid out on the patch grid, whose size is inferred from
+  the input size (``N - extra = h·w`` with ``h/w`` the input's aspect ratio); for a video/volume
+  input ``(B, C, T, H, W)`` on a ``t×h×w`` grid.
+An explicit ``reshape_transform=`` always wins over this.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from .errors import LayerOutputError
+
+MAX_EXTRA_TOKENS = 8
+
+
+def _grid_like(dims: Sequence[int], spatial: Sequence[int]) -> bool:
+    """Do ``dims`` look like a downsampled grid of the input's ``spatial`` size?"""
+    if len(dims) != len(spatial) or any(d < 1 or d > s for d, s in zip(dims, spatial, strict=True)):
+        return False
+    strides = [s / d for d, s in zip(dims, spatial, strict=True)]
+    return max(strides) <= 1.5 * min(strides) + 1e-9
+
+
+def _patch_grid(dims: Sequence[int], spatial: Sequence[int]) -> bool:
+    """Is ``dims`` the grid of square patches tiling ``spatial`` exactly?"""
+    if any(s % d for d, s in zip(dims, spatial, strict=True)):
+        return False
+    return len({s // d for d, s in zip(dims, spatial, strict=True)}) == 1
+
+
+def token_grid(tokens: int, spatial: Sequence[int]) -> tuple[int, tuple[int, ...]] | None:
+    """``(extra, grid)`` with ``tokens = extra + h·w``, ``(h, w)`` the patch grid of ``spatial``.
+
+    The fewest extra (leading) tokens that leave a grid of square patches tiling the input win.
+    """
+    for extra in range(MAX_EXTRA_TOKENS + 1):
+        n = tokens - extra
+        if n < 2:
+            break
+        if len(spatial) == 2:
+            w = round(math.sqrt(n * spatial[1] / spatial[0]))
+            for cand_w in {w - 1, w, w + 1}:
+                if cand_w >= 1 and n % cand_w == 0 and _patch_grid((n // cand_w, cand_w), spatial):
+                    return extra, (n // cand_w, cand_w)
+    return None
+
+
+def video_token_grid(tokens: int, spatial: Sequence[int]) -> tuple[int, tuple[int, ...]] | None:
+    """Like :func:`token_grid` for ``(T, H, W)`` inputs: try temporal strides 1, 2, 4."""
+    t, h, w = spatial
+    for tubelet in (2, 1, 4):
+        if t % tubelet:
+            continue
+        frames = t // tubelet
+        for extra in range(MAX_EXTRA_TOKENS + 1):
+            n = tokens - extra
+            if n % frames:
+                continue
+            found = token_grid(n // frames, (h, w))
+            if found and found[0] == 0:
+                return extra, (frames, *found[1])
+    return None
+
+
+def auto_reshape(output: Tensor, input_shape: Sequence[int], name: str = "layer") -> Tensor:
+    """Return ``output`` as ``(B, C, *grid)`` for an input of shape ``input_shape``."""
+    spatial = tuple(input_shape[2:])
+    nd = len(spatial)
+    if output.ndim == nd + 2 and _grid_like(output.shape[2:], spatial):
+        return output  # channels first, as CNNs give
+    if output.ndim == nd + 2 and _grid_like(output.shape[1:-1], spatial):
+        return output.movedim(-1, 1)  # channels last (Swin)
+    if output.ndim == 3 and nd in (2, 3):
+        tokens = output.shape[1]
+        found = token_grid(tokens, spatial) if nd == 2 else video_token_grid(tokens, spatial)
+        if found is not None:
+            extra, grid = found
+            grid_tokens = output[:, extra:, :]
+            return grid_tokens.transpose(1, 2).reshape(output.shape[0], output.shape[2], *grid)
+    raise LayerOutputError(
+        f"cannot lay the output of {name!r} (shape {tuple(output.shape)}) on a grid for an input "
+        f"of shape {tuple(input_shape)}; pass reshape_transform= (a function returning "
+        "(B, C, *grid)) or choose a layer with a spatial output."
+    )
