@@ -1,0 +1,104 @@
+"""pytorch-grad-cam's calling convention on top of a camlens method.
+
+A compat class is ``class GradCAM(BaseCAM, camlens.GradCAM)``: the method math is camlens', the
+constructor, call signature, return type and post-processing are pytorch-grad-cam 1.5.7's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+from torch import Tensor, nn
+
+from ... import core
+from ...core.capture import ReshapeTransform
+from ...core.layers import LayersSpec
+from ...core.postprocess import fuse_pytorch_grad_cam
+
+__all__ = ["BaseCAM"]
+
+
+class BaseCAM(core.base.BaseCAM):
+    """Base of the compat classes: ``cam(input_tensor, targets) -> np.float32 (B, H, W)``.
+
+    Args:
+        model: the model; put in ``eval()`` mode here, as pytorch-grad-cam does.
+        target_layers: a list of modules (names such as ``"layer4"`` work too).
+        reshape_transform: maps a layer's output to ``(B, C, H, W)`` (ViT, Swin).
+        use_cuda: removed in pytorch-grad-cam 1.5; accepted, ignored, warns. The input is moved to
+            the model's device.
+    """
+
+    #: Keyword arguments for the camlens method (e.g. pytorch-grad-cam's ``eps``).
+    native_options: ClassVar[dict[str, Any]] = {}
+    #: Read by batched methods (Score-CAM, Ablation-CAM); the gradient methods ignore it.
+    batch_size: int = 32
+    fuse = staticmethod(fuse_pytorch_grad_cam)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layers: LayersSpec,
+        reshape_transform: ReshapeTransform | None = None,
+        *,
+        use_cuda: bool | None = None,
+    ) -> None:
+        if isinstance(reshape_transform, bool):  # pre-1.5 order: (model, target_layers, use_cuda)
+            use_cuda, reshape_transform = reshape_transform, None
+        if use_cuda is not None:
+            warnings.warn(
+                "use_cuda is ignored: pytorch-grad-cam 1.5 removed it. The map is computed on the "
+                "model's device; move the model there with model.to(device).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if reshape_transform is not None and not callable(reshape_transform):
+            raise TypeError(
+                f"reshape_transform must be callable, not {type(reshape_transform).__name__}."
+            )
+        model.eval()
+        super().__init__(model, target_layers, reshape_transform, **self.native_options)
+        self.target_layers = target_layers
+        self.reshape_transform = reshape_transform
+        parameter = next(model.parameters(), None)
+        self.device = parameter.device if parameter is not None else None
+        self.outputs: Tensor | None = None
+
+    def __call__(  # type: ignore[override]
+        self,
+        input_tensor: Tensor,
+        targets: Iterable[Callable[[Any], Tensor]] | None = None,
+        aug_smooth: bool = False,
+        eigen_smooth: bool = False,
+    ) -> np.ndarray:
+        """``(B, H, W)`` float32 maps in [0, 1], pytorch-grad-cam's numbers.
+
+        targets: ``None`` (each image's top class), one target for every image, or one per image;
+        any other count raises :class:`camlens.TargetError`.
+        aug_smooth: average the maps of the input flipped or not, times 0.9, 1 and 1.1 (the
+        6 augmented copies run as one batch).
+        eigen_smooth: first principal component of the weighted activations instead of their sum.
+        """
+        return self.forward(input_tensor, targets, eigen_smooth, aug_smooth=aug_smooth)
+
+    def forward(
+        self,
+        input_tensor: Tensor,
+        targets: Iterable[Callable[[Any], Tensor]] | None,
+        eigen_smooth: bool = False,
+        *,
+        aug_smooth: bool = False,
+    ) -> np.ndarray:
+        """One forward (and backward) pass; sets ``self.outputs`` to the model's logits."""
+        if self.device is not None and isinstance(input_tensor, Tensor):
+            input_tensor = input_tensor.to(self.device)
+        if targets is not None and not callable(targets) and not isinstance(targets, list):
+            targets = list(targets)
+        explanation = self.explain(
+            input_tensor, targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth
+        )
+        self.outputs = explanation.outputs
+        return explanation.maps.detach().cpu().numpy().astype(np.float32, copy=False)
