@@ -21,13 +21,27 @@ from ...core.postprocess import fuse_pytorch_grad_cam
 __all__ = ["BaseCAM"]
 
 
+def as_is(output: Tensor) -> Tensor:
+    """pytorch-grad-cam's default: a layer's output is used as it is, ``(B, C, H, W)`` or
+    ``(B, C, D, H, W)`` (camlens' automatic reshaping of tokens is not applied)."""
+    if output.ndim not in (4, 5):
+        raise ValueError(
+            f"Invalid activation shape {tuple(output.shape)}: without a reshape_transform the "
+            "layer must give (B, C, H, W) or (B, C, D, H, W). For transformer tokens pass "
+            "reshape_transform=vit_reshape_transform (utils.reshape_transforms), or use camlens' "
+            "native API, which lays tokens out on their grid itself."
+        )
+    return output
+
+
 class BaseCAM(core.base.BaseCAM):
     """Base of the compat classes: ``cam(input_tensor, targets) -> np.float32 (B, H, W)``.
 
     Args:
         model: the model; put in ``eval()`` mode here, as pytorch-grad-cam does.
         target_layers: a list of modules (names such as ``"layer4"`` work too).
-        reshape_transform: maps a layer's output to ``(B, C, H, W)`` (ViT, Swin).
+        reshape_transform: maps a layer's output to ``(B, C, H, W)`` (ViT, Swin); without one the
+            output is used as it is, as in pytorch-grad-cam.
         use_cuda: removed in pytorch-grad-cam 1.5; accepted, ignored, warns. The input is moved to
             the model's device.
     """
@@ -60,7 +74,7 @@ class BaseCAM(core.base.BaseCAM):
                 f"reshape_transform must be callable, not {type(reshape_transform).__name__}."
             )
         model.eval()
-        super().__init__(model, target_layers, reshape_transform, **self.native_options)
+        super().__init__(model, target_layers, reshape_transform or as_is, **self.native_options)
         self.target_layers = target_layers
         self.reshape_transform = reshape_transform
         parameter = next(model.parameters(), None)
