@@ -8,6 +8,7 @@ resizes with torch's bilinear filter, which equals ``cv2.resize(..., INTER_LINEA
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,12 +51,16 @@ def apply_colormap(gray: np.ndarray, colormap: int | np.ndarray = ColorMap.JET) 
             )
         table = colormap.reshape(256, 3)
     else:
-        if isinstance(colormap, bool) or not 0 <= int(colormap) < len(_colormaps.NAMES):
+        try:
+            index = -1 if isinstance(colormap, bool) else operator.index(colormap)
+        except TypeError:
+            index = -1
+        if not 0 <= index < len(_colormaps.NAMES):
             raise ValueError(
                 f"unknown colormap {colormap!r}; use an OpenCV COLORMAP_* id "
                 f"(0..{len(_colormaps.NAMES) - 1}, e.g. ColorMap.JET) or a (256, 1, 3) uint8 table."
             )
-        table = _colormaps.lut(int(colormap))
+        table = _colormaps.lut(index)
     return table[gray]
 
 
