@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
+from tiny_models import Readout
 
 import camlens
 import camlens.compat.pytorch_grad_cam as compat
@@ -276,13 +278,22 @@ def test_eigen_smooth_matches_pgc(method: str) -> None:
 
 
 def test_xgradcam_eps_difference() -> None:
-    """Paper (eps=0) vs pgc (Σ A + 1e-7): a channel whose Σ A is near 0 makes them differ."""
-    name, lay = "densenet121", ZOO["densenet121"][1]
-    theirs = np.maximum(pgc_run(name, "float64", "XGradCAM").raw, 0)
-    native = [camlens.ClassTarget(c) for c in CLASSES]
-    paper = camlens.XGradCAM(model(name, "float64"), lay).explain(batch("float64"), native)
-    assert relative(paper.raw[lay].numpy(), theirs) > RTOL_RAW
-    assert relative(native_raw(name, "float64")["XGradCAM"], theirs) <= RTOL_RAW
+    """Paper (÷ Σ A) vs pgc (÷ Σ A + 1e-7): a channel whose Σ A is ~1e-7 gets twice the weight.
+
+    Readout's activations are its input and d score / dA = W[class], so the case is exact.
+    """
+    a = torch.tensor([[[1.0, 2.0], [3.0, 4.0]], [[1.0, -1.0], [1e-7, 0.0]]], dtype=torch.float64)
+    g = torch.tensor([[[0.1, 0.1], [0.1, 0.1]], [[1e-7, 0.0], [0.0, 0.0]]], dtype=torch.float64)
+    net = Readout(torch.stack([g, -g])).eval()
+    x = a[None].clone().requires_grad_(True)  # pgc needs the layer output to require grad
+    t = [ClassifierOutputTarget(0)]
+    with pgc.XGradCAM(net, [net.features]) as cam:
+        theirs = cam(x, t)
+    with compat.XGradCAM(net, [net.features]) as cam:
+        assert max_abs(cam(x, t), theirs) <= ATOL
+    paper = camlens.XGradCAM(net, "features")
+    paper.fuse = compat.XGradCAM.fuse  # same post-processing, only eps differs
+    assert max_abs(paper(x, t).numpy(), theirs) > 0.1
 
 
 def test_gradcam_plusplus_eps_difference() -> None:
@@ -299,3 +310,26 @@ def test_gradcam_plusplus_eps_difference() -> None:
     assert relative(next(iter(with_eps.values())).numpy(), reference) <= RTOL_RAW
     with compat.GradCAMPlusPlus(tiny, [lay]) as cam:
         assert max_abs(cam(x, pgc_targets()), theirs.output) <= ATOL
+
+
+def aug_smooth_maps(library, method: str, targets) -> np.ndarray:
+    net, dtype = model("mobilenet_v3_small", "float64"), "float64"
+    with getattr(library, method)(net, [layer("mobilenet_v3_small", dtype)]) as cam:
+        return cam(batch(dtype), targets, aug_smooth=True)
+
+
+@pytest.mark.parametrize("method", ["GradCAM", "LayerCAM"])
+def test_aug_smooth_matches_pgc(method: str) -> None:
+    ours = aug_smooth_maps(compat, method, pgc_targets())
+    assert max_abs(ours, aug_smooth_maps(pgc, method, pgc_targets())) <= ATOL
+    assert max_abs(ours, compat_run("mobilenet_v3_small", "float64", method)) > 0.01
+
+
+def test_aug_smooth_without_targets_explains_the_unaugmented_top_class() -> None:
+    """Intended difference: pgc takes each augmented copy's own top class (here they change, so
+    it averages maps of different classes); camlens explains the original image's top class."""
+    ours = aug_smooth_maps(compat, "GradCAM", None)
+    top = model("mobilenet_v3_small", "float64")(batch("float64")).argmax(1).tolist()
+    explicit = [ClassifierOutputTarget(c) for c in top]
+    assert max_abs(ours, aug_smooth_maps(pgc, "GradCAM", explicit)) <= ATOL
+    assert max_abs(ours, aug_smooth_maps(pgc, "GradCAM", None)) > 0.05
