@@ -147,6 +147,14 @@ def test_scale_cam_image_equals_pgc(rng, shape, target_size) -> None:
         assert np.abs(ours - theirs).max() <= 1e-6
 
 
+def test_scale_accross_batch_and_channels_equals_pgc(rng) -> None:
+    maps = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+    ours = image.scale_accross_batch_and_channels(maps, (10, 8))
+    theirs = pgc_image.scale_accross_batch_and_channels(maps, (10, 8))
+    assert ours.shape == theirs.shape == (2, 3, 8, 10)
+    assert np.abs(ours - theirs).max() <= 1e-6
+
+
 def test_scale_cam_image_float64_and_constant_maps(rng) -> None:
     cam = rng.normal(size=(2, 3, 4))
     ours = image.scale_cam_image(cam, (8, 6))

@@ -46,7 +46,13 @@ MIRRORED = {
         "SemanticSegmentationTarget",
         "FasterRCNNBoxScoreTarget",
     ],
-    "utils.image": ["show_cam_on_image", "preprocess_image", "deprocess_image", "scale_cam_image"],
+    "utils.image": [
+        "show_cam_on_image",
+        "preprocess_image",
+        "deprocess_image",
+        "scale_cam_image",
+        "scale_accross_batch_and_channels",
+    ],
     "utils.reshape_transforms": [
         "fasterrcnn_reshape_transform",
         "swinT_reshape_transform",

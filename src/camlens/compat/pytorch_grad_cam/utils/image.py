@@ -23,6 +23,7 @@ __all__ = [
     "apply_colormap",
     "deprocess_image",
     "preprocess_image",
+    "scale_accross_batch_and_channels",
     "scale_cam_image",
     "show_cam_on_image",
 ]
@@ -154,3 +155,16 @@ def scale_cam_image(
             )
         maps = upsample(maps, size)
     return maps.cpu().numpy()
+
+
+def scale_accross_batch_and_channels(
+    tensor: np.ndarray | Tensor, target_size: Sequence[int]
+) -> np.ndarray:
+    """:func:`scale_cam_image` on every ``(b, c)`` map of ``(B, C, h, w)`` -> ``(B, C, H, W)``.
+
+    ``target_size`` is ``(W, H)``. (The name keeps pytorch-grad-cam's spelling.)
+    """
+    batch_size, channel_size = tensor.shape[:2]
+    reshaped = tensor.reshape(batch_size * channel_size, *tensor.shape[2:])
+    result = scale_cam_image(reshaped, target_size)
+    return result.reshape(batch_size, channel_size, target_size[1], target_size[0])
