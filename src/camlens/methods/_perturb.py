@@ -1,0 +1,262 @@
+"""Shared machinery of the perturbation methods (Score-CAM family, Ablation-CAM).
+
+- :func:`parse_memory`: ``"512MB"`` / ``"1.5GiB"`` / an int of bytes -> bytes.
+- :func:`forward_cost`: a one-image probe of what one more image costs in a forward pass.
+- :func:`chunk_size`: how many perturbed images one forward pass may take.
+- :func:`channel_masks`: Score-CAM's per-channel input masks, built for a slice of channels only.
+- :func:`progress_bar`: a tqdm bar, or a no-op.
+
+How a byte budget becomes a chunk size (``max_memory=``). The cost of one more perturbed image in
+a forward pass is estimated once per input shape from a probe: one image runs through the model
+(or, for Ablation-CAM's tail path, through the part after the target layer) with hooks on every
+leaf module, and at each module call the bytes of all tensors that entered or left a leaf module
+and are still referenced are added up (tensors are tracked by weak reference, so a skip
+connection kept alive by the model's code counts; an activation dropped after its last use does
+not). The largest such sum is the activation memory of one image. The per-image cost is
+
+    ``WORKSPACE_FACTOR`` (1.5) × that peak  +  the perturbed input  +  its mask,
+
+where the factor covers what the probe cannot see (convolution workspaces, layout reorders,
+temporaries inside a module's forward). The chunk is ``max(1, max_memory // cost)``. The model's
+weights and the caller's own tensors are outside the budget; so is the one-image original pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+#: Safety factor on the probed activation memory (workspaces and temporaries the probe misses).
+WORKSPACE_FACTOR = 1.5
+#: Default byte budget when neither ``batch_size`` nor ``max_memory`` is given.
+DEFAULT_MAX_MEMORY = 512 * 2**20
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+    "K": 2**10,
+    "M": 2**20,
+    "G": 2**30,
+}
+_MEMORY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*$")
+
+
+def parse_memory(value: int | float | str) -> int:
+    """Bytes from ``512_000_000``, ``"512MB"`` (10^6), ``"1.5GiB"`` (2^30) or ``"800M"`` (2^20)."""
+    if isinstance(value, bool):
+        raise TypeError("max_memory must be a number of bytes or a string such as '512MB'.")
+    if isinstance(value, int | float):
+        result = int(value)
+    elif isinstance(value, str):
+        match = _MEMORY.match(value)
+        unit = match.group(2).upper() if match else None
+        if match is None or unit not in _UNITS:
+            raise ValueError(
+                f"cannot read max_memory={value!r}; write e.g. '512MB', '2GiB' or a byte count."
+            )
+        result = int(float(match.group(1)) * _UNITS[unit])
+    else:
+        raise TypeError(
+            f"max_memory must be an int of bytes or a string such as '512MB', not "
+            f"{type(value).__name__}."
+        )
+    if result <= 0:
+        raise ValueError(f"max_memory must be positive, got {value!r}.")
+    return result
+
+
+def check_batch_size(batch_size: int | None) -> int | None:
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    return batch_size
+
+
+def _nbytes(t: Tensor) -> int:
+    return t.numel() * t.element_size()
+
+
+class _LiveTensors:
+    """Forward (pre-)hooks on every leaf module that track the tensors going in and out by weak
+    reference, and record the largest total of the ones still alive."""
+
+    def __init__(self, model: nn.Module, start: nn.Module | None = None) -> None:
+        self.model = model
+        self.start = start  # count only from this module's output on (tail probe)
+        self.started = start is None
+        self.alive: dict[int, tuple[weakref.ref, int]] = {}
+        self.peak = 0
+        self._handles: list[Any] = []
+
+    def _track(self, value: object) -> None:
+        if isinstance(value, Tensor):
+            key = id(value)
+            if key not in self.alive or self.alive[key][0]() is not value:
+                self.alive[key] = (weakref.ref(value), _nbytes(value))
+        elif isinstance(value, tuple | list):
+            for v in value:
+                self._track(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                self._track(v)
+
+    def _measure(self) -> None:
+        dead = [k for k, (ref, _) in self.alive.items() if ref() is None]
+        for k in dead:
+            del self.alive[k]
+        self.peak = max(self.peak, sum(n for _, n in self.alive.values()))
+
+    def _pre(self, module: nn.Module, inputs: object) -> None:
+        if self.started:
+            self._track(inputs)
+            self._measure()
+
+    def _post(self, module: nn.Module, inputs: object, output: object) -> None:
+        if module is self.start:
+            self.started = True
+            self.alive.clear()
+        if self.started:
+            self._track(output)
+            self._measure()
+
+    def __enter__(self) -> _LiveTensors:
+        modules = [m for m in self.model.modules() if next(m.children(), None) is None]
+        if self.start is not None and self.start not in modules:
+            modules.append(self.start)
+        for m in modules:
+            self._handles.append(m.register_forward_pre_hook(self._pre))
+            self._handles.append(m.register_forward_hook(self._post))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+
+
+def forward_cost(
+    model: nn.Module, x1: Tensor, run: Callable[[Tensor], object], start: nn.Module | None = None
+) -> int:
+    """Peak bytes of live module inputs/outputs while ``run(x1)`` (one image) goes through
+    ``model``; with ``start``, only from that module's output on (the tail of the network)."""
+    with _LiveTensors(model, start) as live, torch.inference_mode():
+        run(x1)
+    return live.peak
+
+
+def chunk_size(
+    batch_size: int | None, max_memory: int | None, per_item: Callable[[], int], total: int
+) -> int:
+    """Items per forward pass: ``batch_size`` if given, else ``max_memory // per_item()``
+    (the default budget when neither is given); the smaller of both when both are."""
+    sizes = []
+    if batch_size is not None:
+        sizes.append(batch_size)
+    if max_memory is not None or batch_size is None:
+        budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
+        sizes.append(max(1, budget // max(1, per_item())))
+    return max(1, min(min(sizes), total))
+
+
+# --- Score-CAM masks --------------------------------------------------------------------------
+def _upsample(maps: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:
+    """``(N, *spatial)`` -> ``(N, *size)``, (bi/tri)linear."""
+    size = tuple(int(s) for s in size)
+    if tuple(maps.shape[1:]) == size:
+        return maps
+    mode = {1: "linear", 2: "bilinear", 3: "trilinear"}.get(maps.ndim - 1)
+    if mode is None:
+        raise ValueError(f"cannot upsample maps of shape {tuple(maps.shape)}.")
+    return F.interpolate(maps[:, None], size=size, mode=mode, align_corners=align_corners)[:, 0]
+
+
+def _minmax(maps: Tensor, eps: float) -> Tensor:
+    """Per-map ``(m - min) / (max - min + eps)``; with ``eps=0`` a constant map becomes zeros."""
+    flat = maps.flatten(1)
+    low = flat.amin(dim=1, keepdim=True)
+    span = flat.amax(dim=1, keepdim=True) - low
+    if eps > 0:
+        out = (flat - low) / (span + eps)
+    else:
+        out = torch.where(span > 0, (flat - low) / torch.where(span > 0, span, 1), 0)
+    return out.view_as(maps)
+
+
+def channel_masks(
+    activations: Tensor,
+    size: Sequence[int],
+    *,
+    align_corners: bool = False,
+    eps: float = 0.0,
+    normalize_first: bool = False,
+    zero_constant: bool = False,
+) -> Tensor:
+    """Score-CAM masks ``H^k = s(Up(A^k))`` of ``(N, *spatial)`` activation maps: ``(N, *size)``
+    in [0, 1], each map min-max normalised on its own.
+
+    normalize_first: ``Up(s(A^k))`` instead (torchcam); align_corners: the upsampling's corner
+    convention (pytorch-grad-cam's ``UpsamplingBilinear2d`` aligns corners); eps: added to the
+    denominator (pytorch-grad-cam and torchcam: 1e-8). zero_constant: a map constant at the
+    layer's resolution gets the zero mask (bilinear upsampling in float32 can turn a constant into
+    rounding noise that min-max normalisation then blows up to a 0..1 pattern).
+    """
+    maps = activations.float() if not activations.is_floating_point() else activations
+    if normalize_first:
+        masks = _upsample(_minmax(maps, eps), size, align_corners)
+    else:
+        masks = _minmax(_upsample(maps, size, align_corners), eps)
+    if zero_constant:
+        constant = constant_maps(maps).view(-1, *([1] * (masks.ndim - 1)))
+        masks = masks.masked_fill(constant, 0.0)
+    return masks
+
+
+def constant_maps(activations: Tensor, zero_only: bool = False) -> Tensor:
+    """``(N,)`` True where a map is constant (all zeros with ``zero_only``)."""
+    flat = activations.flatten(1)
+    high = flat.amax(dim=1)
+    if zero_only:
+        return (high == 0) & (flat.amin(dim=1) == 0)
+    return high == flat.amin(dim=1)
+
+
+# --- progress -----------------------------------------------------------------------------------
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
+    """A tqdm bar counting perturbed images when ``enabled``, else a no-op with ``update``."""
+    if not enabled:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="img", leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def ceil_div(a: int, b: int) -> int:
+    return math.ceil(a / b)

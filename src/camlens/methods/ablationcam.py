@@ -1,0 +1,297 @@
+"""Ablation-CAM — Desai & Ramaswamy, "Ablation-CAM: Visual Explanations for Deep Convolutional
+Network via Gradient-free Localization", WACV 2020. No gradients.
+
+    y^c_k = f^c(x with channel k of the target layer set to 0)
+    w^c_k = (y^c − y^c_k) / y^c                    (the relative drop of the score)
+    L^c   = ReLU(Σ_k w^c_k A^k)
+
+Shapes: A ``(B, C, *spatial)``; ``B·C`` ablated copies of the layer's output, scored in chunks;
+w ``(B, C)``.
+
+Only the part of the network after the target layer runs for the ablated copies ("tail" path):
+each image goes through the layers before it once per chunk, and the layer's output is replaced
+by the chunk's ablated copies (``TorchAdapter.predict_with_layer_output``). When the model's
+structure does not allow a larger batch after the layer — a tensor from before the layer is
+concatenated with the layer's output (DenseNet-style), say — the whole network runs on copies of
+the image with the layer's output ablated in each ("full" path, pytorch-grad-cam's cost).
+``last_path`` (and ``paths`` per layer) tells which path the last call took.
+
+Near-zero scores. The paper divides by y^c. camlens divides by ``|y^c|`` (so a positive weight
+always means "ablating the channel lowered the score", also when y^c < 0), clamped below at
+``rel_eps`` (1e-3) times the image's score scale ``max(|y^c|, max_k |y^c_k|)``; when the clamp
+applies a :class:`NearZeroScoreWarning` says so (the map is still finite; a positive factor per
+image does not change the normalised map). ``denominator="plain"`` divides by y^c as the paper
+and pytorch-grad-cam do.
+
+pytorch-grad-cam 1.5.7 (``AblationCAM``, ``AblationLayer``): ablates with 0 when the minimum of
+the image's layer output is 0, otherwise with ``min − 1e7`` — and, because it ablates the copies of
+a batch one after the other and re-reads the minimum each time, the j-th copy of a chunk gets
+``min − (j + 1)·1e7``; chunks of ``batch_size`` = 32; plain division. ``ablation_value=
+"pytorch-grad-cam", denominator="plain", batch_size=32`` reproduces it.
+``ratio_channels_to_ablate < 1`` ablates only the channels pytorch-grad-cam's heuristic picks
+(the ``ratio·C`` best and the ``ratio·C`` worst by overlap with the activations' first principal
+component, without duplicates); the others get weight 0.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..core.base import BaseCAM, LayerContext
+from ..core.capture import ReshapeTransform
+from ..core.errors import LayerOutputError
+from ..core.layers import LayersSpec
+from ..targets import score_targets
+from . import _perturb
+
+#: pytorch-grad-cam's ``AblationLayer.ABLATION_VALUE``.
+PGC_ABLATION_OFFSET = 1e7
+
+
+class NearZeroScoreWarning(UserWarning):
+    """A target score so close to zero that Ablation-CAM's division by it was clamped."""
+
+
+class AblationCAM(BaseCAM):
+    """Ablation-CAM. Keyword options:
+
+    batch_size: ablated copies per forward pass (read at call time); max_memory: byte budget
+        for one chunk instead (default 512 MiB; see :mod:`camlens.methods._perturb`).
+    ablation_value: what an ablated channel is set to: a number (paper: 0) or
+        ``"pytorch-grad-cam"``.
+    denominator: ``"abs"`` (camlens: ``max(|y^c|, rel_eps·scale)``) or ``"plain"`` (``y^c``).
+    ratio_channels_to_ablate: fraction for pytorch-grad-cam's channel-selection heuristic.
+    tail: try the tail-only path (``False`` always re-runs the whole network).
+    progress: show a tqdm bar of the ablated copies scored.
+    """
+
+    uses_gradients = False
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layers: LayersSpec,
+        reshape_transform: ReshapeTransform | None = None,
+        *,
+        batch_size: int | None = None,
+        max_memory: int | str | None = None,
+        ablation_value: float | Literal["pytorch-grad-cam"] = 0.0,
+        denominator: Literal["abs", "plain"] = "abs",
+        rel_eps: float = 1e-3,
+        ratio_channels_to_ablate: float = 1.0,
+        tail: bool = True,
+        progress: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        super().__init__(model, target_layers, reshape_transform, differentiable=differentiable)
+        self.batch_size = _perturb.check_batch_size(batch_size)
+        self.max_memory = None if max_memory is None else _perturb.parse_memory(max_memory)
+        if not (ablation_value == "pytorch-grad-cam" or isinstance(ablation_value, int | float)):
+            raise ValueError(
+                f"ablation_value must be a number or 'pytorch-grad-cam', got {ablation_value!r}."
+            )
+        if denominator not in ("abs", "plain"):
+            raise ValueError(f"denominator must be 'abs' or 'plain', got {denominator!r}.")
+        if not 0.0 < ratio_channels_to_ablate <= 1.0:
+            raise ValueError(
+                f"ratio_channels_to_ablate must be in (0, 1], got {ratio_channels_to_ablate}."
+            )
+        self.ablation_value = ablation_value
+        self.denominator = denominator
+        self.rel_eps = float(rel_eps)
+        self.ratio_channels_to_ablate = float(ratio_channels_to_ablate)
+        self.tail = tail
+        self.progress = progress
+        #: "tail" or "full": the path the last call took (for its last layer); per layer in paths.
+        self.last_path: str | None = None
+        self.paths: dict[str, str] = {}
+        self._no_tail: set[tuple] = set()
+        self._probe_cache: dict[tuple, int] = {}
+        self._positions: dict[tuple, Tensor] = {}
+
+    # --- weights ---------------------------------------------------------------------------
+    def channel_weights(
+        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
+    ) -> Tensor:
+        y = ctx.scores.detach().float()
+        ablated = self.ablated_scores(activations, ctx)  # (B, C)
+        drop = y[:, None] - ablated
+        if self.denominator == "plain":
+            return (drop / y[:, None]).to(activations.dtype)
+        scale = torch.maximum(y.abs(), ablated.abs().amax(dim=1))
+        floor = self.rel_eps * scale
+        near = y.abs() < floor
+        if bool(near.any()):
+            images = near.nonzero().squeeze(1).tolist()
+            warnings.warn(
+                f"Ablation-CAM: the target score of image(s) {images} is near zero "
+                f"({y[near].tolist()}) relative to the ablated scores; the division was clamped "
+                f"at {self.rel_eps:g} x the score scale. The map shows which channels lower the "
+                "score, but the score itself is too small to speak of a relative drop.",
+                NearZeroScoreWarning,
+                stacklevel=2,
+            )
+        denom = torch.maximum(y.abs(), floor)
+        denom = torch.where(denom > 0, denom, torch.ones_like(denom))  # all scores 0: drop is 0
+        return (drop / denom[:, None]).to(activations.dtype)
+
+    # --- ablated scores --------------------------------------------------------------------
+    def channels_to_ablate(self, activations: Tensor) -> Tensor:
+        """Channels of one image ``(C, *spatial)`` to ablate, in the order they are run."""
+        channels = activations.shape[0]
+        if self.ratio_channels_to_ablate >= 1.0:
+            return torch.arange(channels)
+        return torch.as_tensor(
+            _pgc_channel_selection(activations, self.ratio_channels_to_ablate), dtype=torch.long
+        )
+
+    def ablated_scores(self, activations: Tensor, ctx: LayerContext) -> Tensor:
+        """``(B, C)`` target scores with each channel ablated (``y^c`` where not ablated)."""
+        x = ctx.input.detach()
+        batch, channels = activations.shape[:2]
+        scores = ctx.scores.detach().float()[:, None].repeat(1, channels)
+        plan = [self.channels_to_ablate(activations[b].detach()) for b in range(batch)]
+        total = sum(p.numel() for p in plan)
+        key = (ctx.layer_name, tuple(x.shape[1:]))
+        path = "full" if (not self.tail or key in self._no_tail) else "tail"
+        with _perturb.progress_bar(
+            self.progress, total, f"{type(self).__name__} {ctx.layer_name}"
+        ) as bar:
+            for b in range(batch):
+                todo = plan[b]
+                chunk = self._chunk(ctx, path, todo.numel())
+                start = 0
+                while start < todo.numel():
+                    part = todo[start : start + chunk]
+                    if path == "tail":
+                        try:
+                            result = self._score_tail(x[b : b + 1], ctx, b, part)
+                        except LayerOutputError:
+                            path = "full"
+                            self._no_tail.add(key)
+                            chunk = self._chunk(ctx, path, todo.numel())
+                            continue
+                    else:
+                        result = self._score_full(x[b : b + 1], ctx, b, part)
+                    scores[b, part.to(scores.device)] = result
+                    bar.update(part.numel())
+                    start += part.numel()
+        self.paths[ctx.layer_name] = path
+        self.last_path = path
+        return scores
+
+    def _chunk(self, ctx: LayerContext, path: str, total: int) -> int:
+        return _perturb.chunk_size(
+            self.batch_size,
+            self.max_memory,
+            lambda: self.copy_bytes(ctx.input, ctx.layer_index, path),
+            total,
+        )
+
+    def copy_bytes(self, x: Tensor, layer_index: int, path: str) -> int:
+        """Estimated bytes one more ablated copy costs in a chunk: the probed activation memory
+        of one image (``"tail"``: from the layer's output on) × ``WORKSPACE_FACTOR`` (``"full"``:
+        plus the input copy)."""
+        key = (path, layer_index, tuple(x.shape[1:]), x.dtype, x.device)
+        if key not in self._probe_cache:
+            layer = self.adapter.layers[layer_index][1]
+            if path == "tail":
+                peak = _perturb.forward_cost(self.model, x[:1], self.adapter.predict, start=layer)
+                extra = 0
+            else:
+                peak = _perturb.forward_cost(self.model, x[:1], self.adapter.predict)
+                extra = x[0].numel() * x.element_size()
+            self._probe_cache[key] = int(_perturb.WORKSPACE_FACTOR * peak) + extra
+        return self._probe_cache[key]
+
+    def _score_tail(self, x1: Tensor, ctx: LayerContext, b: int, channels: Tensor) -> Tensor:
+        n = channels.numel()
+
+        def replace(output: Tensor) -> Tensor:
+            copies = output.expand(n, *output.shape[1:]).clone()
+            return self._ablate(copies, ctx, channels)
+
+        logits = self.adapter.predict_with_layer_output(x1, ctx.layer_index, replace)
+        return score_targets([ctx.targets[b]] * n, logits).float()
+
+    def _score_full(self, x1: Tensor, ctx: LayerContext, b: int, channels: Tensor) -> Tensor:
+        n = channels.numel()
+
+        def replace(output: Tensor) -> Tensor:
+            return self._ablate(output.clone(), ctx, channels)
+
+        copies = x1.expand(n, *x1.shape[1:])
+        logits = self.adapter.predict_with_layer_output(copies, ctx.layer_index, replace)
+        return score_targets([ctx.targets[b]] * n, logits).float()
+
+    def _ablate(self, copies: Tensor, ctx: LayerContext, channels: Tensor) -> Tensor:
+        """Set channel ``channels[j]`` of copy ``j`` to the ablation value, in place."""
+        copies = copies.contiguous()
+        n = copies.shape[0]
+        positions = self._channel_positions(copies, ctx)  # (C, S) flat positions in one copy
+        index = positions[channels.to(positions.device)]  # (n, S)
+        values = self._values(copies, n).to(copies.dtype)  # (n,)
+        flat = copies.view(n, -1)
+        flat.scatter_(1, index, values[:, None].expand(n, index.shape[1]))
+        return copies
+
+    def _values(self, copies: Tensor, n: int) -> Tensor:
+        if self.ablation_value != "pytorch-grad-cam":
+            return torch.full((n,), float(self.ablation_value), device=copies.device)
+        low = copies[:1].min()  # every copy is the same image's output before ablation
+        if bool(low == 0):
+            return torch.zeros(n, device=copies.device, dtype=copies.dtype)
+        values = []
+        current = low
+        for _ in range(n):  # pytorch-grad-cam re-reads the minimum after each ablation
+            current = current - PGC_ABLATION_OFFSET
+            values.append(current)
+        return torch.stack(values)
+
+    def _channel_positions(self, copies: Tensor, ctx: LayerContext) -> Tensor:
+        """``(C, S)``: where each channel of the (reshaped) activations lies in one raw copy."""
+        shape = tuple(copies.shape[1:])
+        key = (ctx.layer_index, shape, copies.device)
+        if key not in self._positions:
+            numel = int(np.prod(shape))
+            ids = torch.arange(numel, dtype=torch.float64, device=copies.device).view(1, *shape)
+            transform = self.adapter.reshape_transform
+            if transform is not None:
+                try:
+                    ids = transform(ids)
+                except Exception as error:
+                    raise LayerOutputError(
+                        "Ablation-CAM maps channels back to the layer's raw output by applying "
+                        "reshape_transform to a float64 index tensor of batch 1, which failed: "
+                        f"{error}. Use a reshape_transform made of reshapes and permutations."
+                    ) from error
+            self._positions[key] = ids[0].reshape(ids.shape[1], -1).round().long()
+        return self._positions[key]
+
+
+def _pgc_channel_selection(activations: Tensor, ratio: float) -> np.ndarray:
+    """pytorch-grad-cam's ``AblationLayer.activations_to_be_ablated`` (in numpy, as it is),
+    duplicates removed: the ``int(C·ratio)`` highest- and lowest-scoring channels."""
+    acts = activations.detach().float().cpu().numpy()
+    flat = acts.reshape(acts.shape[0], -1).transpose()
+    flat = np.nan_to_num(flat - flat.mean(axis=0))
+    _, _, vt = np.linalg.svd(flat, full_matrices=True)
+    projection = np.abs(flat @ vt[0, :])
+    projection = projection - projection.min()
+    projection = (projection / projection.max()) > 0.01
+    scores = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for channel in acts.reshape(acts.shape[0], -1):
+            normalized = np.abs(channel)
+            normalized = normalized - normalized.min()
+            normalized = normalized / np.max(normalized)
+            scores.append((projection * normalized).sum() / normalized.sum())
+    order = list(np.argsort(np.float32(scores)))
+    count = int(len(order) * ratio)
+    picked = order[::-1][:count] + order[:count]
+    return np.array(list(dict.fromkeys(int(i) for i in picked)), dtype=np.int64)

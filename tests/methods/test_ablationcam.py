@@ -1,0 +1,261 @@
+"""Ablation-CAM: by hand on the readout model, against pytorch-grad-cam and a hook-by-hook
+reference, tail-only vs full re-run, near-zero scores, chunking, and a failing call."""
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from camlens.core.postprocess import fuse_pytorch_grad_cam, normalize
+from camlens.methods.ablationcam import AblationCAM, NearZeroScoreWarning
+from camlens.targets import ClassTarget
+
+
+class PGCAblationCAM(AblationCAM):
+    """pytorch-grad-cam's options and post-processing."""
+
+    fuse = staticmethod(fuse_pytorch_grad_cam)
+
+    def __init__(self, model, layers, **kw):
+        kw.setdefault("batch_size", 32)
+        super().__init__(
+            model, layers, ablation_value="pytorch-grad-cam", denominator="plain", **kw
+        )
+
+
+def reference_scores(model, layer, x1, target, channels):
+    """y^c_k by brute force: one forward per channel with a hook zeroing channel k."""
+    out = []
+    for k in range(channels):
+
+        def hook(mod, inputs, output, k=k):
+            output = output.clone()
+            output[:, k] = 0
+            return output
+
+        handle = layer.register_forward_hook(hook)
+        try:
+            with torch.no_grad():
+                out.append(float(model(x1)[0, target]))
+        finally:
+            handle.remove()
+    return torch.tensor(out)
+
+
+def layer_output(model, name, x, b):
+    """The output of layer ``name`` for image ``b``, before any in-place op downstream."""
+    seen = []
+
+    def hook(module, inputs, output):
+        seen.append(output.clone())  # returns None: the model's output is left alone
+
+    handle = model.get_submodule(name).register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            model(x[b : b + 1])
+    finally:
+        handle.remove()
+    return seen[0][0]
+
+
+def no_hooks(model):
+    return all(
+        not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks
+        for m in model.modules()
+    )
+
+
+class Dense(nn.Module):
+    """A DenseNet-style concat of a tensor from before the target layer with its output."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.block = nn.Conv2d(4, 4, 3, padding=1)
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x):
+        s = torch.relu(self.stem(x))
+        b = torch.relu(self.block(s))
+        return self.head(torch.cat([s, b], dim=1).mean(dim=(2, 3)))
+
+
+class CountingFC(nn.Module):
+    def __init__(self, fc):
+        super().__init__()
+        self.fc = fc
+        self.batches: list[int] = []
+
+    def forward(self, x):
+        self.batches.append(x.shape[0])
+        return self.fc(x)
+
+
+def test_ablationcam_hand_computed(readout):
+    # Zeroing channel k of the readout lowers score c by Σ_ij W[c,k] A^k: for class 0 by
+    # Σ G0 ⊙ A0 = 5 and Σ G1 ⊙ A1 = 0, so y = 5 and w = (5/5, 0/5) = (1, 0): the map is A0.
+    model, x = readout
+    cam = AblationCAM(model, "features")
+    e = cam.explain(x, targets=[ClassTarget(0)])
+    torch.testing.assert_close(e.raw["features"][0], x[0, 0])
+    torch.testing.assert_close(e.maps[0], normalize(x[:, 0])[0])
+    assert cam.last_path == "tail"
+
+
+def test_ablationcam_negative_score_divides_by_its_magnitude(readout):
+    # Class 1 has W = -G: y = -5, ablating channel 0 raises it to 0. That channel speaks against
+    # class 1: camlens gives it weight -5/|-5| = -1 (map 0); the paper's y^c division gives +1.
+    model, x = readout
+    ours = AblationCAM(model, "features").explain(x, [1])
+    assert torch.equal(ours.raw["features"], torch.zeros(1, 2, 2))
+    plain = AblationCAM(model, "features", denominator="plain").explain(x, [1])
+    torch.testing.assert_close(plain.raw["features"][0], x[0, 0])
+
+
+def test_near_zero_score_is_clamped_and_warns(readout):
+    # W[0] = (G0, -5 at (0,0)): contributions 5 and -5, so y = 0, y_0 = -5, y_1 = 5.
+    model, x = readout
+    with torch.no_grad():
+        model.weight[0, 1] = torch.tensor([[-5.0, 0.0], [0.0, 0.0]])
+    with pytest.warns(NearZeroScoreWarning, match="near zero"):
+        e = AblationCAM(model, "features").explain(x, [0])
+    # denominator = 1e-3 · max(|y|, |y_k|) = 5e-3: w = (5, -5) / 5e-3
+    expected = torch.relu(1000.0 * x[0, 0] - 1000.0 * x[0, 1])
+    torch.testing.assert_close(e.raw["features"][0], expected)
+    assert torch.isfinite(e.maps).all()
+    plain = AblationCAM(model, "features", denominator="plain").explain(x, [0])
+    assert not torch.isfinite(plain.raw["features"]).all()  # 5/0, -5/0: pytorch-grad-cam's inf
+
+
+def test_small_cnn_matches_brute_force_reference(small_cnn, images):
+    x = images[:2]
+    cam = AblationCAM(small_cnn, "conv2", batch_size=3)
+    e = cam.explain(x, [1, 4])
+    assert cam.last_path == "tail"
+    for b, c in enumerate([1, 4]):
+        y = float(e.scores[b])
+        yk = reference_scores(small_cnn, small_cnn.conv2, x[b : b + 1], c, 8)
+        w = (y - yk) / abs(y)
+        # conv2 is followed by an in-place ReLU: the raw map uses conv2's output, as captured
+        expected = torch.relu((w[:, None, None] * layer_output(small_cnn, "conv2", x, b)).sum(0))
+        torch.testing.assert_close(e.raw["conv2"][b], expected, atol=1e-5, rtol=1e-4)
+
+
+def test_tail_and_full_paths_give_the_same_maps(small_cnn, images):
+    x = images[:2]
+    tail = AblationCAM(small_cnn, "conv3")
+    full = AblationCAM(small_cnn, "conv3", tail=False)
+    a, b = tail.explain(x, [0, 3]), full.explain(x, [0, 3])
+    assert (tail.last_path, full.last_path) == ("tail", "full")
+    torch.testing.assert_close(a.raw["conv3"], b.raw["conv3"], atol=1e-5, rtol=1e-5)
+
+
+def test_dense_concat_takes_the_full_path():
+    torch.manual_seed(0)
+    model = Dense().eval()
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    cam = AblationCAM(model, "block")
+    e = cam.explain(x, [2, 3])
+    assert cam.last_path == "full" and cam.paths == {"block": "full"}
+    for b, c in enumerate([2, 3]):
+        yk = reference_scores(model, model.block, x[b : b + 1], c, 4)
+        y = float(e.scores[b])
+        w = (y - yk) / abs(y)
+        expected = torch.relu((w[:, None, None] * layer_output(model, "block", x, b)).sum(0))
+        torch.testing.assert_close(e.raw["block"][b], expected, atol=1e-5, rtol=1e-4)
+    assert no_hooks(model)
+
+
+@pytest.mark.parametrize(
+    ("arch", "layer", "size"),
+    [("resnet18", "layer4", 64), ("mobilenet_v3_small", "features.3", 32)],
+)
+def test_matches_pytorch_grad_cam(arch, layer, size):
+    # resnet18 layer4 (after ReLU, min 0): ablation by 0. mobilenet_v3_small features.3 (an
+    # inverted residual block, negative outputs): pytorch-grad-cam ablates the j-th copy of a
+    # chunk with min - (j+1)·1e7. (Not a layer followed by an in-place op such as a BasicBlock's
+    # bn2: pytorch-grad-cam keeps its activations by reference, and the in-place op rewrites them.)
+    from pytorch_grad_cam import AblationCAM as TheirAblationCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)(num_classes=10).eval()
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(2))
+    cam = PGCAblationCAM(model, layer)
+    ours = cam(x, [6])
+    assert cam.last_path == "tail"
+    module = model.get_submodule(layer)
+    theirs = TheirAblationCAM(model, [module])(x, [ClassifierOutputTarget(6)])
+    torch.testing.assert_close(ours, torch.from_numpy(theirs), atol=1e-4, rtol=0)
+
+
+def test_ratio_channels_to_ablate_matches_pytorch_grad_cam():
+    from pytorch_grad_cam import AblationCAM as TheirAblationCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10).eval()
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    cam = PGCAblationCAM(model, "layer2", ratio_channels_to_ablate=0.25)
+    ours = cam(x, [6])
+    theirs = TheirAblationCAM(model, [model.layer2], ratio_channels_to_ablate=0.25)(
+        x, [ClassifierOutputTarget(6)]
+    )
+    torch.testing.assert_close(ours, torch.from_numpy(theirs), atol=1e-4, rtol=0)
+
+
+def test_model_restored_when_a_call_fails(small_cnn, images):
+    calls = []
+
+    def failing(output):
+        calls.append(1)
+        if len(calls) > 1:  # the capture scores once, then the ablated copies fail
+            raise RuntimeError("target failed")
+        return output[0]
+
+    before = small_cnn(images[:1]).detach()
+    for tail in (True, False):
+        calls.clear()
+        with pytest.raises(RuntimeError, match="target failed"):
+            AblationCAM(small_cnn, "conv2", tail=tail)(images[:1], [failing])
+        assert no_hooks(small_cnn)
+        assert all(p.requires_grad for p in small_cnn.parameters())
+        torch.testing.assert_close(small_cnn(images[:1]).detach(), before)
+
+
+def test_chunks_respect_batch_size_and_memory_budget(small_cnn, images):
+    counting = CountingFC(small_cnn.fc)
+    small_cnn.fc = counting
+    try:
+        x = images[:2]
+        cam = AblationCAM(small_cnn, "conv3", batch_size=5)
+        reference = cam.explain(x, [1, 2]).raw["conv3"]
+        assert counting.batches[0] == 2  # the capture
+        assert max(counting.batches[1:]) == 5 and sum(counting.batches[1:]) == 2 * 16
+        per_copy = cam.copy_bytes(x, 0, "tail")
+        assert per_copy >= 16 * 8 * 8 * 4  # at least conv3's output for one copy
+        budget = AblationCAM(small_cnn, "conv3", max_memory=4 * per_copy + per_copy // 2)
+        counting.batches.clear()
+        e = budget.explain(x, [1, 2])
+        copies = [b for b in counting.batches[1:] if b != 1]  # 1: the capture's and probe's
+        assert max(copies) == 4 and sum(counting.batches[1:]) >= 2 * 16
+        torch.testing.assert_close(e.raw["conv3"], reference, atol=1e-5, rtol=1e-5)
+    finally:
+        small_cnn.fc = counting.fc
+
+
+def test_progress_bar_only_when_asked(readout, capsys):
+    model, x = readout
+    AblationCAM(model, "features")(x, [0])
+    assert capsys.readouterr().err == ""
+    AblationCAM(model, "features", progress=True)(x, [0])
+    assert "AblationCAM features" in capsys.readouterr().err
+
+
+def test_rejects_bad_options(small_cnn):
+    with pytest.raises(ValueError):
+        AblationCAM(small_cnn, "conv3", ablation_value="min")
+    with pytest.raises(ValueError):
+        AblationCAM(small_cnn, "conv3", denominator="relative")
+    with pytest.raises(ValueError):
+        AblationCAM(small_cnn, "conv3", ratio_channels_to_ablate=0.0)
