@@ -27,7 +27,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def model(name: str, dtype: str = "float32") -> nn.Module:
-    """The random-weight model ``name`` (seed 0) in eval mode, in ``dtype``; one per session."""
+    """Random-weight model ``name`` (seed 0), eval mode, ``dtype``; cached until :func:`release`."""
     return _model(name, dtype)
 
 
@@ -45,7 +45,7 @@ def layer(name: str, dtype: str = "float32") -> nn.Module:
 
 
 def batch(dtype: str = "float32") -> torch.Tensor:
-    """``(BATCH, 3, *SIZE)`` random input (seed 1); one per session."""
+    """``(BATCH, 3, *SIZE)`` random input (seed 1), cached until :func:`release`."""
     return _batch(dtype)
 
 
@@ -53,3 +53,19 @@ def batch(dtype: str = "float32") -> torch.Tensor:
 def _batch(dtype: str) -> torch.Tensor:
     generator = torch.Generator().manual_seed(1)
     return torch.randn(BATCH, 3, *SIZE, generator=generator).to(DTYPES[dtype])
+
+
+_dependents: list = []  # caches built from the models, registered by the test modules
+
+
+def cached(function: Callable) -> Callable:
+    """``functools.cache`` that :func:`release` clears too."""
+    wrapped = functools.cache(function)
+    _dependents.append(wrapped)
+    return wrapped
+
+
+def release() -> None:
+    """Drop the cached models and inputs, and everything cached from them."""
+    for cache in (_model, _batch, *_dependents):
+        cache.cache_clear()

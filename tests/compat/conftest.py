@@ -16,3 +16,12 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_models() -> Iterator[None]:
+    """Free the cached models (vgg11 in float32 and float64 alone is ~1.6 GB) after each module."""
+    yield
+    from ._models import release
+
+    release()

@@ -22,7 +22,6 @@ number, and ``test_native_eigen_sign`` checks the rule against pgc's projection.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ import camlens
 import camlens.compat.pytorch_grad_cam as compat
 from camlens.compat.pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from ._models import CLASSES, DTYPES, SIZE, ZOO, batch, layer, model
+from ._models import CLASSES, DTYPES, SIZE, ZOO, batch, cached, layer, model
 
 pgc = pytest.importorskip("pytorch_grad_cam")
 pgc_svd = pytest.importorskip("pytorch_grad_cam.utils.svd_on_activations")
@@ -118,7 +117,7 @@ def pgc_targets() -> list[ClassifierOutputTarget]:
     return [ClassifierOutputTarget(c) for c in CLASSES]
 
 
-@functools.cache
+@cached
 def pgc_pass(name: str, dtype: str) -> tuple[list, list, np.ndarray]:
     """One real pgc GradCAM call: (activations, gradients, its output)."""
     with pgc.GradCAM(model(name, dtype), [layer(name, dtype)]) as cam:
@@ -127,7 +126,7 @@ def pgc_pass(name: str, dtype: str) -> tuple[list, list, np.ndarray]:
         return list(hooks.activations), list(hooks.gradients), output
 
 
-@functools.cache
+@cached
 def pgc_run(name: str, dtype: str, method: str, eigen_smooth: bool = False) -> PgcRun:
     activations, gradients, _ = pgc_pass(name, dtype)
 
@@ -141,7 +140,7 @@ def pgc_run(name: str, dtype: str, method: str, eigen_smooth: bool = False) -> P
     return pgc_maps(cam, replay)
 
 
-@functools.cache
+@cached
 def compat_run(name: str, dtype: str, method: str, eigen_smooth: bool = False) -> np.ndarray:
     with getattr(compat, method)(model(name, dtype), [layer(name, dtype)]) as cam:
         return cam(batch(dtype), pgc_targets(), eigen_smooth=eigen_smooth)
@@ -173,7 +172,7 @@ NATIVE = {
 }
 
 
-@functools.cache
+@cached
 def native_raw(name: str, dtype: str) -> dict[str, np.ndarray]:
     """Every native method from one shared capture: method -> (B, h, w) raw map."""
     explanations = camlens.explain(
