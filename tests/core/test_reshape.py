@@ -7,6 +7,22 @@ from camlens.core.errors import LayerOutputError
 from camlens.core.reshape import auto_reshape, token_grid
 
 
+def test_uneven_strides_stay_channels_first():
+    # Conv2d(stride=(4, 1)) on a 32x40 input: (B, 8, 8, 40) is 8 channels on an 8x40 grid
+    a = torch.randn(1, 8, 8, 40)
+    assert auto_reshape(a, (1, 3, 32, 40)) is a
+    # odd input sizes: ResNet's layer4 on 65x97 is 3x4
+    b = torch.randn(1, 512, 3, 4)
+    assert auto_reshape(b, (1, 3, 65, 97)) is b
+
+
+def test_swin_channel_last_on_small_and_large_inputs():
+    small = torch.randn(1, 7, 7, 32)  # 56 px input, 7x7 grid, 32 channels
+    assert auto_reshape(small, (1, 3, 56, 56)).shape == (1, 32, 7, 7)
+    large = torch.randn(1, 7, 7, 768)
+    assert auto_reshape(large, (1, 3, 224, 224)).shape == (1, 768, 7, 7)
+
+
 def test_cnn_maps_pass_through_and_channel_last_is_permuted():
     x_shape = (2, 3, 64, 64)
     a = torch.randn(2, 16, 8, 8)

@@ -21,12 +21,22 @@ from .errors import LayerOutputError
 MAX_EXTRA_TOKENS = 8
 
 
+def _fits(dims: Sequence[int], spatial: Sequence[int]) -> bool:
+    """Could ``dims`` be a grid over the input's ``spatial`` size at all?"""
+    return len(dims) == len(spatial) and all(
+        1 <= d <= s for d, s in zip(dims, spatial, strict=True)
+    )
+
+
 def _grid_like(dims: Sequence[int], spatial: Sequence[int]) -> bool:
-    """Do ``dims`` look like a downsampled grid of the input's ``spatial`` size?"""
-    if len(dims) != len(spatial) or any(d < 1 or d > s for d, s in zip(dims, spatial, strict=True)):
+    """Do ``dims`` look like the input's ``spatial`` size downsampled by one common stride k
+    (each ``d`` within 1 of ``s / k``, so odd sizes and padding are allowed)?"""
+    if not _fits(dims, spatial):
         return False
-    strides = [s / d for d, s in zip(dims, spatial, strict=True)]
-    return max(strides) <= 1.5 * min(strides) + 1e-9
+    return any(
+        all(abs(d - s / k) <= 1 for d, s in zip(dims, spatial, strict=True))
+        for k in range(1, max(spatial) + 1)
+    )
 
 
 def _patch_grid(dims: Sequence[int], spatial: Sequence[int]) -> bool:
@@ -74,10 +84,14 @@ def auto_reshape(output: Tensor, input_shape: Sequence[int], name: str = "layer"
     """Return ``output`` as ``(B, C, *grid)`` for an input of shape ``input_shape``."""
     spatial = tuple(input_shape[2:])
     nd = len(spatial)
-    if output.ndim == nd + 2 and _grid_like(output.shape[2:], spatial):
-        return output  # channels first, as CNNs give
-    if output.ndim == nd + 2 and _grid_like(output.shape[1:-1], spatial):
-        return output.movedim(-1, 1)  # channels last (Swin)
+    if output.ndim == nd + 2:
+        first, last = output.shape[2:], output.shape[1:-1]
+        if _grid_like(first, spatial):
+            return output  # channels first, as CNNs give
+        if _grid_like(last, spatial):
+            return output.movedim(-1, 1)  # channels last (Swin)
+        if _fits(first, spatial):
+            return output  # channels first with uneven strides (e.g. stride (4, 1))
     if output.ndim == 3 and nd in (2, 3):
         tokens = output.shape[1]
         found = token_grid(tokens, spatial) if nd == 2 else video_token_grid(tokens, spatial)
