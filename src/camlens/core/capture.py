@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils._pytree import tree_flatten, tree_map_only, tree_unflatten
 
 from ..targets import Target, resolve_targets, score_targets
 from .errors import (
@@ -56,9 +57,10 @@ class Capture:
 
 
 def model_logits(output: object) -> Tensor:
-    """The tensor targets score.
+    """What targets score.
 
-    A tensor, ``.logits`` (Hugging Face), ``["logits"]`` / ``["out"]``, or a tuple's first item.
+    A tensor, ``.logits`` (Hugging Face), ``["logits"]`` / ``["out"]``, a tuple's first item, or
+    a list of per-image dicts (torchvision detection models) handed to the targets as it is.
     """
     if isinstance(output, Tensor):
         return output
@@ -71,6 +73,8 @@ def model_logits(output: object) -> Tensor:
                 return output[key]
     if isinstance(output, tuple | list) and output and isinstance(output[0], Tensor):
         return output[0]
+    if isinstance(output, list) and output and all(isinstance(o, dict) for o in output):
+        return output  # per-image outputs (torchvision detection): targets score each dict
     raise TargetError(
         f"the model returned {type(output).__name__}; camlens needs a tensor of scores "
         "(or .logits / ['logits'] / ['out'] / a tuple whose first item is one). "
@@ -116,23 +120,40 @@ def frozen_parameters(model: nn.Module, enabled: bool = True) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+def _detach(differentiable: bool) -> Callable[[Tensor], Tensor]:
+    return (lambda t: t) if differentiable else torch.Tensor.detach
+
+
 def _in_training_mode(model: nn.Module) -> bool:
     """True if any leaf module is in training mode (a wrapper's own flag does not count)."""
     return any(m.training for m in model.modules() if next(m.children(), None) is None)
 
 
+@dataclass
+class _Record:
+    """One call of a target layer: its output flattened to leaves (tensors and anything else)."""
+
+    leaves: list[Any]
+    spec: Any  # torch.utils._pytree spec to rebuild the output's structure
+
+    @property
+    def tensors(self) -> list[Tensor]:
+        return [leaf for leaf in self.leaves if isinstance(leaf, Tensor)]
+
+
 class _LayerHooks:
     """Forward hooks that record each target layer's output and hand back a copy.
 
-    The recorded tensor is made a graph leaf when nothing upstream requires grad (frozen model,
-    input without grad), so the graph starts there. Downstream layers receive a clone, so an
-    in-place op after the layer (``ReLU(inplace=True)``) cannot change what was recorded.
+    An output may be a tensor or a structure of tensors (a dict of FPN levels, a tuple). Each
+    floating tensor is made a graph leaf when nothing upstream requires grad (frozen model, input
+    without grad), so the graph starts there. Downstream layers receive clones, so an in-place op
+    after the layer (``ReLU(inplace=True)``) cannot change what was recorded.
     """
 
     def __init__(self, layers: Sequence[tuple[str, nn.Module]], track_graph: bool):
         self.layers = layers
         self.track_graph = track_graph
-        self.records: list[list[Tensor]] = [[] for _ in layers]
+        self.records: list[list[_Record]] = [[] for _ in layers]
         self._lock = threading.Lock()
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
@@ -149,37 +170,62 @@ class _LayerHooks:
     def _hook(self, index: int) -> Callable:
         name = self.layers[index][0]
 
-        def hook(module: nn.Module, inputs: object, output: object) -> Tensor:
-            if not isinstance(output, Tensor):
+        def hook(module: nn.Module, inputs: object, output: object) -> object:
+            leaves, spec = tree_flatten(output)
+            if not any(isinstance(leaf, Tensor) for leaf in leaves):
                 raise LayerOutputError(
-                    f"layer {name!r} returned {type(output).__name__}, not a tensor; choose a "
-                    "layer whose output is a tensor (e.g. a submodule of this one)."
+                    f"layer {name!r} returned {type(output).__name__} with no tensor in it; "
+                    "choose a layer whose output is a tensor (e.g. a submodule of this one)."
                 )
-            if self.track_graph and not output.requires_grad:
-                output = output.detach().requires_grad_(True)
+            recorded, passed = [], []
+            for leaf in leaves:
+                if isinstance(leaf, Tensor):
+                    if self.track_graph and not leaf.requires_grad and leaf.is_floating_point():
+                        leaf = leaf.detach().requires_grad_(True)
+                    passed.append(leaf.clone())
+                else:
+                    passed.append(leaf)
+                recorded.append(leaf)
             with self._lock:
-                self.records[index].append(output)
-            return output.clone()
+                self.records[index].append(_Record(recorded, spec))
+            return tree_unflatten(passed, spec)
 
         return hook
 
-    def activations(self) -> list[list[Tensor]]:
-        """Per layer, the recorded chunks in batch order (several only under DataParallel)."""
+    def activations(self) -> list[list[_Record]]:
+        """Per layer, the recorded calls in batch order (several only under DataParallel)."""
         result = []
-        for (name, _), chunks in zip(self.layers, self.records, strict=True):
-            if not chunks:
+        for (name, _), records in zip(self.layers, self.records, strict=True):
+            if not records:
                 raise LayerNotReachedError(
                     f"the forward pass never ran layer {name!r}; pick a layer the model uses."
                 )
-            devices = [c.device for c in chunks]
+            devices = [r.tensors[0].device for r in records]
             if len(set(devices)) != len(devices):
                 raise LayerOutputError(
-                    f"layer {name!r} ran {len(chunks)} times in one forward pass, so its map is "
+                    f"layer {name!r} ran {len(records)} times in one forward pass, so its map is "
                     "ambiguous; choose a layer that runs once per image."
                 )
-            chunks = sorted(chunks, key=lambda c: c.device.index or 0)
-            result.append(chunks)
+            result.append(sorted(records, key=lambda r: r.tensors[0].device.index or 0))
         return result
+
+
+def _merge(records: list[_Record], tensors: Sequence[Tensor] | None = None) -> object:
+    """Rebuild a layer's output structure over the whole batch (chunks concatenated).
+
+    ``tensors``: replacements for the recorded tensors (e.g. their gradients), chunk-major.
+    """
+    per_chunk = len(records[0].tensors)
+    merged = []
+    for position in range(per_chunk):
+        parts = [
+            r.tensors[position] if tensors is None else tensors[c * per_chunk + position]
+            for c, r in enumerate(records)
+        ]
+        merged.append(torch.cat(parts) if len(parts) > 1 else parts[0])
+    it = iter(merged)
+    leaves = [next(it) if isinstance(leaf, Tensor) else leaf for leaf in records[0].leaves]
+    return tree_unflatten(leaves, records[0].spec)
 
 
 class TorchAdapter:
@@ -216,11 +262,24 @@ class TorchAdapter:
             stacklevel=4,
         )
 
-    def reshape(self, tensor: Tensor, input_shape: Sequence[int], name: str) -> Tensor:
-        """A layer's output (or its gradient) as ``(B, C, *grid)``."""
+    def reshape(self, output: object, input_shape: Sequence[int], name: str) -> Tensor:
+        """A layer's output (or its gradient) as ``(B, C, *grid)``.
+
+        ``reshape_transform`` gets the output as the layer returned it (a tensor, or e.g. a dict
+        of FPN levels); without one, a tensor (or a structure holding exactly one tensor) is
+        reshaped automatically.
+        """
         if self.reshape_transform is not None:
-            return self.reshape_transform(tensor)
-        return auto_reshape(tensor, input_shape, name)
+            return self.reshape_transform(output)
+        if not isinstance(output, Tensor):
+            tensors = [t for t in tree_flatten(output)[0] if isinstance(t, Tensor)]
+            if len(tensors) != 1:
+                raise LayerOutputError(
+                    f"layer {name!r} returned {type(output).__name__} holding {len(tensors)} "
+                    "tensors; pass reshape_transform= to turn it into one (B, C, *grid) tensor."
+                )
+            output = tensors[0]
+        return auto_reshape(output, input_shape, name)
 
     def capture(
         self,
@@ -266,56 +325,66 @@ class TorchAdapter:
             ranking = None if rank_rows is None else logits[rank_rows]
             targets = [resolve_targets(t, logits, batch, ranking) for t in sets]
             scores = [score_targets(t, logits) for t in targets]
-            grads: list[list[Tensor]] = []
+            grads: list[list[object]] = []
             if gradients:
-                flat = [c for layer in chunks for c in layer]
                 for i, score in enumerate(scores):
                     keep = differentiable or i < len(scores) - 1
-                    grads.append(self._grad(score, flat, chunks, keep, differentiable))
+                    grads.append(self._grad(score, chunks, keep, differentiable))
 
-        activations = [torch.cat(c) if len(c) > 1 else c[0] for c in chunks]
-        if not differentiable:
-            activations = [a.detach() for a in activations]
-            logits = logits.detach()
-            scores = [s.detach() for s in scores]
         names = self.layer_names
-        activations = [self.reshape(a, x.shape, n) for a, n in zip(activations, names, strict=True)]
+        activations = [
+            self.reshape(
+                tree_map_only(Tensor, _detach(differentiable), _merge(records)), x.shape, n
+            )
+            for records, n in zip(chunks, names, strict=True)
+        ]
         grads = [
             [self.reshape(g, x.shape, n) for g, n in zip(layer, names, strict=True)]
             for layer in grads
         ]
+        if not differentiable:
+            logits = tree_map_only(Tensor, torch.Tensor.detach, logits)
+            scores = [s.detach() for s in scores]
         return Capture(x, logits, activations, grads, targets, scores, self.layer_names, self)
 
     def _grad(
         self,
         score: Tensor,
-        flat: list[Tensor],
-        chunks: list[list[Tensor]],
+        chunks: list[list[_Record]],
         retain: bool,
         differentiable: bool,
-    ) -> list[Tensor]:
+    ) -> list[object]:
+        """Per layer, the gradient of ``score.sum()`` in the structure of the layer's output."""
         if not score.requires_grad:
             raise LayerNotReachedError(
                 "the target score does not depend on any target layer; check that the layers "
                 "lie on the path from the input to the scored output."
             )
-        found = torch.autograd.grad(
-            score.sum(),
-            flat,
-            retain_graph=retain,
-            create_graph=differentiable,
-            allow_unused=True,
+        flat = [t for records in chunks for r in records for t in r.tensors if t.requires_grad]
+        found = iter(
+            torch.autograd.grad(
+                score.sum(),
+                flat,
+                retain_graph=retain,
+                create_graph=differentiable,
+                allow_unused=True,
+            )
         )
-        result, start = [], 0
-        for (name, _), layer in zip(self.layers, chunks, strict=True):
-            parts = found[start : start + len(layer)]
-            start += len(layer)
-            if any(g is None for g in parts):
+        result = []
+        for (name, _), records in zip(self.layers, chunks, strict=True):
+            tensors = [r.tensors for r in records]
+            grads = [next(found) if t.requires_grad else None for ts in tensors for t in ts]
+            if all(g is None for g in grads):
                 raise LayerNotReachedError(
                     f"the target score does not depend on layer {name!r}; pick a layer on the "
                     "path from the input to the scored output."
                 )
-            result.append(torch.cat(parts) if len(parts) > 1 else parts[0])
+            originals = [t for ts in tensors for t in ts]
+            grads = [
+                torch.zeros_like(t) if g is None else g
+                for g, t in zip(grads, originals, strict=True)
+            ]
+            result.append(_merge(records, grads))
         return result
 
     # --- running the model again (perturbation methods) ----------------------------------------

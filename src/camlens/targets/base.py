@@ -24,6 +24,10 @@ def _as_target(item: object) -> object:
         return item
 
 
+def _as_list(spec: object) -> list[object]:
+    return list(spec) if isinstance(spec, Sequence) and not isinstance(spec, str) else [spec]
+
+
 def resolve_targets(
     spec: object, logits: Tensor, batch: int, rank_logits: Tensor | None = None
 ) -> list[Target]:
@@ -33,6 +37,13 @@ def resolve_targets(
     image; a list of ``batch`` -> one each. Ints stand for :class:`ClassTarget`;
     :class:`RankTarget` (and ``None``) are ranked on ``rank_logits`` (default: ``logits``).
     """
+    if not isinstance(logits, Tensor) and (
+        spec is None or any(isinstance(t, RankTarget) for t in _as_list(spec))
+    ):
+        raise TargetError(
+            f"the model returns {type(logits).__name__}, not a tensor of class scores, so there "
+            "is no top-1 class: pass targets= (e.g. camlens.targets.detection.BoxTarget)."
+        )
     if spec is None:
         if logits.ndim < 2:
             raise TargetError(
@@ -73,7 +84,11 @@ def resolve_targets(
 
 def score_targets(targets: Sequence[Target], logits: Tensor) -> Tensor:
     """``(B,)`` scores: one gather when all targets are plain ``ClassTarget``s, else per image."""
-    if all(type(t) is ClassTarget for t in targets) and logits.ndim == 2:
+    if (
+        isinstance(logits, Tensor)
+        and logits.ndim == 2
+        and all(type(t) is ClassTarget for t in targets)
+    ):
         for t in targets:
             t.check(logits[0])
         index = torch.tensor([t.category for t in targets], device=logits.device)
@@ -82,7 +97,7 @@ def score_targets(targets: Sequence[Target], logits: Tensor) -> Tensor:
     for i, (target, output) in enumerate(zip(targets, logits, strict=True)):
         score = target(output)
         if not isinstance(score, Tensor):
-            score = torch.as_tensor(score, dtype=logits.dtype, device=logits.device)
+            score = torch.as_tensor(score, dtype=torch.float32)
         if score.numel() != 1:
             raise TargetError(
                 f"target {target!r} returned a score of shape {tuple(score.shape)} for image {i}; "
