@@ -1,0 +1,237 @@
+"""Finer-CAM — Zhang, Gu, Chowdhury, Mai, Carlyn, Berger-Wolf, Su & Chao, "Finer-CAM: Spotting the
+Difference Reveals Finer Details for Visual Explanation", CVPR 2025 (arXiv:2501.11309).
+
+A CAM of the *difference* between the target class c and the classes most similar to it, so that
+the features c shares with them cancel. The similar classes d_1..d_T are those whose logits are
+closest to y^c (ranks 1, 2, 3 of |y − y^c|; rank 0 is c itself). The explained score is
+
+    s = Σ_t p_t (y^c − α y^{d_t}) / (Σ_t p_t + 1e-9),   p = softmax(y)        (weighting="softmax")
+    s = y^c − α · (1/T) Σ_t y^{d_t}                                           (weighting="mean")
+
+and the map is the base method's map of s (Grad-CAM by default: w_k = (1/Z) Σ_ij ∂s/∂A^k_ij). The
+paper writes the single-comparison form y^c − α y^d; the authors' code (Imageomics/Finer-CAM,
+contributed to pytorch-grad-cam as ``FinerCAM`` + ``FinerWeightedTarget``) averages three
+comparisons weighted by their softmax probabilities with α = 1 — camlens' default, the same
+numbers as pytorch-grad-cam. torchcam's ``FinerCAM`` subtracts γ = 0.6 times the mean of three
+references: ``FinerCAM(..., weighting="mean", alpha=0.6)``. As in both references, p is not
+detached, so ∂s/∂A includes the change of the softmax weights.
+
+Targets: ``None`` (each image's top class), a class index, a ``ClassTarget``/``RankTarget``, or a
+:class:`FinerTarget` with explicit comparison classes. ``Explanation.targets`` holds the resolved
+:class:`FinerTarget` of each image (``.category``, ``.comparisons``).
+Shapes: as the base method's; the target is one scalar per image.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ..core.base import BaseCAM, Explanation
+from ..core.capture import Capture, ReshapeTransform, check_input
+from ..core.errors import TargetError
+from ..core.layers import LayersSpec
+from ..targets import ClassTarget, RankTarget
+from .gradcam import GradCAM
+
+Weighting = Literal["softmax", "mean"]
+DEFAULT_RANKS = (1, 2, 3)
+
+
+class FinerTarget:
+    """Finer-CAM's contrastive score of one image: class ``category`` against similar classes.
+
+    Args:
+        category: the main class; ``None`` takes the image's ``rank``-th best class (0 = top-1).
+        comparisons: the comparison classes; ``None`` takes the classes at ``ranks`` of the
+            order by |y − y^c| (rank 0 is the main class itself).
+        alpha: comparison strength (α; torchcam's γ).
+        weighting: ``"softmax"`` (authors' code, pytorch-grad-cam) or ``"mean"`` (torchcam).
+    """
+
+    def __init__(
+        self,
+        category: int | None = None,
+        comparisons: Sequence[int] | None = None,
+        *,
+        ranks: Sequence[int] = DEFAULT_RANKS,
+        alpha: float = 1.0,
+        weighting: Weighting = "softmax",
+        rank: int = 0,
+    ) -> None:
+        if weighting not in ("softmax", "mean"):
+            raise ValueError(f"weighting must be 'softmax' or 'mean', got {weighting!r}.")
+        self.category = None if category is None else _index(category, "category")
+        self.comparisons = None if comparisons is None else [_index(c, "a") for c in comparisons]
+        if self.comparisons is not None and not self.comparisons:
+            raise TargetError("comparisons is empty: give at least one comparison class.")
+        self.ranks = [_index(r, "a rank") for r in ranks]
+        if any(r < 1 for r in self.ranks):
+            raise TargetError(f"comparison ranks start at 1 (0 is the main class), got {ranks}.")
+        self.alpha = float(alpha)
+        self.weighting = weighting
+        self.rank = _index(rank, "rank")
+
+    def resolve(self, output: Tensor) -> FinerTarget:
+        """This target with its main and comparison classes fixed from one image's output."""
+        if self.category is not None and self.comparisons is not None:
+            return self
+        scores = output.detach().flatten()
+        classes = scores.shape[0]
+        category = self.category
+        if category is None:
+            if self.rank >= classes:
+                raise TargetError(
+                    f"rank {self.rank} asked for, but the model has {classes} classes."
+                )
+            category = int(scores.argsort(descending=True)[self.rank])
+        if category >= classes:
+            raise TargetError(f"class index {category} is out of range for {classes} classes.")
+        comparisons = self.comparisons
+        if comparisons is None:
+            distance = (scores - scores[category]).abs()
+            distance[category] = -1.0  # the main class comes first (rank 0), ties or not
+            order = distance.argsort(stable=True).tolist()
+            comparisons = [order[r] for r in self.ranks if r < classes]
+            if not comparisons:
+                raise TargetError("Finer-CAM needs a model with at least two classes.")
+        return FinerTarget(
+            category, comparisons, alpha=self.alpha, weighting=self.weighting, ranks=self.ranks
+        )
+
+    def __call__(self, output: Tensor) -> Tensor:
+        """The contrastive score of one image's output ``(classes,)`` (or of each batch row)."""
+        if output.ndim > 1:
+            return torch.stack([self(row) for row in output])
+        target = self.resolve(output)
+        if max(target.comparisons) >= output.shape[-1]:
+            raise TargetError(
+                f"comparison class {max(target.comparisons)} is out of range for "
+                f"{output.shape[-1]} classes."
+            )
+        main = output[target.category]
+        others = output[target.comparisons]
+        if self.weighting == "mean":
+            return main - self.alpha * others.mean()
+        weights = torch.softmax(output, dim=-1)[target.comparisons]
+        return (weights * (main - self.alpha * others)).sum() / (weights.sum() + 1e-9)
+
+    def __repr__(self) -> str:
+        return (
+            f"FinerTarget({self.category}, {self.comparisons}, alpha={self.alpha}, "
+            f"weighting={self.weighting!r})"
+        )
+
+
+def _index(value: object, what: str) -> int:
+    if isinstance(value, bool):
+        raise TargetError(f"{what} class index must be an int, not a bool.")
+    try:
+        index = operator.index(value)
+    except TypeError:
+        raise TargetError(f"{what} class index must be an int, not {value!r}.") from None
+    if index < 0:
+        raise TargetError(f"{what} class index must be >= 0, got {index}.")
+    return index
+
+
+class FinerCAM(BaseCAM):
+    """Finer-CAM on top of any camlens method (``base_method``, Grad-CAM by default).
+
+    ``alpha``, ``ranks`` and ``weighting`` apply to targets given as classes (or ``None``); a
+    :class:`FinerTarget` passed as target keeps its own. Extra keyword arguments go to
+    ``base_method``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layers: LayersSpec,
+        reshape_transform: ReshapeTransform | None = None,
+        *,
+        base_method: type[BaseCAM] = GradCAM,
+        alpha: float = 1.0,
+        ranks: Sequence[int] = DEFAULT_RANKS,
+        weighting: Weighting = "softmax",
+        differentiable: bool = False,
+        **base_kwargs: object,
+    ) -> None:
+        if differentiable:
+            base_kwargs["differentiable"] = True
+        self.base = base_method(model, target_layers, reshape_transform, **base_kwargs)
+        self.model = model
+        self.adapter = self.base.adapter
+        self.differentiable = differentiable
+        self.uses_gradients = self.base.uses_gradients
+        self.fuse = self.base.fuse
+        FinerTarget(ranks=ranks, alpha=alpha, weighting=weighting)  # validate once, here
+        self.alpha, self.ranks, self.weighting = alpha, tuple(ranks), weighting
+
+    def finer_target(self, spec: object) -> object:
+        """The :class:`FinerTarget` for one target spec (a list of them for a list)."""
+        if isinstance(spec, FinerTarget):
+            return spec
+        if spec is None:
+            return self._target(rank=0)
+        if isinstance(spec, Tensor) or (hasattr(spec, "tolist") and hasattr(spec, "dtype")):
+            spec = spec.tolist()
+        if isinstance(spec, list | tuple):
+            return [self.finer_target(s) for s in spec]
+        if isinstance(spec, RankTarget):
+            return self._target(rank=spec.rank)
+        if type(spec) is ClassTarget:
+            return self._target(spec.category)
+        if callable(spec):
+            raise TargetError(
+                f"Finer-CAM explains a class against similar classes; got the target {spec!r}. "
+                "Pass class indices, ClassTarget, RankTarget or FinerTarget."
+            )
+        return self._target(_index(spec, "a target"))
+
+    def _target(self, category: int | None = None, rank: int = 0) -> FinerTarget:
+        return FinerTarget(
+            category, ranks=self.ranks, alpha=self.alpha, weighting=self.weighting, rank=rank
+        )
+
+    def explain_targets(
+        self,
+        input_tensor: Tensor,
+        target_sets: Sequence[object],
+        *,
+        aug_smooth: bool = False,
+        eigen_smooth: bool = False,
+    ) -> list[Explanation]:
+        sets = [self.finer_target(spec) for spec in target_sets]
+        if aug_smooth:
+            # Fix classes and comparisons on the un-augmented images, so that all six
+            # augmentations explain the same contrast (one extra inference pass).
+            logits = self.adapter.predict(check_input(input_tensor))
+            batch = logits.shape[0]
+            resolved = []
+            for spec in sets:
+                items = spec if isinstance(spec, list) else [spec]
+                if len(items) == 1:
+                    items = items * batch
+                if len(items) != batch:
+                    raise TargetError(
+                        f"got {len(items)} targets for a batch of {batch} images; give one "
+                        f"target for the whole batch or exactly {batch}."
+                    )
+                resolved.append([t.resolve(logits[i]) for i, t in enumerate(items)])
+            sets = resolved
+        return super().explain_targets(
+            input_tensor, sets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth
+        )
+
+    def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
+        outputs = capture.outputs.detach()
+        targets = [
+            [t.resolve(outputs[i]) if isinstance(t, FinerTarget) else t for i, t in enumerate(ts)]
+            for ts in capture.targets
+        ]
+        return self.base.explanations(replace(capture, targets=targets), eigen_smooth=eigen_smooth)
