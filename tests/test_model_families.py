@@ -27,6 +27,16 @@ from camlens.targets.segmentation import SegmentationTarget
 METHODS = {"gradcam": GradCAM, "scorecam": ScoreCAM}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small networks of many tiny ops: on a busy 2-core machine, a second intra-op thread
+    mostly spins. One thread here; the previous setting is restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @dataclass
 class Case:
     model: nn.Module

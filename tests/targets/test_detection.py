@@ -1,11 +1,13 @@
 """Detection targets: box matching by hand, a hand-built YOLO head, torchvision detectors.
 
-The torchvision detectors (Faster R-CNN, RetinaNet, FCOS) have random weights on a ResNet-18 with
-a 64-channel FPN and 64-pixel inputs (``min_size=max_size=64``: no resizing, no padding), score
+The torchvision detectors (Faster R-CNN, RetinaNet, FCOS) have random weights on a small CNN
+with a 64-channel FPN and 64-pixel inputs (``min_size=max_size=64``: no resizing, no padding), score
 thresholds at 0 so there are boxes to explain.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -32,6 +34,17 @@ from torchvision.ops.feature_pyramid_network import LastLevelP6P7  # noqa: E402
 
 SIZE = 64
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Detection/segmentation networks run many tiny ops: on a busy 2-core machine, a second
+    intra-op thread mostly spins. One thread here; the previous setting is restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 # Hand-made detections of one image: boxes A (label 1), B (label 2), C (label 1).
 DETECTIONS = {
     "boxes": torch.tensor(
@@ -43,14 +56,28 @@ DETECTIONS = {
 
 
 def _backbone(p6p7: bool) -> nn.Module:
-    """A random ResNet-18 with a 64-channel FPN (torchvision's own classes, made small)."""
-    body = torchvision.models.resnet18()
+    """A small random CNN (strides 4, 8, 16, 32) under torchvision's FPN, 64 channels."""
+
+    def block(cin: int, cout: int) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.ReLU())
+
+    widths = [8, 16, 16, 32]
+    body = nn.Sequential(
+        OrderedDict(
+            stem=block(3, 8),
+            **{f"layer{k + 1}": block(([8, *widths])[k], widths[k]) for k in range(4)},
+        )
+    )
     if p6p7:  # RetinaNet / FCOS: levels P3-P5 plus P6, P7
-        layers, channels, extra = [2, 3, 4], [128, 256, 512], LastLevelP6P7(64, 64)
+        layers, extra = [2, 3, 4], LastLevelP6P7(64, 64)
     else:  # Faster R-CNN: P2-P5 (plus the functional "pool" level)
-        layers, channels, extra = [1, 2, 3, 4], [64, 128, 256, 512], None
+        layers, extra = [1, 2, 3, 4], None
     return BackboneWithFPN(
-        body, {f"layer{k}": str(i) for i, k in enumerate(layers)}, channels, 64, extra
+        body,
+        {f"layer{k}": str(i) for i, k in enumerate(layers)},
+        [widths[k - 1] for k in layers],
+        64,
+        extra,
     )
 
 
@@ -298,3 +325,33 @@ def test_padded_detections_warn_when_the_detector_pads():
     with pytest.warns(UserWarning, match="padded its input"):
         out = PaddedDetections(model)(torch.rand(1, 3, 60, 60))
     assert out.ndim == 3 and out.shape[2] == 6
+
+
+def _core_takes_list_outputs() -> bool:
+    from camlens.core.capture import model_logits
+
+    try:
+        model_logits([{"boxes": torch.zeros(0, 4)}])
+    except camlens.TargetError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(
+    not _core_takes_list_outputs(), reason="the core does not yet take list-of-dict outputs"
+)
+def test_plain_detector_equals_the_padded_one():
+    model = _detector("fasterrcnn")
+    torch.manual_seed(3)
+    x = torch.rand(2, 3, SIZE, SIZE)
+    with torch.no_grad():
+        det = model(x)
+    targets = [BoxTarget.from_detections(det[i], 0) for i in range(2)]
+    plain = GradCAM(model, fpn_layers(model)).explain(x, targets)
+    wrapped = PaddedDetections(model)
+    padded = GradCAM(wrapped, fpn_layers(wrapped)).explain(x, targets)
+    torch.testing.assert_close(plain.scores, torch.stack([d["scores"][0] for d in det]))
+    torch.testing.assert_close(plain.maps, padded.maps)
+    assert isinstance(plain.outputs, list) and plain.outputs[0]["boxes"].shape[1] == 4
+    with pytest.raises(camlens.TargetError, match="targets"):
+        GradCAM(model, fpn_layers(model))(x)

@@ -14,6 +14,16 @@ from camlens.methods.gradcam import GradCAM
 from camlens.targets.embedding import SimilarityTarget
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small networks of many tiny ops: on a busy 2-core machine, a second intra-op thread
+    mostly spins. One thread here; the previous setting is restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 class PooledEmbedding(nn.Module):
     """embedding e_k = mean_ij A_kij with A = features(x) = x: ∂e_k/∂A_kij = 1/(H·W)."""
 

@@ -16,6 +16,16 @@ from camlens.targets.segmentation import SegmentationTarget
 SIZE = 32
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Detection/segmentation networks run many tiny ops: on a busy 2-core machine, a second
+    intra-op thread mostly spins. One thread here; the previous setting is restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 class SmallUNet(nn.Module):
     """Two levels: enc (H²) -> down -> bottleneck ((H/2)²) -> up -> cat skip -> dec -> 1x1 head."""
 
@@ -119,11 +129,21 @@ def test_unet_layer_before_a_1x1_head_maps_only_the_region():
     assert bool(torch.isfinite(g.maps).all()) and g.maps.min() >= 0 and g.maps.max() <= 1
 
 
+def _fcn_resnet18() -> nn.Module:
+    """torchvision's FCN on a ResNet-18 (its builders only offer ResNet-50/101)."""
+    from torchvision.models import resnet18
+    from torchvision.models._utils import IntermediateLayerGetter
+    from torchvision.models.segmentation.fcn import FCN, FCNHead
+
+    backbone = IntermediateLayerGetter(resnet18(), {"layer4": "out"})
+    return FCN(backbone, FCNHead(512, 3))
+
+
 @pytest.mark.parametrize(
     ("builder", "layer"),
     [
         ("deeplabv3_mobilenet_v3_large", "backbone.16"),
-        ("fcn_resnet50", "backbone.layer4"),
+        ("fcn", "backbone.layer4"),
         ("lraspp_mobilenet_v3_large", "backbone.16"),
     ],
 )
@@ -131,7 +151,10 @@ def test_gradcam_on_torchvision_segmentation_models(builder, layer):
     from torchvision.models import segmentation
 
     torch.manual_seed(0)
-    model = getattr(segmentation, builder)(weights=None, weights_backbone=None, num_classes=3)
+    if builder == "fcn":
+        model = _fcn_resnet18()
+    else:
+        model = getattr(segmentation, builder)(weights=None, weights_backbone=None, num_classes=3)
     model.eval()
     x = torch.rand(1, 3, 48, 48)
     with torch.no_grad():
