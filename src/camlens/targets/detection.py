@@ -257,7 +257,6 @@ class PaddedDetections(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self._padded: list[bool] = []
 
     def forward(self, x: Tensor | Sequence[Tensor]) -> Tensor:
         transform = getattr(self.model, "transform", None)

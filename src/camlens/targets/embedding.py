@@ -21,12 +21,13 @@ class SimilarityTarget:
     output, flattened) with the reference ``r`` (``torch.nn.functional.cosine_similarity``, whose
     ``eps`` guards zero norms).
 
-    pytorch-grad-cam's ``SimilarityToConceptTarget`` (``nn.CosineSimilarity(dim=0)``, ``eps=1e-8``)
-    gives the same number. The reference is typically the embedding of another image or the mean
-    embedding of a concept's images.
+    The ``SimilarityToConceptTarget`` of pytorch-grad-cam's tutorials (not part of its package;
+    ``nn.CosineSimilarity(dim=0)``, ``eps=1e-8``) gives the same number. The reference is typically
+    the embedding of another image or the mean embedding of a concept's images.
 
     Note: against the image's *own* embedding the similarity is 1, its maximum, so its gradient
-    is zero and gradient maps (Grad-CAM & co.) come out all zeros; compare with another embedding.
+    is zero and gradient maps (Grad-CAM & co.) come out zero up to rounding (which min-max
+    normalisation then stretches to [0, 1]); compare with another embedding.
 
     Args:
         reference: ``(D,)`` (any shape with D elements), numpy or torch; detached.
