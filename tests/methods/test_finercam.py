@@ -9,6 +9,8 @@ import pytest
 import torch
 from tiny_models import A, Readout
 
+import camlens
+from camlens.core.errors import CamlensError
 from camlens.core.postprocess import fuse_pytorch_grad_cam, normalize
 from camlens.methods.finercam import FinerCAM, FinerTarget
 from camlens.methods.gradcam import GradCAM
@@ -111,3 +113,8 @@ def test_finercam_matches_torchcam(dtype):
     cam = FinerCAM(model, "layer3", base_method=GradCAM, alpha=0.6, weighting="mean")
     raw = cam.explain(x, [4, 11]).raw["layer3"]
     assert (normalize(raw, eps=1e-8) - theirs).abs().max() < 1e-5
+
+
+def test_finercam_refuses_a_shared_capture(small_cnn, images):
+    with pytest.raises(CamlensError, match="FinerCAM"):
+        camlens.explain(small_cnn, images[:1], [GradCAM, FinerCAM], "conv3")

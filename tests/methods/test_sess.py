@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+import camlens
+from camlens.core.errors import CamlensError
 from camlens.core.postprocess import fuse_pytorch_grad_cam
 from camlens.methods.gradcam import GradCAM
 from camlens.methods.sess import SESS, gaussian_blur, resized_size, window_starts
@@ -73,3 +75,8 @@ def test_sess_matches_pytorch_grad_cam(dtype, options):
     cam = SESS(model, "layer3", norm_eps=1e-7, **options)
     cam.base.fuse = fuse_pytorch_grad_cam
     assert np.abs(theirs - cam(x, [1, 7]).numpy()).max() < 1e-5
+
+
+def test_sess_refuses_a_shared_capture(small_cnn, images):
+    with pytest.raises(CamlensError, match="SESS"):
+        camlens.explain(small_cnn, images[:1], [GradCAM, SESS], "conv3")

@@ -7,6 +7,8 @@ import functools
 import pytest
 import torch
 
+import camlens
+from camlens.core.errors import CamlensError
 from camlens.core.postprocess import normalize
 from camlens.methods.gradcam_plusplus import GradCAMPlusPlus
 from camlens.methods.smoothgradcampp import SmoothGradCAMPlusPlus
@@ -85,3 +87,8 @@ def test_aug_smooth_and_topk_run(small_cnn, images):
     cam = SmoothGradCAMPlusPlus(small_cnn, "conv3", num_samples=2)
     assert cam(images[:2], aug_smooth=True).shape == (2, 16, 16)
     assert cam.topk(images[:2], k=2).maps.shape == (2, 2, 16, 16)
+
+
+def test_refuses_a_shared_capture(small_cnn, images):
+    with pytest.raises(CamlensError, match="SmoothGradCAMPlusPlus"):
+        camlens.explain(small_cnn, images[:1], [GradCAMPlusPlus, SmoothGradCAMPlusPlus], "conv3")

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from ..core.base import BaseCAM, Explanation
 from ..core.capture import Capture, ReshapeTransform, check_input
-from ..core.errors import TargetError
+from ..core.errors import CamlensError, TargetError
 from ..core.layers import LayersSpec
 from ..targets import ClassTarget, RankTarget
 from .gradcam import GradCAM
@@ -229,9 +229,11 @@ class FinerCAM(BaseCAM):
         )
 
     def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
+        if not all(isinstance(t, FinerTarget) for ts in capture.targets for t in ts):
+            raise CamlensError(
+                "Finer-CAM needs the gradients of its contrastive score, not of the targets of a "
+                "capture shared with other methods; call FinerCAM on its own."
+            )
         outputs = capture.outputs.detach()
-        targets = [
-            [t.resolve(outputs[i]) if isinstance(t, FinerTarget) else t for i, t in enumerate(ts)]
-            for ts in capture.targets
-        ]
+        targets = [[t.resolve(outputs[i]) for i, t in enumerate(ts)] for ts in capture.targets]
         return self.base.explanations(replace(capture, targets=targets), eigen_smooth=eigen_smooth)

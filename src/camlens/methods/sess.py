@@ -34,8 +34,8 @@ from torch import Tensor, nn
 
 from ..core import smoothing
 from ..core.base import BaseCAM, Explanation
-from ..core.capture import ReshapeTransform, check_input
-from ..core.errors import InvalidInputError
+from ..core.capture import Capture, ReshapeTransform, check_input
+from ..core.errors import CamlensError, InvalidInputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
 from ..targets import resolve_targets, score_targets
@@ -184,6 +184,12 @@ class SESS(BaseCAM):
                 )
             )
         return results
+
+    def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
+        raise CamlensError(
+            "SESS explains patches of rescaled copies of the input and cannot use a capture "
+            "shared with other methods; call SESS on its own."
+        )
 
     def _patches(self, x: Tensor) -> tuple[list[Tensor], list[tuple[int, int, list]]]:
         """Per scale, the patches ``(B, P_s, C, w, w)`` and ``(scaled h, scaled w, [(x1, y1)])``."""

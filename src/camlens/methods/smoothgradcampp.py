@@ -36,10 +36,15 @@ from torch import Tensor, nn
 from ..core import smoothing
 from ..core.base import BaseCAM, Explanation, LayerContext
 from ..core.capture import Capture, ReshapeTransform, check_input
+from ..core.errors import CamlensError
 from ..core.layers import LayersSpec
 from ..core.projection import first_principal_component
 
 Convention = Literal["paper", "torchcam"]
+
+
+class NoisyCapture(Capture):
+    """A capture whose activations and gradients are ``(n + 1, B, ...)``: clean, then noisy."""
 
 
 def _repeat(spec: object, batch: int, copies: int) -> object:
@@ -122,7 +127,7 @@ class SmoothGradCAMPlusPlus(BaseCAM):
         def split(t: Tensor) -> Tensor:
             return t.view(copies, n, *t.shape[1:])
 
-        reduced = Capture(
+        reduced = NoisyCapture(
             inputs=clean,
             outputs=capture.outputs[:n],
             activations=[split(a) for a in capture.activations],
@@ -134,6 +139,14 @@ class SmoothGradCAMPlusPlus(BaseCAM):
         )
         results = self.explanations(reduced, eigen_smooth=eigen_smooth)
         return [smoothing.deaugment(r, batch) for r in results] if aug_smooth else results
+
+    def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
+        if not isinstance(capture, NoisyCapture):
+            raise CamlensError(
+                "Smooth Grad-CAM++ runs its own noisy copies of the input and cannot use a capture "
+                "shared with other methods; call SmoothGradCAMPlusPlus on its own."
+            )
+        return super().explanations(capture, eigen_smooth=eigen_smooth)
 
     def layer_map(
         self,
