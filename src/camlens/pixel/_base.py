@@ -1,0 +1,155 @@
+"""The small base of the pixel-space methods: ``method(x, targets=None) -> (B, C, H, W)``.
+
+A pixel-space method attributes the target score to each input value, so its result has the
+input's shape (channels included) and lives on the input's device. Targets work as in the CAM
+classes: ``None`` (each image's top-1 class), an int or ``ClassTarget`` for every image, one per
+image, or any callable ``output of one image -> scalar``.
+
+Every method leaves the model as it found it: no ``.eval()``, no module swapped, hooks and
+overrides removed even on error, parameters' ``requires_grad`` restored and their ``.grad`` never
+touched (gradients are taken with ``torch.autograd.grad`` with respect to the input only).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from ..core.capture import check_input, frozen_parameters, model_logits
+from ..core.errors import CamlensError, InvalidInputError, TrainingModeWarning
+from ..targets import Target, resolve_targets, score_targets
+from ._relu_override import ReLURule, relu_rule
+
+
+@dataclass
+class PixelExplanation:
+    """The result of a pixel-space method on a batch.
+
+    attributions: ``(B, C, *spatial)``, the input's shape, dtype and device.
+    outputs:      ``(B, ...)`` the model's output (logits) on the un-perturbed input.
+    scores:       ``(B,)`` the explained target scores.
+    targets:      the target of each image.
+    extras:       method-specific intermediate results (e.g. Guided Grad-CAM's Grad-CAM map).
+    """
+
+    attributions: Tensor
+    outputs: Tensor
+    scores: Tensor
+    targets: list[Target]
+    extras: dict[str, Tensor] = field(default_factory=dict)
+
+
+def warn_if_training(model: nn.Module, stacklevel: int = 4) -> None:
+    """Warn (once per call) if a leaf module is in training mode (dropout, batch-norm)."""
+    if any(m.training for m in model.modules() if next(m.children(), None) is None):
+        warnings.warn(
+            "the model is in training mode: dropout and batch-norm make attributions depend on "
+            "the batch and can change the model's statistics. Call model.eval() first.",
+            TrainingModeWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def image_input(x: object, *, images_only: bool = False) -> Tensor:
+    """A checked ``(B, C, *spatial)`` batch (``(B, C, H, W)`` if ``images_only``); inference
+    tensors are cloned so autograd can use them."""
+    x = check_input(x)
+    if images_only and x.ndim != 4:
+        raise InvalidInputError(
+            f"this method takes images (B, C, H, W); got shape {tuple(x.shape)}."
+        )
+    return x.clone() if x.is_inference() else x
+
+
+def predict(model: nn.Module, x: Tensor) -> Tensor:
+    """Logits for a batch under ``torch.inference_mode`` (no graph)."""
+    with torch.inference_mode():
+        return model_logits(model(x))
+
+
+def clean_forward(
+    model: nn.Module, x: Tensor, targets: object
+) -> tuple[Tensor, list[Target], Tensor]:
+    """One forward of the un-perturbed batch: ``(logits, one target per image, scores (B,))``."""
+    logits = predict(model, x).clone()  # a normal tensor, not an inference tensor
+    resolved = resolve_targets(targets, logits, x.shape[0])
+    return logits, resolved, score_targets(resolved, logits)
+
+
+def score_batch(model: nn.Module, x: Tensor, targets: Sequence[Target]) -> Tensor:
+    """``(N,)`` scores of ``targets[i]`` on the model's output for ``x[i]`` (inference mode)."""
+    logits = predict(model, x)
+    with torch.inference_mode():
+        return score_targets(targets, logits)
+
+
+def input_gradient(
+    model: nn.Module, x: Tensor, targets: object, rule: ReLURule | None = None
+) -> PixelExplanation:
+    """∂(target score)/∂x for each image, with the ReLU backward rule ``rule`` (None: ordinary).
+
+    One forward and one ``torch.autograd.grad`` to the input; parameters are frozen for the call.
+    The model gets a copy of the input, so an in-place op on its input cannot touch ``x``.
+    """
+    leaf = x.detach().requires_grad_(True)
+    with (
+        torch.inference_mode(False),
+        torch.enable_grad(),
+        frozen_parameters(model),
+    ):
+        with relu_rule(rule):
+            output = model(leaf.clone())
+        logits = model_logits(output)
+        resolved = resolve_targets(targets, logits, x.shape[0])
+        scores = score_targets(resolved, logits)
+        if not scores.requires_grad:
+            raise CamlensError(
+                "the target scores do not depend on the input through autograd (does the model "
+                "detach, run under no_grad, or leave torch?); gradient methods cannot explain it."
+            )
+        (grad,) = torch.autograd.grad(scores.sum(), leaf, allow_unused=True)
+    if grad is None:
+        grad = torch.zeros_like(x)
+    return PixelExplanation(grad, logits.detach(), scores.detach(), resolved)
+
+
+class PixelAttribution:
+    """Base of the pixel-space methods: ``method(x, targets=None) -> (B, C, H, W)`` tensor.
+
+    Subclasses implement :meth:`explain`. Usable as a context manager, like the CAM classes
+    (there is nothing to release: hooks and overrides live only during a call).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
+        self.model = model
+
+    def __call__(self, input_tensor: Tensor, targets: object = None) -> Tensor:
+        """``(B, C, H, W)`` attributions on the input's device."""
+        return self.explain(input_tensor, targets).attributions
+
+    def explain(self, input_tensor: Tensor, targets: object = None) -> PixelExplanation:
+        """Like ``__call__`` but returns the :class:`PixelExplanation` (outputs, scores, ...)."""
+        raise NotImplementedError
+
+    def __enter__(self) -> PixelAttribution:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class GradientAttribution(PixelAttribution):
+    """The input gradient with the ReLU backward rule :attr:`relu_rule` (``None``: ordinary)."""
+
+    relu_rule: ReLURule | None = None
+
+    def explain(self, input_tensor: Tensor, targets: object = None) -> PixelExplanation:
+        x = image_input(input_tensor)
+        warn_if_training(self.model)
+        return input_gradient(self.model, x, targets, self.relu_rule)
