@@ -17,6 +17,16 @@ from camlens.methods.kpcacam import KERNELS, KPCACAM, kernel_pca_projection
 torchvision = pytest.importorskip("torchvision")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Many small ops: on a busy 2-core machine a second intra-op thread mostly spins (the
+    torchvision comparisons run 5-20x slower with two). One thread here, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def test_kpcacam_two_positions_by_hand():
     # Positions (1, 0) and (3, 2): centred ±(1, 1), γ = 1/2, sigmoid kernel tanh(γ x·y + 1):
     # K = [[tanh 2, tanh 0], [tanh 0, tanh 2]]; centred K̃ = a [[1, -1], [-1, 1]], a = tanh(2)/2,

@@ -17,6 +17,16 @@ from camlens.methods.refinecam import RefineCAM, refine_layers
 torchvision = pytest.importorskip("torchvision")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Many small ops: on a busy 2-core machine a second intra-op thread mostly spins (the
+    torchvision comparisons run 5-20x slower with two). One thread here, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def test_refine_layers_by_hand():
     # m1 normalised: [[0, 0.5], [1, 0.25]]; m2 (1×1, constant) normalises to 0 -> product 0;
     # m3 = [[2, 4], [4, 2]] -> [[0, 1], [1, 0]]; m1·m3 = [[0, .5], [1, 0]], already in [0, 1].

@@ -21,6 +21,16 @@ torchvision = pytest.importorskip("torchvision")
 G = torch.stack([torch.ones(2, 2), -2 * torch.ones(2, 2)])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Many small ops: on a busy 2-core machine a second intra-op thread mostly spins (the
+    torchvision comparisons run 5-20x slower with two). One thread here, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _explain(a0: torch.Tensor) -> torch.Tensor:
     model = Readout(torch.stack([G, -G])).eval()
     x = torch.stack([a0, a0])[None]

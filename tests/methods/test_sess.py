@@ -17,6 +17,16 @@ from camlens.methods.sess import SESS, gaussian_blur, resized_size, window_start
 torchvision = pytest.importorskip("torchvision")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Many small ops: on a busy 2-core machine a second intra-op thread mostly spins (the
+    torchvision comparisons run 5-20x slower with two). One thread here, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def test_window_layout_by_hand():
     assert window_starts(10, 4, 4) == [0, 4, 6]  # the last window is moved back inside
     assert window_starts(8, 4, 4) == [0, 4]

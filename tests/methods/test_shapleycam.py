@@ -21,6 +21,16 @@ torchvision = pytest.importorskip("torchvision")
 V = torch.tensor([[[0.5, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 0.5]]])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Many small ops: on a busy 2-core machine a second intra-op thread mostly spins (the
+    torchvision comparisons run 5-20x slower with two). One thread here, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 class Quadratic(nn.Module):
     """y_c = Σ W_c·A + ½ (V·A)² with A = features(x): ∂y/∂A = W_c + s V, H·A = s V (s = V·A)."""
 

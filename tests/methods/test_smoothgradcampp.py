@@ -16,6 +16,16 @@ from camlens.methods.smoothgradcampp import SmoothGradCAMPlusPlus
 torchvision = pytest.importorskip("torchvision")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Many small ops: on a busy 2-core machine a second intra-op thread mostly spins (the
+    torchvision comparisons run 5-20x slower with two). One thread here, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def test_linear_readout_gives_grad_cam_plus_plus(readout):
     # ∂y/∂A = G whatever the noise: D_p = G^p and the clean A is used, so the map is Grad-CAM++.
     model, x = readout
