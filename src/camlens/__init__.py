@@ -35,10 +35,15 @@ from .methods import (
 )
 from .targets import (
     BinaryTarget,
+    BoxTarget,
     ClassTarget,
     CounterfactualTarget,
+    PaddedDetections,
     RankTarget,
+    SegmentationTarget,
+    SimilarityTarget,
     SoftmaxTarget,
+    YOLOTarget,
 )
 
 __version__ = "0.1.0"
@@ -61,6 +66,7 @@ __all__ = [
     "AutoLayerWarning",
     "BaseCAM",
     "BinaryTarget",
+    "BoxTarget",
     "CamlensError",
     "ClassTarget",
     "CounterfactualTarget",
@@ -77,12 +83,16 @@ __all__ = [
     "LayerNotFoundError",
     "LayerNotReachedError",
     "LayerOutputError",
+    "PaddedDetections",
     "RankTarget",
+    "SegmentationTarget",
+    "SimilarityTarget",
     "SoftmaxTarget",
     "TargetError",
     "TopK",
     "TrainingModeWarning",
     "XGradCAM",
+    "YOLOTarget",
     "explain",
     "format_layers",
     "get_method",

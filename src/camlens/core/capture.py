@@ -322,6 +322,11 @@ class TorchAdapter:
             sets = [None] if target_sets is None else list(target_sets)
             if not sets:
                 raise TargetError("target_sets is empty: give at least one set of targets.")
+            if rank_rows is not None and not isinstance(logits, Tensor):
+                raise TargetError(
+                    "aug_smooth flips the images, which would move per-image outputs such as "
+                    "detected boxes; explain this model without aug_smooth."
+                )
             ranking = None if rank_rows is None else logits[rank_rows]
             targets = [resolve_targets(t, logits, batch, ranking) for t in sets]
             scores = [score_targets(t, logits) for t in targets]
@@ -422,7 +427,7 @@ class TorchAdapter:
             ) from error
         finally:
             handle.remove()
-        if len(expected) != 1 or logits.shape[0] != expected[0]:
+        if len(expected) != 1 or len(logits) != expected[0]:
             raise LayerOutputError(
                 f"the network after layer {name!r} did not keep the replaced batch "
                 f"({expected} -> {logits.shape[0]} outputs)."

@@ -14,14 +14,32 @@ from .classification import (
     RankTarget,
     SoftmaxTarget,
 )
+from .detection import (
+    BoxTarget,
+    PaddedDetections,
+    YOLOTarget,
+    fpn_layers,
+    pad_detections,
+    unpad_detections,
+)
+from .embedding import SimilarityTarget
+from .segmentation import SegmentationTarget
 
 __all__ = [
     "BinaryTarget",
+    "BoxTarget",
     "ClassTarget",
     "CounterfactualTarget",
+    "PaddedDetections",
     "RankTarget",
+    "SegmentationTarget",
+    "SimilarityTarget",
     "SoftmaxTarget",
     "Target",
+    "YOLOTarget",
+    "fpn_layers",
+    "pad_detections",
     "resolve_targets",
     "score_targets",
+    "unpad_detections",
 ]

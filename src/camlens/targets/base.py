@@ -82,6 +82,13 @@ def resolve_targets(
     return items
 
 
+def _device_of(output: object) -> torch.device:
+    from torch.utils._pytree import tree_flatten
+
+    tensors = [t for t in tree_flatten(output)[0] if isinstance(t, Tensor)]
+    return tensors[0].device if tensors else torch.device("cpu")
+
+
 def score_targets(targets: Sequence[Target], logits: Tensor) -> Tensor:
     """``(B,)`` scores: one gather when all targets are plain ``ClassTarget``s, else per image."""
     if (
@@ -93,11 +100,12 @@ def score_targets(targets: Sequence[Target], logits: Tensor) -> Tensor:
             t.check(logits[0])
         index = torch.tensor([t.category for t in targets], device=logits.device)
         return logits.gather(1, index[:, None]).squeeze(1)
-    scores = []
+    scores: list[Tensor] = []
     for i, (target, output) in enumerate(zip(targets, logits, strict=True)):
         score = target(output)
         if not isinstance(score, Tensor):
-            score = torch.as_tensor(score, dtype=torch.float32)
+            device = scores[0].device if scores else _device_of(output)
+            score = torch.as_tensor(score, dtype=torch.float32, device=device)
         if score.numel() != 1:
             raise TargetError(
                 f"target {target!r} returned a score of shape {tuple(score.shape)} for image {i}; "
