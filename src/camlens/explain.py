@@ -26,21 +26,29 @@ def explain(
     """Explain ``input_tensor`` with every method in ``methods`` from one capture.
 
     Returns ``{method name: Explanation}``. Gradient methods share one ``autograd.grad``;
-    gradient-free ones (Eigen-CAM, CAM) reuse the same activations.
+    gradient-free ones (Eigen-CAM, CAM, Score-CAM) reuse the same activations. Methods that build
+    their own capture (``shares_capture = False``: Smooth Grad-CAM++, SESS, Shapley-CAM,
+    Finer-CAM) run on their own.
     """
     classes = [get_method(m) if isinstance(m, str) else m for m in methods]
     cams = [
         cls(model, target_layers, reshape_transform, differentiable=differentiable)
         for cls in classes
     ]
-    capture = cams[0].adapter.capture(
-        input_tensor,
-        [targets],
-        gradients=any(c.uses_gradients for c in cams),
-        differentiable=differentiable,
-    )
     names = [m if isinstance(m, str) else m.__name__ for m in methods]
-    return {
-        name: cam.explanations(capture, eigen_smooth=eigen_smooth)[0]
-        for name, cam in zip(names, cams, strict=True)
-    }
+    sharing = [c for c in cams if c.shares_capture]
+    capture = None
+    if sharing:
+        capture = sharing[0].adapter.capture(
+            input_tensor,
+            [targets],
+            gradients=any(c.uses_gradients for c in sharing),
+            differentiable=differentiable,
+        )
+    results = {}
+    for name, cam in zip(names, cams, strict=True):
+        if cam.shares_capture:
+            results[name] = cam.explanations(capture, eigen_smooth=eigen_smooth)[0]
+        else:  # builds its own capture (noisy copies, patches, second-order terms)
+            results[name] = cam.explain(input_tensor, targets, eigen_smooth=eigen_smooth)
+    return results

@@ -86,6 +86,9 @@ class BaseCAM:
     """
 
     uses_gradients: ClassVar[bool] = True
+    # False for methods that build their own capture (noisy copies, patches, second-order terms,
+    # contrastive targets): camlens.explain runs those on their own instead of sharing one.
+    shares_capture: ClassVar[bool] = True
     fuse = staticmethod(fuse_paper)
 
     def __init__(

@@ -148,6 +148,8 @@ class FinerCAM(BaseCAM):
     ``base_method``.
     """
 
+    shares_capture = False
+
     def __init__(
         self,
         model: nn.Module,

@@ -115,6 +115,8 @@ def _hessian_product(gradient: Tensor, activation: Tensor, differentiable: bool)
 class ShapleyCAM(BaseCAM):
     """Grad-CAM on the second-order Shapley gradient ``∂y/∂A − ½ H·A``."""
 
+    shares_capture = False
+
     def __init__(
         self,
         model: nn.Module,
