@@ -87,6 +87,13 @@ def test_sess_matches_pytorch_grad_cam(dtype, options):
     assert np.abs(theirs - cam(x, [1, 7]).numpy()).max() < 1e-5
 
 
-def test_sess_refuses_a_shared_capture(small_cnn, images):
-    with pytest.raises(CamlensError, match="SESS"):
-        camlens.explain(small_cnn, images[:1], [GradCAM, SESS], "conv3")
+def test_sess_in_camlens_explain_runs_on_its_own(small_cnn, images):
+    results = camlens.explain(small_cnn, images[:1], [GradCAM, SESS], "conv3", [2])
+    torch.testing.assert_close(results["SESS"].maps, SESS(small_cnn, "conv3")(images[:1], [2]))
+    torch.testing.assert_close(
+        results["GradCAM"].maps, GradCAM(small_cnn, "conv3")(images[:1], [2])
+    )
+    with pytest.raises(CamlensError, match="SESS"):  # a shared capture is still refused
+        SESS(small_cnn, "conv3").explanations(
+            GradCAM(small_cnn, "conv3").adapter.capture(images[:1], [[2]])
+        )

@@ -125,13 +125,18 @@ def test_shapleycam_on_tokens_matches_an_independent_hessian_vector_product():
     torch.testing.assert_close(e.raw["block"], torch.stack(expected), rtol=1e-4, atol=1e-6)
 
 
-def test_shapleycam_shares_its_capture_only_when_listed_first(small_cnn, images):
+def test_shapleycam_in_camlens_explain_runs_on_its_own(small_cnn, images):
     x = images[:2]
-    results = camlens.explain(small_cnn, x, [ShapleyCAM, GradCAM], "conv2", [ReSTTarget(1)])
-    alone = GradCAM(small_cnn, "conv2")(x, [ReSTTarget(1)])
-    torch.testing.assert_close(results["GradCAM"].maps, alone)
-    with pytest.raises(CamlensError, match="ShapleyCAM"):
-        camlens.explain(small_cnn, x, [GradCAM, ShapleyCAM], "conv2", [ReSTTarget(1)])
+    for order in ([ShapleyCAM, GradCAM], [GradCAM, ShapleyCAM]):
+        results = camlens.explain(small_cnn, x, order, "conv2", [ReSTTarget(1)])
+        alone = GradCAM(small_cnn, "conv2")(x, [ReSTTarget(1)])
+        torch.testing.assert_close(results["GradCAM"].maps, alone)
+        shapley = ShapleyCAM(small_cnn, "conv2")(x, [ReSTTarget(1)])
+        torch.testing.assert_close(results["ShapleyCAM"].maps, shapley)
+    with pytest.raises(CamlensError, match="ShapleyCAM"):  # a plain capture is still refused
+        ShapleyCAM(small_cnn, "conv2").explanations(
+            GradCAM(small_cnn, "conv2").adapter.capture(x, [[ReSTTarget(1)]])
+        )
 
 
 @functools.cache
