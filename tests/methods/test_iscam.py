@@ -18,7 +18,7 @@ def test_iscam_matches_torchcam():
     ours = ISCAM(model, "layer1", num_samples=3, normalize_first=True, mask_eps=1e-8).explain(
         x, [3, 7]
     )
-    with TorchcamISCAM(model, "layer1", num_samples=3) as extractor:
+    with TorchcamISCAM(model, "layer1", batch_size=128, num_samples=3) as extractor:
         model(x)
         (theirs,) = extractor(class_idx=[3, 7], normalized=False)
     torch.testing.assert_close(normalize(ours.raw["layer1"]), normalize(theirs), atol=1e-4, rtol=0)

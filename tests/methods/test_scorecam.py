@@ -64,8 +64,10 @@ def test_scorecam_matches_pytorch_grad_cam(resnet, x32):
     from pytorch_grad_cam import ScoreCAM as TheirScoreCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    ours = PGCScoreCAM(resnet, "layer1", batch_size=16)(x32[:1], [3])
-    theirs = TheirScoreCAM(resnet, [resnet.layer1])(x32[:1], [ClassifierOutputTarget(3)])
+    ours = PGCScoreCAM(resnet, "layer1", batch_size=64)(x32[:1], [3])
+    theirs = TheirScoreCAM(resnet, [resnet.layer1])
+    theirs.batch_size = 64  # read by pytorch-grad-cam's ScoreCAM (default 16): one forward pass
+    theirs = theirs(x32[:1], [ClassifierOutputTarget(3)])
     torch.testing.assert_close(ours, torch.from_numpy(theirs), atol=1e-4, rtol=0)
 
 
