@@ -19,7 +19,8 @@ class CountingForward(nn.Module):
 
 def test_methods_share_one_forward_and_equal_single_runs(small_cnn, images):
     counted = CountingForward(small_cnn).eval()
-    names = list(camlens.METHODS)
+    names = ["gradcam", "gradcam++", "xgradcam", "hirescam", "gradcamelementwise", "layercam"]
+    names += ["eigencam", "eigengradcam", "cam"]  # methods that need nothing but A and G
     results = camlens.explain(counted, images, names, "model.conv3", targets=[1, 2, 3, 4])
     assert counted.calls == 1
     for name in names:
@@ -36,3 +37,16 @@ def test_get_method_names_and_errors():
         assert "gradcam" in str(e)
     else:
         raise AssertionError("unknown method accepted")
+
+
+def test_every_registered_method_runs_through_explain_like_on_its_own(small_cnn, images):
+    x = images[:2]
+    names = list(camlens.METHODS)
+    torch.manual_seed(0)
+    results = camlens.explain(small_cnn, x, names, "conv3", targets=[1, 2])
+    for name in names:
+        torch.manual_seed(0)  # the noisy methods (SS-CAM, Smooth Grad-CAM++) draw the same noise
+        alone = camlens.get_method(name)(small_cnn, "conv3")(x, targets=[1, 2])
+        assert results[name].maps.shape == (2, 16, 16), name
+        if name not in {"sscam", "smoothgradcam++", "randomcam"}:
+            torch.testing.assert_close(results[name].maps, alone, msg=name)

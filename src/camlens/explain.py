@@ -36,7 +36,9 @@ def explain(
         for cls in classes
     ]
     names = [m if isinstance(m, str) else m.__name__ for m in methods]
-    sharing = [c for c in cams if c.shares_capture]
+    # A method that overrides explain_targets builds its own capture (FullGrad, Sobel-CAM, ...).
+    shares = [c.shares_capture and type(c).explain_targets is BaseCAM.explain_targets for c in cams]
+    sharing = [c for c, s in zip(cams, shares, strict=True) if s]
     capture = None
     if sharing:
         capture = sharing[0].adapter.capture(
@@ -46,8 +48,8 @@ def explain(
             differentiable=differentiable,
         )
     results = {}
-    for name, cam in zip(names, cams, strict=True):
-        if cam.shares_capture:
+    for name, cam, share in zip(names, cams, shares, strict=True):
+        if share:
             results[name] = cam.explanations(capture, eigen_smooth=eigen_smooth)[0]
         else:  # builds its own capture (noisy copies, patches, second-order terms)
             results[name] = cam.explain(input_tensor, targets, eigen_smooth=eigen_smooth)

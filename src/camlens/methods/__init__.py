@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from ..core.base import BaseCAM
+from .ablationcam import AblationCAM, NearZeroScoreWarning
 from .cam import CAM
+from .dff import DeepFeatureFactorization, Factorization
 from .eigencam import EigenCAM
 from .eigengradcam import EigenGradCAM
+from .fem import FEM
+from .finercam import FinerCAM, FinerTarget
+from .fullgrad import FullGrad
 from .gradcam import GradCAM
 from .gradcam_elementwise import GradCAMElementWise
 from .gradcam_plusplus import GradCAMPlusPlus
 from .hirescam import HiResCAM
+from .iscam import ISCAM
+from .kpcacam import KPCACAM
 from .layercam import LayerCAM
+from .randomcam import RandomCAM
+from .refinecam import RefineCAM
+from .scorecam import ScoreCAM
+from .segeigencam import SegEigenCAM
+from .sess import SESS
+from .shapleycam import ReSTTarget, ShapleyCAM
+from .smoothgradcampp import SmoothGradCAMPlusPlus
+from .sobelcam import SobelCAM
+from .sscam import SSCAM
 from .xgradcam import XGradCAM
 
+# Deep Feature Factorization is not here: it returns k concept maps, not one map per target.
 METHODS: dict[str, type[BaseCAM]] = {
     "gradcam": GradCAM,
     "gradcam++": GradCAMPlusPlus,
@@ -23,8 +40,30 @@ METHODS: dict[str, type[BaseCAM]] = {
     "eigencam": EigenCAM,
     "eigengradcam": EigenGradCAM,
     "cam": CAM,
+    "scorecam": ScoreCAM,
+    "sscam": SSCAM,
+    "iscam": ISCAM,
+    "ablationcam": AblationCAM,
+    "randomcam": RandomCAM,
+    "fullgrad": FullGrad,
+    "shapleycam": ShapleyCAM,
+    "finercam": FinerCAM,
+    "fem": FEM,
+    "sobelcam": SobelCAM,
+    "kpcacam": KPCACAM,
+    "segeigencam": SegEigenCAM,
+    "smoothgradcam++": SmoothGradCAMPlusPlus,
+    "refinecam": RefineCAM,
+    "sess": SESS,
 }
-_ALIASES = {"gradcampp": "gradcam++", "gradcamplusplus": "gradcam++", "grad-cam": "gradcam"}
+_ALIASES = {
+    "gradcampp": "gradcam++",
+    "gradcamplusplus": "gradcam++",
+    "smoothgradcampp": "smoothgradcam++",
+    "smoothgradcamplusplus": "smoothgradcam++",
+    "ablation": "ablationcam",
+    "score": "scorecam",
+}
 
 
 def get_method(name: str) -> type[BaseCAM]:
@@ -38,14 +77,34 @@ def get_method(name: str) -> type[BaseCAM]:
 
 __all__ = [
     "CAM",
+    "FEM",
+    "ISCAM",
+    "KPCACAM",
     "METHODS",
+    "SESS",
+    "SSCAM",
+    "AblationCAM",
+    "DeepFeatureFactorization",
     "EigenCAM",
     "EigenGradCAM",
+    "Factorization",
+    "FinerCAM",
+    "FinerTarget",
+    "FullGrad",
     "GradCAM",
     "GradCAMElementWise",
     "GradCAMPlusPlus",
     "HiResCAM",
     "LayerCAM",
+    "NearZeroScoreWarning",
+    "RandomCAM",
+    "ReSTTarget",
+    "RefineCAM",
+    "ScoreCAM",
+    "SegEigenCAM",
+    "ShapleyCAM",
+    "SmoothGradCAMPlusPlus",
+    "SobelCAM",
     "XGradCAM",
     "get_method",
 ]
