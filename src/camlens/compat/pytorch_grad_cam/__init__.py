@@ -5,35 +5,70 @@ Replace ``pytorch_grad_cam`` with ``camlens.compat.pytorch_grad_cam`` in the imp
     from camlens.compat.pytorch_grad_cam import GradCAM
     from camlens.compat.pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-Intended differences (errors instead of silent truncation, Eigen-CAM's sign, no ``aug_smooth``
-yet) are listed in docs/migration.md.
+Every method pytorch-grad-cam exports is here, in its module. Not provided: ``metrics`` (with
+camlens' metrics), ``AblationLayerFasterRCNN`` (detection through a CAM),
+``ActivationsAndGradients`` (pytorch-grad-cam's hook helper; camlens captures per call). Intended
+differences (errors instead of silent truncation, Eigen-CAM's sign, ...) are listed in
+docs/migration.md.
 """
 
 from __future__ import annotations
 
 from . import utils
+from .ablation_cam import AblationCAM
+from .ablation_layer import AblationLayer, AblationLayerVit
 from .eigen_cam import EigenCAM
 from .eigen_grad_cam import EigenGradCAM
+from .feature_factorization.deep_feature_factorization import (
+    DeepFeatureFactorization,
+    run_dff_on_image,
+)
+from .fem import FEM
+from .finer_cam import FinerCAM
+from .fullgrad_cam import FullGrad
 from .grad_cam import GradCAM
 from .grad_cam_elementwise import GradCAMElementWise
 from .grad_cam_plusplus import GradCAMPlusPlus
+from .guided_backprop import GuidedBackpropReLUModel
 from .hirescam import HiResCAM
+from .kpca_cam import KPCA_CAM
 from .layer_cam import LayerCAM
+from .random_cam import RandomCAM
+from .refine_cam import RefineCAM
+from .score_cam import ScoreCAM
+from .seg_eigen_cam import SegEigenCAM
+from .sess import SESS
+from .shapley_cam import ShapleyCAM
 from .xgrad_cam import XGradCAM
 
-# Methods camlens does not implement yet are not exported (no stubs). When a method lands in
-# camlens.methods, add its module here under pytorch-grad-cam's name (score_cam.ScoreCAM,
-# ablation_cam.AblationCAM, fullgrad_cam.FullGrad, ...) and export it below; add ``metrics/``
-# with the metrics issue.
+# Not exported (no stubs, so the import fails with ImportError rather than returning something
+# approximate): AblationLayerFasterRCNN, ActivationsAndGradients; ``metrics/`` comes with the
+# metrics issue (add ``from . import metrics`` and its modules then).
 
 __all__ = [
+    "FEM",
+    "KPCA_CAM",
+    "SESS",
+    "AblationCAM",
+    "AblationLayer",
+    "AblationLayerVit",
+    "DeepFeatureFactorization",
     "EigenCAM",
     "EigenGradCAM",
+    "FinerCAM",
+    "FullGrad",
     "GradCAM",
     "GradCAMElementWise",
     "GradCAMPlusPlus",
+    "GuidedBackpropReLUModel",
     "HiResCAM",
     "LayerCAM",
+    "RandomCAM",
+    "RefineCAM",
+    "ScoreCAM",
+    "SegEigenCAM",
+    "ShapleyCAM",
     "XGradCAM",
+    "run_dff_on_image",
     "utils",
 ]

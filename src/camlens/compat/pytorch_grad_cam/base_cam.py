@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from torch import Tensor, nn
 
 from ... import core
@@ -19,6 +20,29 @@ from ...core.layers import LayersSpec
 from ...core.postprocess import fuse_pytorch_grad_cam
 
 __all__ = ["BaseCAM"]
+
+
+def model_device(model: nn.Module) -> torch.device | None:
+    """The device of the model's first parameter (``None`` for a model without parameters)."""
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else None
+
+
+def to_device(x: Tensor, device: torch.device | None) -> Tensor:
+    """``x`` on ``device`` (as pytorch-grad-cam moves the input to the model's device)."""
+    return x.to(device) if device is not None and isinstance(x, Tensor) else x
+
+
+def as_numpy(maps: Tensor) -> np.ndarray:
+    """pytorch-grad-cam's return type: a float32 numpy array on the CPU."""
+    return maps.detach().cpu().numpy().astype(np.float32, copy=False)
+
+
+def target_list(targets: object) -> object:
+    """A list of targets from any iterable (pytorch-grad-cam zips them with the images)."""
+    if targets is not None and not callable(targets) and not isinstance(targets, list):
+        return list(targets)  # type: ignore[call-overload]
+    return targets
 
 
 def as_is(output: Tensor) -> Tensor:
@@ -48,8 +72,9 @@ class BaseCAM(core.base.BaseCAM):
 
     #: Keyword arguments for the camlens method (e.g. pytorch-grad-cam's ``eps``).
     native_options: ClassVar[dict[str, Any]] = {}
-    #: Read by batched methods (Score-CAM, Ablation-CAM); the gradient methods ignore it.
-    batch_size: int = 32
+    #: Settable as in pytorch-grad-cam; read at call time by the batched methods (Score-CAM, whose
+    #: default ``None`` sizes chunks to a memory budget, and Ablation-CAM: 32); others ignore it.
+    batch_size: int | None = 32
     fuse = staticmethod(fuse_pytorch_grad_cam)
 
     def __init__(
@@ -77,8 +102,7 @@ class BaseCAM(core.base.BaseCAM):
         super().__init__(model, target_layers, reshape_transform or as_is, **self.native_options)
         self.target_layers = target_layers
         self.reshape_transform = reshape_transform
-        parameter = next(model.parameters(), None)
-        self.device = parameter.device if parameter is not None else None
+        self.device = model_device(model)
         self.outputs: Tensor | None = None
 
     def __call__(  # type: ignore[override]
@@ -107,12 +131,11 @@ class BaseCAM(core.base.BaseCAM):
         aug_smooth: bool = False,
     ) -> np.ndarray:
         """One forward (and backward) pass; sets ``self.outputs`` to the model's logits."""
-        if self.device is not None and isinstance(input_tensor, Tensor):
-            input_tensor = input_tensor.to(self.device)
-        if targets is not None and not callable(targets) and not isinstance(targets, list):
-            targets = list(targets)
         explanation = self.explain(
-            input_tensor, targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth
+            to_device(input_tensor, self.device),
+            target_list(targets),
+            aug_smooth=aug_smooth,
+            eigen_smooth=eigen_smooth,
         )
         self.outputs = explanation.outputs
-        return explanation.maps.detach().cpu().numpy().astype(np.float32, copy=False)
+        return as_numpy(explanation.maps)

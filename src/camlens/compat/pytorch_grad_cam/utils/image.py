@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -21,11 +21,13 @@ from . import _colormaps
 __all__ = [
     "ColorMap",
     "apply_colormap",
+    "create_labels_legend",
     "deprocess_image",
     "preprocess_image",
     "scale_accross_batch_and_channels",
     "scale_cam_image",
     "show_cam_on_image",
+    "show_factorization_on_image",
 ]
 
 ColorMap = enum.IntEnum("ColorMap", {name: i for i, name in enumerate(_colormaps.NAMES)})
@@ -168,3 +170,34 @@ def scale_accross_batch_and_channels(
     reshaped = tensor.reshape(batch_size * channel_size, *tensor.shape[2:])
     result = scale_cam_image(reshaped, target_size)
     return result.reshape(batch_size, channel_size, target_size[1], target_size[0])
+
+
+def create_labels_legend(
+    concept_scores: np.ndarray, labels: Mapping[int, str] | Sequence[str], top_k: int = 2
+) -> list[str]:
+    """One legend string per concept: its ``top_k`` classes as ``"label:score"`` lines (each
+    label cut to its first three comma-separated names). ``concept_scores`` is ``(k, classes)``.
+    """
+    from ....viz.factorization import create_labels_legend as legend
+
+    return legend(concept_scores, labels, top_k)
+
+
+def show_factorization_on_image(
+    img: np.ndarray,
+    explanations: np.ndarray,
+    colors: Sequence[np.ndarray] | None = None,
+    image_weight: float = 0.5,
+    concept_labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Each pixel in the colour of its strongest concept (brightness = that concept's map),
+    blended with ``img`` (H, W, 3) RGB float in [0, 1]: ``(H, W, 3)`` uint8, or ``(H, 2W, 3)``
+    with a legend panel when ``concept_labels`` are given. ``explanations`` is ``(k, H, W)``.
+
+    Drawn with matplotlib (no OpenCV); the default colours are ``gist_rainbow`` at i/k as in
+    pytorch-grad-cam (whose own call fails on matplotlib >= 3.9). OpenCV's 8-bit HSV rounding is
+    not reproduced: pixels differ by up to 2 levels of 255; the legend's text rendering differs.
+    """
+    from ....viz.factorization import show_factorization_on_image as show
+
+    return show(img, explanations, colors, image_weight, concept_labels)

@@ -13,12 +13,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ....methods.finercam import FinerTarget
+
 __all__ = [
     "BinaryClassifierOutputTarget",
     "ClassifierOutputReST",
     "ClassifierOutputSoftmaxTarget",
     "ClassifierOutputTarget",
     "FasterRCNNBoxScoreTarget",
+    "FinerWeightedTarget",
     "RawScoresOutputTarget",
     "SemanticSegmentationTarget",
     "SoftmaxOutputTarget",
@@ -144,3 +147,24 @@ class FasterRCNNBoxScoreTarget:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.labels)} boxes)"
+
+
+class FinerWeightedTarget(FinerTarget):
+    """Finer-CAM's score: ``main_category`` against ``comparison_categories``,
+
+    ``Σ_t p_t (y[main] − α·y[d_t]) / (Σ_t p_t + 1e-9)`` with ``p = softmax(y)`` (p is not
+    detached, so gradients include the change of the weights).
+    """
+
+    def __init__(
+        self, main_category: int, comparison_categories: Sequence[int], alpha: float
+    ) -> None:
+        super().__init__(main_category, list(comparison_categories), alpha=alpha)
+        self.main_category = main_category
+        self.comparison_categories = comparison_categories
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.main_category}, {list(self.comparison_categories)}, "
+            f"{self.alpha})"
+        )

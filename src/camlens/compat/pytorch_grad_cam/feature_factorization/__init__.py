@@ -1,0 +1,1 @@
+"""Mirror of ``pytorch_grad_cam.feature_factorization``."""
