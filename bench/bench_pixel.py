@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_pixel.py              # full run: batches 1 and 8, 5 rounds
     .venv/bin/python bench/bench_pixel.py --quick      # smoke run: batch 1, 2 rounds
     .venv/bin/python bench/bench_pixel.py --threads 1  # one torch thread (shared machines)
+    .venv/bin/python bench/bench_pixel.py --tasks guided   # guided backprop only (no FullGrad)
 
 Set-up as in ``bench_core.py``: torchvision ResNet-50 (random weights, seed 0, eval mode, and
 random batch-norm statistics so that FullGrad's bias terms are not all zero),
@@ -54,6 +55,7 @@ NUM_CLASSES = 1000
 RESULTS = Path(__file__).resolve().parent / "results"
 
 Runner = Callable[[Tensor, list[int]], object]
+TASKS = {"fullgrad": "fullgrad", "guided": "guided backprop"}
 # (task, library) in report order
 ENTRIES = (
     ("input grad", "floor (fwd + input grad)"),
@@ -107,7 +109,7 @@ def floor_runner(model: nn.Module) -> Runner:
     return run
 
 
-def runners(models: dict[str, nn.Module]) -> dict[tuple[str, str], Runner]:
+def runners(models: dict[str, nn.Module], tasks: list[str]) -> dict[tuple[str, str], Runner]:
     from captum.attr import GuidedBackprop as CaptumGuided
     from pytorch_grad_cam import FullGrad as PgcFullGrad
     from pytorch_grad_cam import GuidedBackpropReLUModel
@@ -139,7 +141,7 @@ def runners(models: dict[str, nn.Module]) -> dict[tuple[str, str], Runner]:
         gb = GuidedBackpropReLUModel(models["pgc-guided"], device="cpu")
         return np.stack([gb(x[i : i + 1].clone(), c) for i, c in enumerate(classes)])
 
-    return {
+    every = {
         ENTRIES[0]: floor_runner(models["floor"]),
         ENTRIES[1]: camlens_fullgrad("paper"),
         ENTRIES[2]: camlens_fullgrad("pytorch-grad-cam"),
@@ -148,6 +150,8 @@ def runners(models: dict[str, nn.Module]) -> dict[tuple[str, str], Runner]:
         ENTRIES[5]: captum_guided,
         ENTRIES[6]: pgc_guided,
     }
+    keep = {"input grad", *(TASKS[t] for t in tasks)}
+    return {key: run for key, run in every.items() if key[0] in keep}
 
 
 MODEL_OF = {
@@ -205,14 +209,18 @@ def as_tensor(out: object) -> Tensor:
 def agreement(outputs: dict[tuple[str, str], Tensor]) -> dict[tuple[str, str], str]:
     """camlens vs each peer: max |Δ| (guided: relative to camlens' max |value|)."""
     notes: dict[tuple[str, str], str] = {}
-    fg_compat, fg_pgc = outputs[ENTRIES[2]], outputs[ENTRIES[3]]
-    notes[ENTRIES[3]] = f"{float((fg_compat - fg_pgc).abs().max()):.1e} (vs compat)"
-    notes[ENTRIES[1]] = f"{float((outputs[ENTRIES[1]] - fg_pgc).abs().max()):.2f} (paper ≠ pgc)"
-    ours = outputs[ENTRIES[4]]
-    scale = float(ours.abs().max())
-    notes[ENTRIES[5]] = f"{float((ours - outputs[ENTRIES[5]]).abs().max()) / scale:.1e} (rel.)"
-    pgc = outputs[ENTRIES[6]].permute(0, 3, 1, 2)
-    notes[ENTRIES[6]] = f"{float((ours - pgc).abs().max()) / scale:.1e} (rel.)"
+    if all(k in outputs for k in ENTRIES[1:4]):
+        fg_compat, fg_pgc = outputs[ENTRIES[2]], outputs[ENTRIES[3]]
+        notes[ENTRIES[3]] = f"{float((fg_compat - fg_pgc).abs().max()):.1e} (vs compat)"
+        paper = float((outputs[ENTRIES[1]] - fg_pgc).abs().max())
+        notes[ENTRIES[1]] = f"{paper:.2f} (paper ≠ pgc)"
+    if all(k in outputs for k in ENTRIES[4:7]):
+        ours = outputs[ENTRIES[4]]
+        scale = float(ours.abs().max())
+        captum = float((ours - outputs[ENTRIES[5]]).abs().max()) / scale
+        notes[ENTRIES[5]] = f"{captum:.1e} (rel.)"
+        pgc = float((ours - outputs[ENTRIES[6]].permute(0, 3, 1, 2)).abs().max()) / scale
+        notes[ENTRIES[6]] = f"{pgc:.1e} (rel.)"
     return notes
 
 
@@ -282,7 +290,7 @@ def time_batch(
                 outputs[key] = as_tensor(out).float()
             if key[1].startswith(("camlens", "captum", "floor")):
                 check_clean(model, references[model_key(*key)], key[1])
-    notes = agreement(outputs) if len(outputs) == len(ENTRIES) else {}
+    notes = agreement(outputs)
     keys = list(entries)
     times: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
     others = []
@@ -308,10 +316,8 @@ def build_rows(results: dict[int, tuple[dict, dict, list]]) -> list[dict]:
     rows = []
     for batch, (times, notes, _) in results.items():
         floor = statistics.median(times[ENTRIES[0]])
-        camlens = {
-            "fullgrad": statistics.median(times[ENTRIES[1]]),
-            "guided backprop": statistics.median(times[ENTRIES[4]]),
-        }
+        ours = [key for key in (ENTRIES[1], ENTRIES[4]) if key in times]
+        camlens = {key[0]: statistics.median(times[key]) for key in ours}
         for key in ENTRIES:
             if key not in times:
                 continue
@@ -419,12 +425,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="torch intra-op threads (0 = torch's default). On a shared machine 1 thread is far "
         "less sensitive to other processes than several, which spin-wait on each other",
     )
+    parser.add_argument(
+        "--tasks", default="fullgrad,guided", help="comma-separated: fullgrad, guided (both)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: batch 1, 2 rounds")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for .md and .json")
     args = parser.parse_args(argv)
     if args.quick:
         args.batches, args.repeats = "1", 2
     args.batches = [int(b) for b in args.batches.split(",") if b.strip()]
+    args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = set(args.tasks) - set(TASKS)
+    if unknown:
+        parser.error(f"unknown tasks {sorted(unknown)}; known: {', '.join(TASKS)}")
     return args
 
 
@@ -445,9 +458,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results = {}
     for batch in args.batches:
-        results[batch] = time_batch(runners(models), models, batch, args)
+        results[batch] = time_batch(runners(models, args.tasks), models, batch, args)
     rows = build_rows(results)
     swapped = modules_of(models["pgc-guided"]) != modules_of(base)
+    pgc_note = (
+        "pytorch-grad-cam's GuidedBackpropReLUModel left its model changed (ReLU modules "
+        "replaced by one shared non-in-place nn.ReLU)."
+        if swapped
+        else ""
+    )
     now = dt.datetime.now()
     contention = ", ".join(
         f"batch {b}: median {100 * statistics.median(o):.0f}%"
@@ -470,12 +489,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Targets:",
         "",
-        *verdict(rows),
+        *(verdict(rows) or ["- FullGrad not measured (see --tasks)."]),
         "",
-        "pytorch-grad-cam's GuidedBackpropReLUModel left its model changed (ReLU modules "
-        "replaced by one shared non-in-place nn.ReLU)."
-        if swapped
-        else "pytorch-grad-cam's GuidedBackpropReLUModel left its model's modules as they were.",
+        pgc_note,
         "",
         f"Wall time: {time.perf_counter() - started:.0f} s.",
     ]

@@ -221,6 +221,14 @@ def test_aug_smooth_and_differentiable(bias_net, x):
     assert all(p.grad is None for p in bias_net.parameters())
 
 
+def test_inference_tensor_input(bias_net, x):
+    expected = FullGrad(bias_net)(x, 1)
+    with torch.inference_mode():
+        xi = x.clone()
+        torch.testing.assert_close(FullGrad(bias_net)(xi, 1), expected)
+    torch.testing.assert_close(FullGrad(bias_net)(xi, 1), expected)
+
+
 def test_training_mode_warns(x):
     net = BiasNet().train()
     with pytest.warns(camlens.TrainingModeWarning):

@@ -103,11 +103,14 @@ def test_batched_equals_one_by_one(name, net, x):
     torch.testing.assert_close(batched, single, rtol=1e-5, atol=1e-6)
 
 
-def test_inference_tensor_input_and_inference_mode(net, x):
+@pytest.mark.parametrize("name", list(METHODS))
+def test_inference_tensor_input_and_inference_mode(name, net, x):
+    method = METHODS[name](net)
+    expected = method(x, 0)
     with torch.inference_mode():
         xi = x.clone()
-        out = GuidedBackprop(net)(xi, 0)
-    torch.testing.assert_close(out, GuidedBackprop(net)(x, 0))
+        torch.testing.assert_close(method(xi, 0), expected)
+    torch.testing.assert_close(method(xi, 0), expected)  # an inference tensor, outside the mode
 
 
 def test_error_inside_forward_restores_everything(net, x):

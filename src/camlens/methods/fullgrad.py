@@ -230,8 +230,6 @@ class FullGrad(BaseCAM):
         if not target_sets:
             raise TargetError("target_sets is empty: give at least one set of targets.")
         x = check_input(x)
-        if x.is_inference():
-            x = x.clone()
         _warn_if_training(self.model)
         differentiable = self.differentiable
         terms: list[dict[str, Tensor]] = [{} for _ in target_sets]
@@ -269,8 +267,12 @@ class FullGrad(BaseCAM):
                 torch.enable_grad(),
                 frozen_parameters(self.model, enabled=not differentiable),
             ):
-                # differentiable: stay on the caller's graph (maps differentiable w.r.t. x)
-                leaf = x if differentiable and x.requires_grad else x.detach().requires_grad_(True)
+                # differentiable: stay on the caller's graph (maps differentiable w.r.t. x);
+                # an inference tensor is cloned here, where the clone is a normal tensor
+                if differentiable and x.requires_grad:
+                    leaf = x
+                else:
+                    leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
                 with torch.set_grad_enabled(differentiable):
                     for layer in self.layers:
                         biases[id(layer.module)] = effective_bias(layer.module)

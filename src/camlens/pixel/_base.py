@@ -55,14 +55,13 @@ def warn_if_training(model: nn.Module, stacklevel: int = 4) -> None:
 
 
 def image_input(x: object, *, images_only: bool = False) -> Tensor:
-    """A checked ``(B, C, *spatial)`` batch (``(B, C, H, W)`` if ``images_only``); inference
-    tensors are cloned so autograd can use them."""
+    """A checked ``(B, C, *spatial)`` batch (``(B, C, H, W)`` if ``images_only``)."""
     x = check_input(x)
     if images_only and x.ndim != 4:
         raise InvalidInputError(
             f"this method takes images (B, C, H, W); got shape {tuple(x.shape)}."
         )
-    return x.clone() if x.is_inference() else x
+    return x
 
 
 def predict(model: nn.Module, x: Tensor) -> Tensor:
@@ -95,12 +94,13 @@ def input_gradient(
     One forward and one ``torch.autograd.grad`` to the input; parameters are frozen for the call.
     The model gets a copy of the input, so an in-place op on its input cannot touch ``x``.
     """
-    leaf = x.detach().requires_grad_(True)
     with (
         torch.inference_mode(False),
         torch.enable_grad(),
         frozen_parameters(model),
     ):
+        # an inference tensor is cloned here, where the clone is a normal tensor
+        leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
         with relu_rule(rule):
             output = model(leaf.clone())
         logits = model_logits(output)

@@ -38,6 +38,11 @@ ReLURule = Literal["deconvnet", "guided"]
 RULES: tuple[str, ...] = ("deconvnet", "guided")
 
 
+def _guided_backward(grad: Tensor, out: Tensor) -> Tensor:
+    """ReLU(g) · 1[out > 0] in two passes: ReLU's own masking kernel, then an in-place clamp."""
+    return torch.ops.aten.threshold_backward(grad, out, 0).clamp_min_(0)
+
+
 class _DeconvReLU(torch.autograd.Function):
     """max(x, 0) forward; backward ReLU(g)."""
 
@@ -76,7 +81,7 @@ class _GuidedReLU(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (out,) = ctx.saved_tensors
-        return torch.where(out > 0, grad.clamp_min(0), 0)
+        return _guided_backward(grad, out)
 
 
 class _GuidedReLUInplace(torch.autograd.Function):
@@ -91,7 +96,7 @@ class _GuidedReLUInplace(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (out,) = ctx.saved_tensors
-        return torch.where(out > 0, grad.clamp_min(0), 0)
+        return _guided_backward(grad, out)
 
 
 _FUNCTIONS = {
