@@ -125,6 +125,11 @@ def test_finercam_matches_torchcam(dtype):
     assert (normalize(raw, eps=1e-8) - theirs).abs().max() < 1e-5
 
 
-def test_finercam_refuses_a_shared_capture(small_cnn, images):
-    with pytest.raises(CamlensError, match="FinerCAM"):
-        camlens.explain(small_cnn, images[:1], [GradCAM, FinerCAM], "conv3")
+def test_finercam_in_camlens_explain_runs_on_its_own(small_cnn, images):
+    results = camlens.explain(small_cnn, images[:1], [GradCAM, FinerCAM], "conv3")
+    alone = FinerCAM(small_cnn, "conv3")(images[:1])
+    torch.testing.assert_close(results["FinerCAM"].maps, alone)
+    with pytest.raises(CamlensError, match="FinerCAM"):  # a plain shared capture is refused
+        FinerCAM(small_cnn, "conv3").explanations(
+            GradCAM(small_cnn, "conv3").adapter.capture(images[:1], [None])
+        )

@@ -99,6 +99,15 @@ def test_aug_smooth_and_topk_run(small_cnn, images):
     assert cam.topk(images[:2], k=2).maps.shape == (2, 2, 16, 16)
 
 
-def test_refuses_a_shared_capture(small_cnn, images):
-    with pytest.raises(CamlensError, match="SmoothGradCAMPlusPlus"):
-        camlens.explain(small_cnn, images[:1], [GradCAMPlusPlus, SmoothGradCAMPlusPlus], "conv3")
+def test_in_camlens_explain_it_runs_on_its_own(small_cnn, images):
+    torch.manual_seed(3)
+    results = camlens.explain(
+        small_cnn, images[:1], [GradCAMPlusPlus, SmoothGradCAMPlusPlus], "conv3", [2]
+    )
+    torch.manual_seed(3)
+    alone = SmoothGradCAMPlusPlus(small_cnn, "conv3")(images[:1], [2])
+    torch.testing.assert_close(results["SmoothGradCAMPlusPlus"].maps, alone)
+    with pytest.raises(CamlensError, match="SmoothGradCAMPlusPlus"):  # a plain capture is refused
+        SmoothGradCAMPlusPlus(small_cnn, "conv3").explanations(
+            GradCAMPlusPlus(small_cnn, "conv3").adapter.capture(images[:1], [[2]])
+        )
