@@ -179,9 +179,9 @@ class FullGrad(BaseCAM):
     """
 
     uses_gradients: ClassVar[bool] = True
-    #: FullGrad needs the input gradient and its own layers: it cannot share another method's
-    #: capture (``camlens.explain`` must call :meth:`explain` for it).
-    runs_own_pass: ClassVar[bool] = True
+    # FullGrad needs the input gradient and its own layers: it cannot share another method's
+    # capture (camlens.explain calls its explain()).
+    shares_capture: ClassVar[bool] = False
 
     def __init__(
         self,
