@@ -160,7 +160,8 @@ def bench(args: argparse.Namespace) -> dict:
             samples: dict[str, list[dict]] = {lib: [] for lib in libraries}
             maps: dict[str, Tensor] = {}
             for r in range(args.repeats):
-                order = libraries[r % len(libraries) :] + libraries[: r % len(libraries)]
+                shift = (r + args.rotate) % len(libraries)
+                order = libraries[shift:] + libraries[:shift]
                 for lib in order:
                     sample, out = one_call(runs[lib], models[lib], x, classes)
                     core.check_clean(models[lib], lib)
@@ -226,6 +227,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="timed calls per entry")
     parser.add_argument("--max-memory", default="512MiB", help="camlens' chunk budget")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--rotate", type=int, default=0, help="start the round-robin at library N (0: camlens)"
+    )
     parser.add_argument("--quick", action="store_true", help="96-px input: a smoke run")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
