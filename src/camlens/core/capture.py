@@ -124,9 +124,18 @@ def _detach(differentiable: bool) -> Callable[[Tensor], Tensor]:
     return (lambda t: t) if differentiable else torch.Tensor.detach
 
 
-def _in_training_mode(model: nn.Module) -> bool:
-    """True if any leaf module is in training mode (a wrapper's own flag does not count)."""
-    return any(m.training for m in model.modules() if next(m.children(), None) is None)
+def warn_if_training(model: nn.Module, what: str = "maps", stacklevel: int = 4) -> None:
+    """Warn with :class:`TrainingModeWarning` if any leaf module is in training mode.
+
+    A wrapper's own flag does not count (``nn.Sequential(model.eval())`` is fine).
+    """
+    if any(m.training for m in model.modules() if next(m.children(), None) is None):
+        warnings.warn(
+            f"the model is in training mode: dropout and batch-norm make {what} depend on the "
+            "batch and can change the model's statistics. Call model.eval() first.",
+            TrainingModeWarning,
+            stacklevel=stacklevel,
+        )
 
 
 @dataclass
@@ -298,13 +307,7 @@ class TorchAdapter:
         """
         x = check_input(x)
         self.ensure_layers(x)
-        if _in_training_mode(self.model):
-            warnings.warn(
-                "the model is in training mode: dropout and batch-norm make maps depend on the "
-                "batch and can change the model's statistics. Call model.eval() first.",
-                TrainingModeWarning,
-                stacklevel=3,
-            )
+        warn_if_training(self.model, stacklevel=4)
         if x.is_inference():
             x = x.clone()
         track = gradients or differentiable

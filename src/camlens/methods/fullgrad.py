@@ -46,8 +46,14 @@ from torch.nn.modules.conv import _ConvNd
 
 from ..core import smoothing
 from ..core.base import BaseCAM, Explanation
-from ..core.capture import ReshapeTransform, check_input, frozen_parameters, model_logits
-from ..core.errors import CamlensError, TargetError, TrainingModeWarning
+from ..core.capture import (
+    ReshapeTransform,
+    check_input,
+    frozen_parameters,
+    model_logits,
+    warn_if_training,
+)
+from ..core.errors import CamlensError, TargetError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
 from ..core.projection import first_principal_component
@@ -122,16 +128,6 @@ def bias_layers(model: nn.Module, postprocess: FullGradPostprocess = "paper") ->
         elif isinstance(module, nn.Linear) and module.bias is not None:
             layers.append(_BiasLayer(name, module, -1, False))
     return layers
-
-
-def _warn_if_training(model: nn.Module) -> None:
-    if any(m.training for m in model.modules() if next(m.children(), None) is None):
-        warnings.warn(
-            "the model is in training mode: batch-norm then uses batch statistics (no constant "
-            "bias, so no completeness) and dropout changes the map. Call model.eval() first.",
-            TrainingModeWarning,
-            stacklevel=5,
-        )
 
 
 def _bias_view(bias: Tensor, ndim: int, channel_dim: int) -> Tensor:
@@ -230,7 +226,7 @@ class FullGrad(BaseCAM):
         if not target_sets:
             raise TargetError("target_sets is empty: give at least one set of targets.")
         x = check_input(x)
-        _warn_if_training(self.model)
+        warn_if_training(self.model, "FullGrad maps (and break completeness)", stacklevel=5)
         differentiable = self.differentiable
         terms: list[dict[str, Tensor]] = [{} for _ in target_sets]
         order: list[str] = []  # term names in forward order

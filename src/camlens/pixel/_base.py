@@ -12,15 +12,14 @@ touched (gradients are taken with ``torch.autograd.grad`` with respect to the in
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from ..core.capture import check_input, frozen_parameters, model_logits
-from ..core.errors import CamlensError, InvalidInputError, TrainingModeWarning
+from ..core.capture import check_input, frozen_parameters, model_logits, warn_if_training
+from ..core.errors import CamlensError, InvalidInputError
 from ..targets import Target, resolve_targets, score_targets
 from ._relu_override import ReLURule, relu_rule
 
@@ -41,17 +40,6 @@ class PixelExplanation:
     scores: Tensor
     targets: list[Target]
     extras: dict[str, Tensor] = field(default_factory=dict)
-
-
-def warn_if_training(model: nn.Module, stacklevel: int = 4) -> None:
-    """Warn (once per call) if a leaf module is in training mode (dropout, batch-norm)."""
-    if any(m.training for m in model.modules() if next(m.children(), None) is None):
-        warnings.warn(
-            "the model is in training mode: dropout and batch-norm make attributions depend on "
-            "the batch and can change the model's statistics. Call model.eval() first.",
-            TrainingModeWarning,
-            stacklevel=stacklevel,
-        )
 
 
 def image_input(x: object, *, images_only: bool = False) -> Tensor:
@@ -151,5 +139,5 @@ class GradientAttribution(PixelAttribution):
 
     def explain(self, input_tensor: Tensor, targets: object = None) -> PixelExplanation:
         x = image_input(input_tensor)
-        warn_if_training(self.model)
+        warn_if_training(self.model, "attributions", stacklevel=5)
         return input_gradient(self.model, x, targets, self.relu_rule)
