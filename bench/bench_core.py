@@ -14,7 +14,8 @@ gathered, and ``torch.autograd.grad`` to that layer. For Eigen-CAM (no gradients
 forward pass under ``torch.no_grad()``.
 
 Time: after warm-up, every (library, method) runs once per round, round-robin, the order rotated
-each round, so drift on a shared machine hits all of them alike; we report medians.
+each round, so drift on a shared machine hits all of them alike; we report medians. A round during
+which other processes took more than ``--busy`` of the CPUs is set aside and run again (``Quiet``).
 Memory: the extra peak resident memory of one call over the state just before it, measured in a
 fresh subprocess per library with ``MALLOC_MMAP_THRESHOLD_`` fixed (see ``memory_worker``).
 """
@@ -291,18 +292,19 @@ class CpuMonitor:
 class Quiet:
     """Keeps timing away from other processes' bursts on a shared machine.
 
-    Before each round, and before retrying a call during which other processes used more than
-    ``busy`` of the CPUs, wait (at most ``max_wait`` s each time, ``budget`` s in all) for a
-    ``window`` in which they use less. A call is retried at most ``retries`` times; the last
-    attempt is kept, whatever its contention (the report says how many were contended). The
-    criterion is external to the libraries, so it treats them all alike.
+    Before each round, wait (at most ``max_wait`` s each time, ``budget`` s in all) for a
+    ``window`` in which other processes use less than ``busy`` of the CPUs. A round during which
+    any call ran while they used more is *contended*: it is set aside and another round is run,
+    up to ``extra_rounds`` more than asked. If clean rounds are still missing then, the least
+    contended set-aside rounds fill in (the report counts them). Whole rounds are kept or set
+    aside, by a criterion external to the libraries, so every library is treated alike.
     """
 
     def __init__(
-        self, max_wait: float, busy: float, retries: int, budget: float, window: float = 0.5
+        self, max_wait: float, busy: float, extra_rounds: int, budget: float, window: float = 0.5
     ) -> None:
-        self.max_wait, self.busy, self.retries, self.window = max_wait, busy, retries, window
-        self.budget = budget
+        self.max_wait, self.busy, self.window = max_wait, busy, window
+        self.extra_rounds, self.budget = extra_rounds, budget
         self.waited = 0.0
 
     def wait(self) -> None:
@@ -314,14 +316,6 @@ class Quiet:
             if monitor.others() < self.busy:
                 break
         self.waited += time.perf_counter() - start
-
-    def sample(self, runner: Runner, model: nn.Module, x: Tensor, classes: list[int]) -> dict:
-        for attempt in range(self.retries + 1):
-            wall, cpu, others = timed(runner, model, x, classes)
-            if others <= self.busy or attempt == self.retries or self.waited >= self.budget:
-                break
-            self.wait()
-        return {"wall": wall, "cpu": cpu, "others": others, "attempts": attempt + 1}
 
 
 def timed(
@@ -350,9 +344,9 @@ def time_batch(
     repeats: int,
     warmup: int,
     quiet: Quiet,
-) -> tuple[dict[tuple[str, str], list[dict]], dict[tuple[str, str], float]]:
-    """Samples of every entry (round-robin; wall and CPU seconds, contention), and
-    max |map - camlens map| per entry."""
+) -> tuple[dict[tuple[str, str], list[dict]], dict[tuple[str, str], float], dict]:
+    """Samples of every entry from the kept rounds (wall and CPU seconds, contention), max
+    |map - camlens map| per entry, and how many rounds were run, clean, or contended."""
     x, classes = make_input(batch)
     keys = list(entries)
     maps: dict[tuple[str, str], Tensor] = {}
@@ -373,19 +367,40 @@ def time_batch(
                 raise RuntimeError(f"{library} {method}: maps {tuple(m.shape)} != {ref.shape}")
             diffs[(library, method)] = float((m - ref).abs().max())
 
-    samples: dict[tuple[str, str], list[dict]] = {key: [] for key in keys}
-    for r in range(repeats):
+    clean: list[dict] = []
+    contended: list[dict] = []
+    run = 0
+    while len(clean) < repeats and run < repeats + quiet.extra_rounds:
         quiet.wait()
-        shift = r % len(keys)
+        shift = run % len(keys)
+        samples = {}
         for key in keys[shift:] + keys[:shift]:
-            samples[key].append(quiet.sample(entries[key], models[key[0]], x, classes))
+            wall, cpu, others = timed(entries[key], models[key[0]], x, classes)
+            samples[key] = {"wall": wall, "cpu": cpu, "others": others, "round": run}
+        worst = max(s["others"] for s in samples.values())
+        (clean if worst <= quiet.busy else contended).append({"worst": worst, "samples": samples})
+        run += 1
         done = ", ".join(
-            f"{lib} {meth} {1e3 * s[-1]['wall']:.0f}/{1e3 * s[-1]['cpu']:.0f}"
-            + (f" ({100 * s[-1]['others']:.0f}% busy)" if s[-1]["others"] > quiet.busy else "")
+            f"{lib} {meth} {1e3 * s['wall']:.0f}/{1e3 * s['cpu']:.0f}"
             for (lib, meth), s in samples.items()
         )
-        print(f"  batch {batch} round {r + 1}/{repeats} (wall/CPU ms): {done}", file=sys.stderr)
-    return samples, diffs
+        state = "clean" if worst <= quiet.busy else f"contended, set aside ({100 * worst:.0f}%)"
+        print(
+            f"  batch {batch} round {run} [{state}; {len(clean)}/{repeats} clean] "
+            f"(wall/CPU ms): {done}",
+            file=sys.stderr,
+        )
+    contended.sort(key=lambda r: r["worst"])
+    fill = contended[: repeats - len(clean)]
+    kept = clean + fill
+    rounds = {
+        "run": run,
+        "clean": len(clean),
+        "contended_kept": len(fill),
+        "set_aside": len(contended) - len(fill),
+        "worst_others_kept": max(r["worst"] for r in kept),
+    }
+    return {key: [r["samples"][key] for r in kept] for key in keys}, diffs, rounds
 
 
 # --- memory -------------------------------------------------------------------------------------
@@ -609,17 +624,21 @@ def build_rows(times, diffs, memory, args) -> list[dict]:
     return rows
 
 
-def contention_summary(times: dict, busy: float, quiet: Quiet) -> str:
-    """How busy other processes kept the machine during the timed calls."""
+def contention_summary(times: dict, rounds: dict, busy: float, quiet: Quiet) -> str:
+    """How busy other processes kept the machine during the kept rounds."""
     samples = [s for per_batch in times.values() for per_key in per_batch.values() for s in per_key]
     others = [s["others"] for s in samples]
-    contended = sum(o > busy for o in others)
-    retried = sum(s["attempts"] > 1 for s in samples)
+    per_batch = "; ".join(
+        f"batch {b}: {r['run']} rounds run, {r['clean']} clean"
+        + (f", {r['contended_kept']} contended kept" if r["contended_kept"] else "")
+        + (f", {r['set_aside']} set aside" if r["set_aside"] else "")
+        for b, r in rounds.items()
+    )
     return (
-        f"Other processes used a median {100 * statistics.median(others):.0f}% (max "
-        f"{100 * max(others):.0f}%) of the CPUs during the timed calls; {contended} of "
-        f"{len(samples)} kept samples ran with more than {100 * busy:.0f}% ({retried} calls were "
-        f"retried; {quiet.waited:.0f} s spent waiting for quiet)."
+        f"Contention: a round is clean if other processes used at most {100 * busy:.0f}% of the "
+        f"CPUs during each of its calls — {per_batch}. During the kept calls they used a median "
+        f"{100 * statistics.median(others):.0f}% (max {100 * max(others):.0f}%); "
+        f"{quiet.waited:.0f} s were spent waiting for quiet."
     )
 
 
@@ -760,17 +779,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quiet-wait",
         type=float,
         default=30.0,
-        help="wait up to this many s for other processes to calm down before each round and "
-        "before retrying a contended call (30; 0 = never wait)",
+        help="before each round wait up to this many s for other processes to calm down "
+        "(30; 0 = never wait)",
     )
     parser.add_argument(
         "--busy",
         type=float,
         default=0.15,
-        help="a call is contended if other processes used more than this share of the CPUs "
-        "during it (0.15)",
+        help="a round is contended if other processes used more than this share of the CPUs "
+        "during one of its calls (0.15)",
     )
-    parser.add_argument("--retries", type=int, default=2, help="retries of a contended call (2)")
+    parser.add_argument(
+        "--extra-rounds",
+        type=int,
+        default=None,
+        help="rounds that may be run on top of --repeats to replace contended ones (= --repeats)",
+    )
     parser.add_argument(
         "--wait-budget", type=float, default=900.0, help="total s to spend waiting (900)"
     )
@@ -789,6 +813,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             1,
             1,
         )
+    if args.extra_rounds is None:
+        args.extra_rounds = args.repeats
     args.batches = [int(b) for b in parse_list(args.batches)]
     args.methods = parse_list(args.methods)
     args.libraries = parse_list(args.libraries)
@@ -821,11 +847,11 @@ def main(argv: list[str] | None = None) -> int:
     base = make_model()
     models = {lib: copy.deepcopy(base) for lib in args.libraries}
     started = time.perf_counter()
-    quiet = Quiet(args.quiet_wait, args.busy, args.retries, args.wait_budget)
-    times, diffs = {}, {}
+    quiet = Quiet(args.quiet_wait, args.busy, args.extra_rounds, args.wait_budget)
+    times, diffs, rounds = {}, {}, {}
     for batch in args.batches:
         entries = build_entries(models, args.methods, args.libraries)
-        times[batch], diffs[batch] = time_batch(
+        times[batch], diffs[batch], rounds[batch] = time_batch(
             entries, models, batch, args.repeats, args.warmup, quiet
         )
     memory, checks = ({}, {}) if args.no_memory else measure_memory(args.libraries, args)
@@ -845,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         markdown_table(rows),
         "",
-        contention_summary(times, args.busy, quiet),
+        contention_summary(times, rounds, args.busy, quiet),
         "",
         "Targets (Grad-CAM, batch 8):",
         "",
@@ -884,7 +910,8 @@ def main(argv: list[str] | None = None) -> int:
             "malloc_mmap_threshold_for_memory": int(MMAP_THRESHOLD),
         },
         "memory_self_check": checks,
-        "contention": contention_summary(times, args.busy, quiet),
+        "contention": contention_summary(times, rounds, args.busy, quiet),
+        "rounds": {str(b): r for b, r in rounds.items()},
         "rows": rows,
         "verdict": verdict(rows),
     }
