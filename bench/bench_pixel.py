@@ -49,6 +49,9 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_core as core
+
 SEED = 0
 SIZE = 224
 NUM_CLASSES = 1000
@@ -169,9 +172,7 @@ def model_key(task: str, library: str) -> str:
 
 
 # --- checks --------------------------------------------------------------------------------------
-def reset(model: nn.Module) -> None:
-    for p in model.parameters():
-        p.grad = None
+reset = core.reset  # no parameter gradients before every call
 
 
 def structure(model: nn.Module) -> list[tuple[str, type, bool]]:
@@ -187,17 +188,8 @@ def modules_of(model: nn.Module) -> list[tuple[str, str, object]]:
 
 
 def check_clean(model: nn.Module, reference: list, who: str) -> None:
-    for name, module in model.named_modules():
-        hooks = (
-            module._forward_hooks,
-            module._forward_pre_hooks,
-            module._backward_hooks,
-            module._backward_pre_hooks,
-        )
-        if any(hooks):
-            raise RuntimeError(f"{who} left a hook on {name or 'the model'}")
-    if not all(p.requires_grad for p in model.parameters()):
-        raise RuntimeError(f"{who} left parameters frozen")
+    """bench_core's checks (no hooks left, parameters trainable), and no module swapped."""
+    core.check_clean(model, who)
     if structure(model) != reference:
         raise RuntimeError(f"{who} changed the model's modules or training flags")
 
