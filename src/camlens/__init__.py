@@ -75,15 +75,33 @@ from .targets import (
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = {"viz", "pretrained", "compat", "demo"}
+# Imported only when asked for: viz pulls in matplotlib, keras TensorFlow, serve FastAPI, ...
+_LAZY_SUBMODULES = {
+    "audit",
+    "compat",
+    "datasets",
+    "demo",
+    "evaluation",
+    "keras",
+    "loading",
+    "metrics",
+    "pretrained",
+    "serve",
+    "viz",
+    "zoo",
+}
+# Lazy functions: name -> (submodule, attribute).
+_LAZY_ATTRIBUTES = {"evaluate": ("evaluation", "evaluate")}
 
 
 def __getattr__(name: str):
-    # viz pulls in matplotlib: import it only when asked for (camlens.viz.overlay(...)).
-    if name in _LAZY_SUBMODULES:
-        import importlib
+    import importlib
 
+    if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRIBUTES:
+        module, attribute = _LAZY_ATTRIBUTES[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
     raise AttributeError(f"module 'camlens' has no attribute {name!r}")
 
 
@@ -145,6 +163,7 @@ __all__ = [
     "TrainingModeWarning",
     "XGradCAM",
     "YOLOTarget",
+    "evaluate",
     "explain",
     "format_layers",
     "get_method",

@@ -17,7 +17,8 @@ from torch import Tensor, nn
 
 from ..targets import RankTarget
 from . import smoothing
-from .capture import Capture, ReshapeTransform, TorchAdapter, check_input
+from .adapters import make_adapter
+from .capture import Capture, ReshapeTransform, check_input
 from .errors import TargetError
 from .layers import LayersSpec
 from .postprocess import fuse_paper
@@ -100,7 +101,7 @@ class BaseCAM:
         differentiable: bool = False,
     ) -> None:
         self.model = model
-        self.adapter = TorchAdapter(model, target_layers, reshape_transform)
+        self.adapter = make_adapter(model, target_layers, reshape_transform)
         self.differentiable = differentiable
 
     # --- method math: override one of these -------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``camlens`` command line."""
+"""``camlens demo``: the README's main job on an embedded default."""
 
 from __future__ import annotations
 
@@ -6,16 +6,10 @@ from pathlib import Path
 
 import click
 
-from .core.errors import CamlensError
+from ..core.errors import CamlensError
 
 
-@click.group()
-@click.version_option(package_name="camlens")
-def main() -> None:
-    """camlens: see where a vision model looked when it decided."""
-
-
-@main.command()
+@click.command(name="demo")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -29,15 +23,11 @@ def main() -> None:
     default=None,
     help="A local copy of torchvision's mobilenet_v2-b0353104.pth (else found automatically).",
 )
-def demo(out: Path, weights: Path | None) -> None:
+def command(out: Path, weights: Path | None) -> None:
     """Grad-CAM of an ImageNet MobileNetV2 on six photos, top-3 classes each."""
-    from .demo import run_demo
+    from ..demo import run_demo
 
     try:
         run_demo(out, weights=weights, echo=click.echo)
     except CamlensError as exc:  # weights missing or corrupt, demo extra not installed
         raise click.ClickException(" ".join(str(exc).split())) from None
-
-
-if __name__ == "__main__":
-    main()
