@@ -1,0 +1,56 @@
+"""The metric protocol: accumulators over batches that know which direction is better.
+
+    metric = camlens.metrics.PointingGame()
+    for x, y, masks in loader:
+        maps = cam(x, targets=y)
+        metric.update(inputs=x, maps=maps, targets=y, masks=masks)
+    metric.compute()             # a float (or a dict for metrics with several numbers)
+    metric.higher_is_better      # True / False
+    metric.requires              # what update() needs: {"model"}, {"masks_or_boxes"}, ...
+
+Shapes: ``inputs`` (B, C, H, W) as fed to the model; ``maps`` (B, H, W) in [0, 1] (a CAM's
+output); ``targets`` class indices (ints, a (B,) tensor, or :class:`camlens.ClassTarget` s);
+``masks`` (B, H, W) bool object masks; ``boxes`` (B, 4) xyxy pixel boxes or a list of (n_i, 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+
+
+class Metric:
+    """Base of the metrics: ``update(...)`` per batch, ``compute()`` at the end, ``reset()``."""
+
+    name: ClassVar[str] = ""
+    higher_is_better: ClassVar[bool] = True
+    # What update() needs besides inputs/maps/targets: "model", "masks", "boxes",
+    # "masks_or_boxes", "method" (sanity checks re-run the explanation method).
+    requires: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def update(
+        self,
+        *,
+        inputs: Tensor,
+        maps: Tensor,
+        targets: Any = None,
+        model: nn.Module | None = None,
+        masks: Tensor | None = None,
+        boxes: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        raise NotImplementedError
+
+    def compute(self) -> float | dict[str, float]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        direction = "higher" if self.higher_is_better else "lower"
+        return f"{type(self).__name__}({direction} is better)"
