@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 
 
@@ -54,3 +55,30 @@ class Metric:
     def __repr__(self) -> str:
         direction = "higher" if self.higher_is_better else "lower"
         return f"{type(self).__name__}({direction} is better)"
+
+
+class PerImageMetric(Metric):
+    """A metric with one number per image; ``compute()`` is their mean over every update.
+
+    Subclasses append a ``(B,)`` tensor per batch to ``self._values``; ``per_image`` gives all of
+    them, in update order, as one ``(N,)`` float64 CPU tensor.
+    """
+
+    def reset(self) -> None:
+        self._values: list[Tensor] = []
+
+    @property
+    def per_image(self) -> Tensor:
+        if not self._values:
+            return torch.zeros(0, dtype=torch.float64)
+        return torch.cat([v.detach().flatten().double().cpu() for v in self._values])
+
+    def compute(self) -> float:
+        values = self.per_image
+        if values.numel() == 0:
+            from ..core.errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"{type(self).__name__}.compute() called before any update(): nothing to average."
+            )
+        return float(values.mean())

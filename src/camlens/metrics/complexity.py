@@ -1,0 +1,42 @@
+"""Complexity (pytorch-grad-cam's ARCC family; Chalasani et al. 2020 / arXiv:2104.10252).
+
+    complexity_i = ||L_i||_1 / (H·W)
+
+the mean absolute value of the map: 0 for an all-zero map, 1 for an all-one map. Lower is better
+(a simpler explanation). Same numbers as ``pytorch_grad_cam.metrics.arcc.Complexity``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from ._utils import as_maps
+from .base import PerImageMetric
+
+
+class Complexity(PerImageMetric):
+    """Mean |map| per image, averaged over images."""
+
+    name = "complexity"
+    higher_is_better = False
+    requires: frozenset[str] = frozenset()
+
+    def update(
+        self,
+        *,
+        inputs: Tensor,
+        maps: Tensor,
+        targets: Any = None,
+        model: nn.Module | None = None,
+        masks: Tensor | None = None,
+        boxes: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self._values.append(complexity(as_maps(maps, inputs)))
+
+
+def complexity(maps: Tensor) -> Tensor:
+    """``(B,)`` mean absolute value of each ``(B, H, W)`` map."""
+    return maps.flatten(1).abs().mean(dim=1)
