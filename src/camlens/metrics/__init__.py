@@ -6,15 +6,25 @@ is better and what they need (see :mod:`camlens.metrics.base`).
 
 from __future__ import annotations
 
+from .average_drop import AverageDrop
 from .base import Metric, PerImageMetric
 from .complexity import Complexity
+from .deletion import Deletion
 from .energy_pointing_game import EnergyPointingGame
+from .increase_in_confidence import IncreaseInConfidence
+from .insertion import Insertion
 from .pointing_game import PointingGame
+from .road import ROAD
 from .sparseness import Sparseness
 
 METRICS: dict[str, type[Metric]] = {
     cls.name: cls
     for cls in (
+        AverageDrop,
+        IncreaseInConfidence,
+        Deletion,
+        Insertion,
+        ROAD,
         PointingGame,
         EnergyPointingGame,
         Complexity,
@@ -34,8 +44,13 @@ def get_metric(name: str) -> type[Metric]:
 
 __all__ = [
     "METRICS",
+    "ROAD",
+    "AverageDrop",
     "Complexity",
+    "Deletion",
     "EnergyPointingGame",
+    "IncreaseInConfidence",
+    "Insertion",
     "Metric",
     "PerImageMetric",
     "PointingGame",

@@ -1,0 +1,70 @@
+"""Average drop % (Chattopadhyay et al., Grad-CAM++, WACV 2018, sec. 6.1).
+
+With Y_i the score of the explained class on image x_i and O_i its score on ``x_i ⊙ L_i`` (the
+input multiplied by its map, maps in [0, 1]):
+
+    average drop % = 100 · mean_i max(0, Y_i - O_i) / Y_i
+
+Lower is better. Scores are softmax probabilities by default (``score="logit"`` for logits; a
+negative logit makes the ratio meaningless). Same numbers as torchcam's ``ClassificationMetric``
+with ``logits_fn=softmax`` (its ``avg_drop`` × 100); pytorch-grad-cam's ``DropInConfidence``
+returns the unnormalised ``max(0, Y - O)`` per image instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ._utils import as_maps, check_inputs, class_indices, model_logits, need, select
+from .base import PerImageMetric
+
+
+def confidence_pair(
+    model: nn.Module,
+    inputs: Tensor,
+    maps: Any,
+    targets: Any,
+    score: str,
+    batch_size: int,
+    metric: str,
+) -> tuple[Tensor, Tensor]:
+    """``(Y, O)``, each ``(B,)``: the class score on the inputs and on ``inputs * maps``."""
+    inputs = check_inputs(inputs)
+    model = need(model, "model", metric)
+    maps = as_maps(maps, inputs, unit=True)
+    logits = model_logits(model, inputs, batch_size)
+    index = class_indices(targets, inputs.shape[0], logits.device, logits)
+    masked = model_logits(model, inputs * maps[:, None].to(inputs.dtype), batch_size)
+    return select(logits, index, score), select(masked, index, score)
+
+
+class AverageDrop(PerImageMetric):
+    """100 · max(0, Y - O) / Y per image (see the module docstring); lower is better."""
+
+    name = "average_drop"
+    higher_is_better = False
+    requires = frozenset({"model"})
+
+    def __init__(self, score: str = "probability", batch_size: int = 64) -> None:
+        self.score = score
+        self.batch_size = batch_size
+        super().__init__()
+
+    def update(
+        self,
+        *,
+        inputs: Tensor,
+        maps: Tensor,
+        targets: Any = None,
+        model: nn.Module | None = None,
+        masks: Tensor | None = None,
+        boxes: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        y, o = confidence_pair(
+            model, inputs, maps, targets, self.score, self.batch_size, type(self).__name__
+        )
+        self._values.append(100 * torch.relu(y - o) / (y + 1e-7))
