@@ -187,3 +187,83 @@ def test_default_budget_chunks_everything_for_a_tiny_model(readout):
     assert cam.last_stats["features"]["chunk"] == 2
     assert cam.last_stats["features"]["forwards"] == 1
     assert math.isclose(_perturb.DEFAULT_MAX_MEMORY, 512 * 2**20)
+
+
+class _Untraceable(nn.Module):
+    """Conv → BN with data-dependent control flow: torch.fx cannot trace it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.bn(self.conv(x)))
+        if h.sum() > 0:  # data-dependent branch
+            h = h * 1.0
+        return self.head(h.mean(dim=(2, 3)))
+
+
+def _bn_calls(model: nn.Module) -> list[int]:
+    calls: list[int] = []
+    model.bn1.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    return calls
+
+
+def test_folded_batchnorm_scores_like_the_model_and_skips_its_batchnorms(x32):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10).eval()
+    for m in model.modules():  # non-trivial running statistics, so folding changes weights
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    calls = _bn_calls(model)
+    folded = ScoreCAM(model, "layer3").explain(x32, [1, 2])
+    assert calls == [2, 1]  # only the capture pass and the memory probe ran the model's own
+    plain = ScoreCAM(model, "layer3", fold_batchnorm=False).explain(x32, [1, 2])
+    assert len(calls) > 2
+    torch.testing.assert_close(folded.raw["layer3"], plain.raw["layer3"], atol=1e-5, rtol=1e-4)
+
+
+def test_folded_copy_follows_in_place_changes_of_the_model(x32):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10).eval()
+    cam = ScoreCAM(model, "layer4")
+    before = cam.explain(x32, [3]).raw["layer4"]
+    with torch.no_grad():
+        model.layer4[1].bn2.weight.mul_(-2.0)  # a change after the copy was made
+        model.fc.bias.add_(0.5)
+    after = cam.explain(x32, [3]).raw["layer4"]
+    fresh = ScoreCAM(model, "layer4", fold_batchnorm=False).explain(x32, [3]).raw["layer4"]
+    torch.testing.assert_close(after, fresh, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(before, after, atol=1e-3)
+
+
+def test_folding_is_skipped_in_training_mode_and_for_untraceable_models():
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10)
+    assert _perturb.FoldedBatchNorm().get(model.train()) is model
+    untraceable = _Untraceable().eval()
+    assert _perturb.FoldedBatchNorm().get(untraceable) is untraceable
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    a = ScoreCAM(untraceable, "conv").explain(x, [0, 1]).raw["conv"]
+    b = ScoreCAM(untraceable, "conv", fold_batchnorm=False).explain(x, [0, 1]).raw["conv"]
+    torch.testing.assert_close(a, b)
+
+
+def test_folded_copy_counts_against_the_memory_budget(x32):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10).eval()
+    cam = ScoreCAM(model, "layer3")
+    extra = cam._folded.extra_bytes(model)
+    assert extra >= sum(p.numel() * 4 for p in model.parameters()) * 0.99
+    per_image = cam.masked_image_bytes(x32)
+    cam.max_memory = extra + 5 * per_image
+    cam(x32, [0, 1])
+    assert cam.last_stats["layer3"]["chunk"] == 5
+    cam.max_memory = extra + 2 * per_image  # cannot hold the copy and four images: no folding
+    calls = _bn_calls(model)
+    cam(x32, [0, 1])
+    assert len(calls) > 1
+    assert cam.last_stats["layer3"]["chunk"] == (extra + 2 * per_image) // per_image

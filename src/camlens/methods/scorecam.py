@@ -30,13 +30,14 @@ mask_eps=1e-8``. The default follows the paper's ``s(Up(A))`` with camlens' upsa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from ..core.base import BaseCAM, LayerContext
-from ..core.capture import ReshapeTransform
+from ..core.capture import ReshapeTransform, model_logits
 from ..core.layers import LayersSpec
 from ..targets import score_targets
 from . import _perturb
@@ -55,6 +56,11 @@ class ScoreCAM(BaseCAM):
         image; ``"zero"``: only all-zero maps do; ``False``: every mask as computed.
     channels_last: feed the masked images in channels-last layout (faster convolutions on CPU;
         the numbers are the same up to float rounding). ``None``: on for 4-D inputs on CPU.
+    fold_batchnorm: score the masked images with an eval-mode copy of the model whose
+        BatchNorms are folded into the convolutions before them (see
+        :class:`camlens.methods._perturb.FoldedBatchNorm`; same scores up to float rounding). The
+        copy's bytes count against ``max_memory``; it is skipped when the budget cannot hold it
+        and four masked images, in training mode, and for models ``torch.fx`` cannot trace.
     progress: show a tqdm bar of the masked images scored.
     """
 
@@ -73,6 +79,7 @@ class ScoreCAM(BaseCAM):
         normalize_first: bool = False,
         skip_constant: bool | Literal["zero"] = True,
         channels_last: bool | None = None,
+        fold_batchnorm: bool = True,
         progress: bool = False,
         differentiable: bool = False,
     ) -> None:
@@ -88,6 +95,8 @@ class ScoreCAM(BaseCAM):
             raise ValueError(f"skip_constant must be True, False or 'zero', got {skip_constant!r}.")
         self.skip_constant = skip_constant
         self.channels_last = channels_last
+        self.fold_batchnorm = fold_batchnorm
+        self._folded = _perturb.FoldedBatchNorm()
         self.progress = progress
         self._probe_cache: dict[tuple, int] = {}
         #: What the last call did, per layer: forwards, masked images, chunk size, skipped maps.
@@ -136,6 +145,27 @@ class ScoreCAM(BaseCAM):
             )
         return self._probe_cache[key]
 
+    def _scorer(self, per_item: Callable[[], int]) -> tuple[Callable[[Tensor], Tensor], int | None]:
+        """The function that scores masked images, and the chunk budget left for them."""
+        use_fold = self.fold_batchnorm and isinstance(self.model, nn.Module)
+        extra = self._folded.extra_bytes(self.model) if use_fold else 0
+        if not extra:
+            return self.adapter.predict, self.max_memory
+        budget = _perturb.DEFAULT_MAX_MEMORY if self.max_memory is None else self.max_memory
+        if self.batch_size is not None and self.max_memory is None:
+            budget = None  # the user chose chunks by count
+        elif budget - extra < 4 * per_item():
+            return self.adapter.predict, self.max_memory
+        else:
+            budget -= extra
+        folded = self._folded.get(self.model)
+
+        def predict(x: Tensor) -> Tensor:
+            with torch.inference_mode():
+                return model_logits(folded(x))
+
+        return predict, budget
+
     def channel_scores(self, activations: Tensor, ctx: LayerContext) -> Tensor:
         """``(B, C)``: each channel's target score of the masked input, averaged over samples."""
         x = ctx.input.detach()
@@ -147,11 +177,12 @@ class ScoreCAM(BaseCAM):
         scores = torch.zeros(total, dtype=torch.float32, device=x.device)
         todo = torch.arange(total, device=flat.device)
         forwards = skipped = 0
+        predict, max_memory = self._scorer(lambda: self.masked_image_bytes(x))
         if self.constant_shortcut():
             constant = _perturb.constant_maps(flat, zero_only=self.skip_constant == "zero")
             if bool(constant.any()):
                 const_idx = constant.nonzero().squeeze(1)
-                logits = self.adapter.predict(torch.zeros_like(x[:1]))
+                logits = predict(torch.zeros_like(x[:1]))
                 owners = owner[const_idx].tolist()
                 zero_scores = score_targets(
                     [ctx.targets[b] for b in owners], logits.expand(len(owners), *logits.shape[1:])
@@ -161,7 +192,7 @@ class ScoreCAM(BaseCAM):
                 forwards, skipped = 1, len(owners)
         n_todo = todo.numel()
         chunk = _perturb.chunk_size(
-            self.batch_size, self.max_memory, lambda: self.masked_image_bytes(x), max(1, n_todo)
+            self.batch_size, max_memory, lambda: self.masked_image_bytes(x), max(1, n_todo)
         )
         multiple = self.chunk_multiple(size.numel())
         if chunk >= multiple and chunk < n_todo:
@@ -188,7 +219,7 @@ class ScoreCAM(BaseCAM):
                         masked = scale * masked
                     if channels_last:
                         masked = masked.contiguous(memory_format=torch.channels_last)
-                    logits = self.adapter.predict(masked)
+                    logits = predict(masked)
                     targets = [ctx.targets[b] for b in images.tolist()]
                     scores[idx.to(x.device)] += score_targets(targets, logits).float()
                     forwards += 1
