@@ -1,0 +1,318 @@
+"""What every ``camlens`` command shares: exit codes, one-line errors, ``--device``, ``--debug``,
+model options, method names with close matches, and progress bars.
+
+Use it in a command module::
+
+    from ._common import GuardedCommand, debug_option, device_option
+
+    @click.command(name="mine", cls=GuardedCommand)
+    @device_option
+    @debug_option
+    def command(device, debug): ...
+
+``GuardedCommand`` turns any exception into one ``Error: ...`` line on stderr and an exit code
+from :data:`EXIT_CODES` (the traceback too with ``--debug`` or ``CAMLENS_DEBUG=1``), and prints
+Python warnings as one line each.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import click
+
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the command ran and failed (model error, out of memory, unexpected bug)
+EXIT_USAGE = 2  # bad command line: unknown option, method, layer, model name, class, device
+EXIT_BAD_INPUT = 3  # an input file that cannot be used: missing, not an image, truncated, too big
+EXIT_UNAVAILABLE = 4  # the model or its weights cannot be loaded here (offline, bad file), no GPU
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_FAILURE: "runtime failure (the model failed to run, out of memory, unexpected error)",
+    EXIT_USAGE: "usage error (unknown option, method, layer, model name, class or device)",
+    EXIT_BAD_INPUT: "bad input (an image or labels file that is missing, unreadable or too large)",
+    EXIT_UNAVAILABLE: "model, weights or device unavailable (not on this machine, or a bad file)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+_DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?|mps|auto)$")
+
+
+class CommandError(click.ClickException):
+    """A one-line ``Error: ...`` with the exit code of its kind."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(one_line(message))
+        self.exit_code = exit_code
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines too) made one space."""
+    return " ".join(str(text).split())
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code for an exception (see :data:`EXIT_CODES`)."""
+    from ..core.errors import LayerNotFoundError, TargetError
+    from ..loading import DeviceError, InvalidImageError, ModelLoadError, UnknownModelError
+
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt | click.Abort):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, UnknownModelError | LayerNotFoundError | TargetError):
+        return EXIT_USAGE
+    if isinstance(exc, InvalidImageError):
+        return EXIT_BAD_INPUT
+    if isinstance(exc, ModelLoadError | DeviceError):
+        return EXIT_UNAVAILABLE
+    from ..core.errors import InvalidInputError
+    from ..pretrained import MissingDependencyError, WeightsNotFoundError
+
+    if isinstance(exc, MissingDependencyError | WeightsNotFoundError):
+        return EXIT_UNAVAILABLE
+    if isinstance(exc, InvalidInputError):
+        return EXIT_BAD_INPUT
+    return EXIT_FAILURE
+
+
+def describe(exc: BaseException) -> str:
+    """The one-line message for an exception (unexpected ones get their type and a hint)."""
+    from ..core.errors import CamlensError
+
+    text = one_line(exc)
+    if isinstance(exc, CamlensError):
+        return text or type(exc).__name__
+    if isinstance(exc, MemoryError) or "out of memory" in text.lower():
+        return f"out of memory: {text} (try --batch-size 1, smaller images, or another device)"
+    return f"{type(exc).__name__}: {text} (run with --debug for the traceback)"
+
+
+def _debug_enabled(ctx: click.Context) -> bool:
+    flag = ctx.params.get("debug")
+    return bool(flag) or os.environ.get("CAMLENS_DEBUG", "") not in ("", "0")
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    stream = file if file is not None else sys.stderr
+    try:
+        stream.write(f"camlens: {category.__name__}: {one_line(message)}\n")
+    except (OSError, ValueError):  # closed stream
+        pass
+
+
+class GuardedCommand(click.Command):
+    """A click command whose errors are one line and an exit code (see :data:`EXIT_CODES`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = _debug_enabled(ctx)
+        previous = warnings.showwarning
+        if not debug:
+            warnings.showwarning = _one_line_warning
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException as exc:
+            if debug:
+                traceback.print_exc()
+            exc.message = one_line(exc.message)
+            raise
+        except (KeyboardInterrupt, click.Abort):
+            raise CommandError("interrupted", EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            raise CommandError(describe(exc), exit_code_for(exc)) from None
+        finally:
+            warnings.showwarning = previous
+
+
+# --- options ----------------------------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not _DEVICE_PATTERN.match(value.strip().lower()):
+        raise click.BadParameter(f"{value!r}: use cpu, cuda, cuda:N, mps or auto.")
+    return value.strip().lower()
+
+
+def device_option(f: F) -> F:
+    """``--device cpu|cuda|cuda:N|mps|auto`` (default ``cpu``; env ``CAMLENS_DEVICE``)."""
+    return click.option(
+        "--device",
+        default="cpu",
+        show_default=True,
+        envvar="CAMLENS_DEVICE",
+        callback=_check_device,
+        help="cpu, cuda, cuda:N, mps, or auto (the first available of cuda, mps, cpu).",
+    )(f)
+
+
+def debug_option(f: F) -> F:
+    """``--debug``: print the traceback of an error too (or set ``CAMLENS_DEBUG=1``)."""
+    return click.option(
+        "--debug",
+        is_flag=True,
+        default=False,
+        help="On error, print the full traceback too (also CAMLENS_DEBUG=1).",
+    )(f)
+
+
+def model_options(*, required: bool = True, argument: bool = False) -> Callable[[F], F]:
+    """``--model`` (or a ``MODEL`` argument), ``--weights``, ``--labels``, ``--size``."""
+
+    def decorate(f: F) -> F:
+        f = click.option(
+            "--size",
+            type=click.IntRange(min=8),
+            default=None,
+            help="Input side for saved models of unknown preprocessing (default 224).",
+        )(f)
+        f = click.option(
+            "--labels",
+            type=click.Path(dir_okay=False, exists=True),
+            default=None,
+            help="Class names, one a line (replaces the weights' own names).",
+        )(f)
+        f = click.option(
+            "--weights",
+            default=None,
+            metavar="NAME|FILE|random",
+            help="A torchvision weights name (IMAGENET1K_V1, DEFAULT), a state-dict file, or "
+            "'random'. Never downloaded: torchvision's must already be in torch's hub cache.",
+        )(f)
+        if argument:
+            return click.argument("model", metavar="MODEL", shell_complete=complete_models)(f)
+        return click.option(
+            "--model",
+            "-m",
+            required=required,
+            metavar="MODEL",
+            shell_complete=complete_models,
+            help="demo, a torchvision or timm name (resnet50, timm:resnet18), a camlens zoo "
+            "name, or a saved model file (TorchScript or torch.save(model)).",
+        )(f)
+
+    return decorate
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def method_names() -> list[str]:
+    """The method names ``--method`` accepts (``camlens.METHODS``)."""
+    from ..methods import METHODS
+
+    return list(METHODS)
+
+
+def parse_method(name: str, param: str = "--method") -> tuple[str, type]:
+    """``(canonical name, class)`` for a method name, or a usage error listing close matches."""
+    from ..methods import METHODS, get_method
+
+    try:
+        cls = get_method(name)
+    except KeyError:
+        close = difflib.get_close_matches(name.lower(), list(METHODS), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise click.BadParameter(
+            f"unknown method {name!r}.{hint} Known: {', '.join(METHODS)}.", param_hint=param
+        ) from None
+    canonical = next(key for key, value in METHODS.items() if value is cls)
+    return canonical, cls
+
+
+def split_list(value: str | Iterable[str] | None) -> list[str]:
+    """``"a,b, c"`` (or repeated options) as ``["a", "b", "c"]``."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return [part.strip() for item in items for part in item.split(",") if part.strip()]
+
+
+def complete_methods(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of method names (also after a comma, for ``--methods``)."""
+    head, _, tail = incomplete.rpartition(",")
+    prefix = f"{head}," if head else ""
+    return [
+        click.shell_completion.CompletionItem(prefix + name)
+        for name in method_names()
+        if name.startswith(tail.lower())
+    ]
+
+
+def complete_models(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of ``demo`` and torchvision model names (files complete as files)."""
+    from click.shell_completion import CompletionItem
+
+    if "/" in incomplete or incomplete.startswith("."):
+        return [CompletionItem(incomplete, type="file")]
+    try:
+        from ..loading import _torchvision_names
+
+        names = ["demo", *_torchvision_names()]
+    except Exception:
+        names = ["demo"]
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def note(message: str) -> None:
+    """A line on stderr (``camlens: ...``) that does not break a progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(f"camlens: {message}", file=sys.stderr)
+
+
+def say(message: str) -> None:
+    """A result line on stdout that does not break a progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stdout)
+
+
+def progress(items: Iterable[T], *, total: int, desc: str, enabled: bool = True) -> Iterator[T]:
+    """``tqdm`` over ``items`` on stderr: shown only on a terminal and for more than one item."""
+    from tqdm import tqdm
+
+    disable = None if (enabled and total > 1) else True  # None: only when stderr is a tty
+    yield from tqdm(items, total=total, desc=desc, unit="img", disable=disable, leave=False)
+
+
+def load_model_for_cli(
+    model: str,
+    weights: str | None,
+    device: str,
+    labels: str | None,
+    size: int | None,
+) -> Any:
+    """:func:`camlens.loading.load_model` with the CLI's notes (random weights, trust)."""
+    from ..loading import load_model
+
+    loaded = load_model(model, weights, device=device, labels=labels, input_size=size)
+    for line in loaded.notes:
+        if line.startswith("random weights"):
+            note(line)
+    return loaded
