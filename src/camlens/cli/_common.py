@@ -316,3 +316,108 @@ def load_model_for_cli(
         if line.startswith("random weights"):
             note(line)
     return loaded
+
+
+# --- shared by explain and compare ------------------------------------------------------------
+
+
+def check_image_paths(paths: Iterable[Any]) -> list[Any]:
+    """Fail early (exit 3) when an image path is missing or a folder, before the model loads."""
+    from pathlib import Path
+
+    from ..loading import InvalidImageError
+
+    checked = []
+    for path in paths:
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise InvalidImageError(f"{path}: no such file.")
+        if not path.is_file():
+            raise InvalidImageError(f"{path}: not a file (pass image files, e.g. dir/*.jpg).")
+        checked.append(path)
+    return checked
+
+
+def resolve_layer_option(loaded: Any, layer: str, example: Any) -> list[str]:
+    """``--layer``/``--layers`` as names: ``auto`` is the model's known layer, else discovery.
+
+    Unknown names are a usage error listing close matches and pointing at ``camlens layers``.
+    """
+    from ..core.discovery import choose_layer
+    from ..core.errors import LayerNotFoundError
+    from ..core.layers import resolve_layers
+
+    names = split_list(layer) or ["auto"]
+    chosen = []
+    for name in names:
+        if name.lower() == "auto":
+            name = loaded.target_layer or choose_layer(loaded.model, example)
+        chosen.append(name)
+    try:
+        resolved = resolve_layers(loaded.model, chosen)
+    except LayerNotFoundError as exc:
+        message = one_line(exc).split(" List the names")[0]
+        raise click.BadParameter(
+            f"{message} List them with `camlens layers {loaded.name}`.", param_hint="--layer"
+        ) from None
+    return [name for name, _ in resolved]
+
+
+class TargetSpec:
+    """One ``--target``: ``topK`` (ranks 0..K-1) or a class (an index or a category name)."""
+
+    _TOP = re.compile(r"^top-?(\d+)$", re.IGNORECASE)
+
+    def __init__(self, text: str) -> None:
+        self.text = text.strip()
+        match = self._TOP.match(self.text)
+        self.top = int(match.group(1)) if match else None
+        if self.top is not None and self.top < 1:
+            raise click.BadParameter(f"{text!r}: top-k needs k >= 1.", param_hint="--target")
+
+    def resolve(self, loaded: Any) -> list[tuple[str, Any]]:
+        """``[(tag, target)]``: ``("top2", RankTarget(1))`` or ``("class-281", ClassTarget)``."""
+        from ..core.errors import InvalidInputError
+        from ..targets import ClassTarget, RankTarget
+
+        if self.top is not None:
+            return [(f"top{r + 1}", RankTarget(r)) for r in range(self.top)]
+        try:
+            index = loaded.class_index(self.text)
+        except InvalidInputError as exc:
+            raise click.BadParameter(one_line(exc), param_hint="--target") from None
+        return [(f"class-{index}", ClassTarget(index))]
+
+
+def resolve_targets(texts: Iterable[str], loaded: Any) -> list[tuple[str, Any]]:
+    """Every ``--target`` as ``(tag, target)``, duplicates dropped, in the order given."""
+    seen: dict[str, Any] = {}
+    for text in texts:
+        for tag, target in TargetSpec(text).resolve(loaded):
+            seen.setdefault(tag, target)
+    return list(seen.items())
+
+
+def check_categories(loaded: Any, outputs: Any) -> None:
+    """Fail (exit 3) when the class names do not match the model's number of outputs."""
+    from ..core.errors import InvalidInputError
+
+    width = int(outputs.shape[-1]) if getattr(outputs, "ndim", 0) >= 2 else None
+    if loaded.categories is not None and width is not None and len(loaded.categories) != width:
+        raise InvalidInputError(
+            f"{len(loaded.categories)} class names for a model with {width} outputs; "
+            "pass a --labels file with one name per output."
+        )
+
+
+def unique_stems(paths: Iterable[Any]) -> list[str]:
+    """File stems for outputs, made unique (``cat``, ``cat-2``) when two images share one."""
+    from pathlib import Path
+
+    stems: list[str] = []
+    counts: dict[str, int] = {}
+    for path in paths:
+        stem = Path(path).stem or "image"
+        counts[stem] = counts.get(stem, 0) + 1
+        stems.append(stem if counts[stem] == 1 else f"{stem}-{counts[stem]}")
+    return stems

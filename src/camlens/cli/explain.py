@@ -1,0 +1,242 @@
+"""``camlens explain IMAGE... --model MODEL``: an overlay PNG and the map as ``.npy`` per image
+and target, and one summary line per image (its predicted class and probability).
+
+Images go through the model in batches; every target of a batch (``top1``, ``top5``, classes)
+comes from one forward pass (``BaseCAM.explain_targets``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ._common import (
+    GuardedCommand,
+    check_categories,
+    check_image_paths,
+    complete_methods,
+    debug_option,
+    device_option,
+    load_model_for_cli,
+    model_options,
+    note,
+    parse_method,
+    progress,
+    resolve_layer_option,
+    resolve_targets,
+    say,
+    unique_stems,
+)
+
+
+@click.command(name="explain", cls=GuardedCommand)
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@model_options()
+@click.option(
+    "--method",
+    default="gradcam",
+    show_default=True,
+    shell_complete=complete_methods,
+    help="A camlens method name: gradcam, gradcam++, scorecam, layercam, eigencam, ...",
+)
+@click.option(
+    "--layer",
+    default="auto",
+    show_default=True,
+    metavar="NAME|auto",
+    help="The layer to explain (dotted name, e.g. layer4 or features.18; several comma-"
+    "separated are fused); auto: the model's usual layer, else the last spatial one.",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    default=("top1",),
+    show_default=True,
+    metavar="top1|topK|CLASS",
+    help="What to explain: each image's top class, its K best, or a class index or name "
+    "(quote names with spaces). Repeat for several.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("camlens-out"),
+    show_default=True,
+    help="Folder for <image>.<method>.<target>.png and .npy (created if missing).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True)
+@click.option("--colormap", default="jet", show_default=True, help="A matplotlib colormap.")
+@click.option(
+    "--figure", is_flag=True, help="Write a labelled figure (title, colour bar), not the overlay."
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Also save each layer's map before upsampling and normalising (<name>.raw.npy).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
+@click.option("--progress/--no-progress", "show_progress", default=True, show_default=True)
+@device_option
+@debug_option
+def command(
+    images: tuple[Path, ...],
+    model: str,
+    weights: str | None,
+    labels: str | None,
+    size: int | None,
+    method: str,
+    layer: str,
+    targets: tuple[str, ...],
+    out: Path,
+    batch_size: int,
+    alpha: float,
+    colormap: str,
+    figure: bool,
+    raw: bool,
+    as_json: bool,
+    show_progress: bool,
+    device: str,
+    debug: bool,
+) -> None:
+    """Explain each IMAGE: an overlay PNG and the map (.npy) per target, one line per image.
+
+    \b
+    camlens explain cat.jpg --model demo
+    camlens explain photos/*.jpg --model resnet50 --target top3 --out maps/
+    camlens explain cat.jpg --model resnet18 --weights my.pt --target 281 --target tabby
+    """
+    from ..viz import get_colormap
+
+    method_name, method_cls = parse_method(method)
+    try:
+        get_colormap(colormap)
+    except Exception:
+        raise click.BadParameter(
+            f"unknown colormap {colormap!r}.", param_hint="--colormap"
+        ) from None
+    paths = check_image_paths(images)
+    loaded = load_model_for_cli(model, weights, device, labels, size)
+    chosen = resolve_targets(targets, loaded)
+    out.mkdir(parents=True, exist_ok=True)
+    stems = unique_stems(paths)
+    writer = _Writer(loaded, method_name, out, alpha, colormap, figure, raw, as_json)
+    batch: list[tuple[Path, str]] = []
+    cam = None
+    layers: list[str] = []
+    items = enumerate(zip(paths, stems, strict=True), start=1)
+    for n, (path, stem) in progress(items, total=len(paths), desc="explain", enabled=show_progress):
+        batch.append((path, stem))
+        if len(batch) < batch_size and n < len(paths):
+            continue
+        pictures, x = _prepare(loaded, batch)
+        if cam is None:
+            layers = resolve_layer_option(loaded, layer, x[:1])
+            cam = method_cls(loaded.model, layers)
+            if not as_json:
+                note(f"{method_name} on {loaded.name} at layer {', '.join(layers)} ({x.device})")
+        results = cam.explain_targets(x, [target for _, target in chosen])
+        check_categories(loaded, results[0].outputs)
+        for i, (path_i, stem_i) in enumerate(batch):
+            writer.write(path_i, stem_i, pictures[i], i, chosen, results, layers)
+        batch = []
+
+
+def _prepare(loaded, batch):
+    """Load and preprocess a batch: ``(display images (H, W, 3) uint8, x (B, 3, H, W))``."""
+    import torch
+
+    from ..core.errors import InvalidInputError
+    from ..loading import load_image
+
+    tensors, originals = [], []
+    for path, _ in batch:
+        image = load_image(path)
+        originals.append(image)
+        tensors.append(loaded.preprocess(image))
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) != 1:
+        raise InvalidInputError(
+            f"the preprocessing gave tensors of different shapes {sorted(shapes)}; "
+            "run with --batch-size 1."
+        )
+    x = torch.stack(tensors).to(loaded.device)
+    size = tuple(x.shape[2:])
+    return [loaded.display_image(image, size) for image in originals], x
+
+
+class _Writer:
+    """Writes one image's PNGs and ``.npy`` files and prints its summary line."""
+
+    def __init__(self, loaded, method, out, alpha, colormap, figure, raw, as_json) -> None:
+        self.loaded, self.method, self.out = loaded, method, out
+        self.alpha, self.colormap, self.figure = alpha, colormap, figure
+        self.raw, self.as_json = raw, as_json
+
+    def write(self, path, stem, picture, i, chosen, results, layers) -> None:
+        import numpy as np
+        import torch
+        from PIL import Image
+
+        from ..viz import figure, overlay
+
+        outputs = results[0].outputs[i].detach().float().cpu().flatten()
+        probabilities = torch.softmax(outputs, dim=0)
+        best = int(outputs.argmax())
+        records = []
+        for (tag, _), result in zip(chosen, results, strict=True):
+            index = int(result.targets[i].category)
+            base = self.out / f"{stem}.{self.method}.{tag}"
+            cam_map = result.maps[i].detach().float().cpu().numpy()
+            np.save(base.with_name(base.name + ".npy"), cam_map.astype(np.float32))
+            png = base.with_name(base.name + ".png")
+            label = f"{self.loaded.category(index)} {100 * float(probabilities[index]):.1f}%"
+            if self.figure:
+                title = f"{tag}: {label}\n{self.method} @ {', '.join(layers)}"
+                fig = figure(picture, cam_map, title, colormap=self.colormap, alpha=self.alpha)
+                fig.savefig(png, dpi=100)
+            else:
+                blended = overlay(picture, cam_map, colormap=self.colormap, alpha=self.alpha)
+                Image.fromarray(blended).save(png)
+            if self.raw:
+                for n, (layer, values) in enumerate(result.raw.items()):
+                    suffix = ".raw.npy" if len(result.raw) == 1 else f".raw{n}-{layer}.npy"
+                    np.save(base.with_name(base.name + suffix), values[i].detach().cpu().numpy())
+            records.append(
+                {
+                    "target": tag,
+                    "index": index,
+                    "name": self.loaded.category(index),
+                    "probability": float(probabilities[index]),
+                    "score": float(outputs[index]),
+                    "png": str(png),
+                    "npy": str(base.with_name(base.name + ".npy")),
+                }
+            )
+        predicted = {
+            "index": best,
+            "name": self.loaded.category(best),
+            "probability": float(probabilities[best]),
+            "score": float(outputs[best]),
+        }
+        if self.as_json:
+            say(
+                json.dumps(
+                    {
+                        "image": str(path),
+                        "model": self.loaded.name,
+                        "method": self.method,
+                        "layers": layers,
+                        "predicted": predicted,
+                        "maps": records,
+                    }
+                )
+            )
+            return
+        more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
+        say(
+            f"{path}  {predicted['name']} ({best}) {100 * predicted['probability']:.1f}%"
+            f"  -> {records[0]['png']}{more}"
+        )
