@@ -6,15 +6,20 @@ is better and what they need (see :mod:`camlens.metrics.base`).
 
 from __future__ import annotations
 
+from .arcc import ARCC
 from .average_drop import AverageDrop
 from .base import Metric, PerImageMetric
+from .coherency import Coherency
 from .complexity import Complexity
 from .deletion import Deletion
 from .energy_pointing_game import EnergyPointingGame
 from .increase_in_confidence import IncreaseInConfidence
 from .insertion import Insertion
+from .localisation import Localisation
 from .pointing_game import PointingGame
 from .road import ROAD
+from .sanity_random_logit import SanityRandomLogit
+from .sanity_randomisation import SanityRandomisation
 from .sparseness import Sparseness
 
 METRICS: dict[str, type[Metric]] = {
@@ -27,7 +32,12 @@ METRICS: dict[str, type[Metric]] = {
         ROAD,
         PointingGame,
         EnergyPointingGame,
+        Localisation,
+        SanityRandomisation,
+        SanityRandomLogit,
         Complexity,
+        Coherency,
+        ARCC,
         Sparseness,
     )
 }
@@ -43,17 +53,22 @@ def get_metric(name: str) -> type[Metric]:
 
 
 __all__ = [
+    "ARCC",
     "METRICS",
     "ROAD",
     "AverageDrop",
+    "Coherency",
     "Complexity",
     "Deletion",
     "EnergyPointingGame",
     "IncreaseInConfidence",
     "Insertion",
+    "Localisation",
     "Metric",
     "PerImageMetric",
     "PointingGame",
+    "SanityRandomLogit",
+    "SanityRandomisation",
     "Sparseness",
     "get_metric",
 ]
