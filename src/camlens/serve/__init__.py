@@ -1,0 +1,17 @@
+"""``camlens serve``: a web page and an HTTP API that explain uploaded images with one model.
+
+from camlens.loading import load_model
+from camlens.serve import Limits, create_app
+app = create_app(load_model("demo"), Limits(max_concurrency=1, queue=16))
+# uvicorn.run(app, host="127.0.0.1", port=8000)
+
+Needs the ``serve`` extra (FastAPI, uvicorn, python-multipart, fastapi-offline).
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .errors import ServeError
+from .limits import Limits, ServeConfigError
+
+__all__ = ["Limits", "ServeConfigError", "ServeError", "create_app"]

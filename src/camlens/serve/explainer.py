@@ -1,0 +1,272 @@
+"""What one explain request computes, on a worker thread: decode, preprocess, CAM, render.
+
+The model is anything with the fields of :class:`camlens.loading.LoadedModel` that the server
+uses: ``model`` (eval mode, on ``device``), ``name``, ``categories`` (list or ``None``),
+``preprocess`` (PIL image -> ``(3, H, W)`` normalised tensor), ``input_size``, ``device`` and
+``target_layer`` (``None``: the layer :func:`camlens.core.discovery.choose_layer` picks).
+
+The overlay is drawn on the model's own view of the upload (after resizing and cropping), which
+the server recovers from ``preprocess`` itself: a normalisation is affine per channel, so
+preprocessing a black and a white image gives each channel's offset and scale, and
+``pixel = (tensor - black) / (white - black)`` undoes it exactly, whatever the geometry.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor, nn
+
+from ..core.capture import model_logits
+from ..core.discovery import LayerInfo, choose_layer, layers
+from ..core.errors import LayerNotFoundError
+from ..core.layers import resolve_layers
+from ..methods import METHODS, get_method
+from ..targets import ClassTarget
+from ..viz.overlay import as_rgb, get_colormap, overlay, to_uint8
+from .errors import invalid
+from .gate import check_cancelled
+from .limits import Limits
+from .options import ExplainOptions
+
+DEFAULT_METHOD = "gradcam"
+DEFAULT_SIZE = 224
+
+# One line per method for GET /v1/methods and the page's method menu.
+DESCRIPTIONS = {
+    "gradcam": "Grad-CAM: channels weighted by their mean gradient",
+    "gradcam++": "Grad-CAM++: positive gradients, second-order weights",
+    "xgradcam": "XGrad-CAM: gradients weighted by normalised activations",
+    "hirescam": "HiResCAM: gradient times activation, element-wise, summed",
+    "gradcamelementwise": "Grad-CAM element-wise: ReLU of gradient times activation",
+    "layercam": "LayerCAM: positive gradients times activations",
+    "eigencam": "Eigen-CAM: first principal component of the activations (no gradient)",
+    "eigengradcam": "Eigen-Grad-CAM: principal component of gradient times activation",
+    "cam": "CAM: the classifier's weights (global-average-pooled linear heads)",
+    "scorecam": "Score-CAM: one forward pass per channel (slow)",
+    "sscam": "SS-CAM: Score-CAM with noise (slow)",
+    "iscam": "IS-CAM: Score-CAM with integrated masks (slow)",
+    "ablationcam": "Ablation-CAM: drop each channel, one forward per channel (slow)",
+    "randomcam": "Random-CAM: random channel weights (a baseline)",
+    "fullgrad": "FullGrad: input gradient plus every bias gradient",
+    "shapleycam": "Shapley-CAM: gradients and Hessian-vector products",
+    "finercam": "Finer-CAM: the class against its nearest competitors",
+    "fem": "FEM: channels that stand out from their mean (no gradient)",
+    "sobelcam": "Sobel-CAM: edges of the image (a baseline, no model)",
+    "kpcacam": "KPCA-CAM: kernel principal component of the activations",
+    "segeigencam": "Seg-Eigen-CAM: Eigen-CAM signed by the gradient",
+    "smoothgradcam++": "Smooth Grad-CAM++: Grad-CAM++ over noisy copies (slow)",
+    "refinecam": "RefineCAM: several layers, refined from coarse to fine",
+    "sess": "SESS: several scales and tiles, fused (slow)",
+}
+
+
+@dataclass
+class Rendered:
+    """The outcome of one job: the JSON answer, or the overlay PNG for ``Accept: image/png``."""
+
+    body: dict[str, Any] | None
+    png: bytes | None
+    headers: dict[str, str]
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """PNG file bytes of an ``(H, W, 3)`` uint8 image."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def small_map(cam: Tensor, side: int) -> dict[str, Any]:
+    """``cam (H, W)`` area-averaged so that its longer side is at most ``side``, 4 decimals."""
+    height, width = cam.shape
+    scale = min(1.0, side / max(height, width))
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    pooled = F.adaptive_avg_pool2d(cam[None, None].float(), size)[0, 0].clamp(0.0, 1.0)
+    values = np.round(pooled.numpy().astype(np.float64), 4).tolist()
+    return {"height": size[0], "width": size[1], "values": values}
+
+
+def _size_of(input_size: object) -> tuple[int, int]:
+    """``(H, W)`` from ``input_size``: an int, ``(H, W)`` or ``(C, H, W)``; default 224."""
+    if isinstance(input_size, int) and input_size > 0:
+        return input_size, input_size
+    if isinstance(input_size, tuple | list) and len(input_size) >= 2:
+        return int(input_size[-2]), int(input_size[-1])
+    return DEFAULT_SIZE, DEFAULT_SIZE
+
+
+class Explainer:
+    """The served model and everything known about it before the first request.
+
+    ``loaded``: a :class:`camlens.loading.LoadedModel` (or an object with its fields).
+    At construction one probe (:func:`camlens.layers`) lists the layers and finds the number of
+    classes; ``check`` validates a request's options against them before it is queued.
+    """
+
+    def __init__(self, loaded: Any, limits: Limits) -> None:
+        self.loaded = loaded
+        self.limits = limits
+        self.model: nn.Module = loaded.model
+        self.name = str(getattr(loaded, "name", None) or type(self.model).__name__)
+        self.device = torch.device(getattr(loaded, "device", None) or "cpu")
+        self.preprocess: Callable[[Image.Image], Tensor] = loaded.preprocess
+        height, width = _size_of(getattr(loaded, "input_size", None))
+        grey = self._tensor(Image.new("RGB", (width, height), (128, 128, 128)))
+        self.layer_infos: list[LayerInfo] = layers(self.model, grey)
+        with torch.no_grad():
+            logits = model_logits(self.model(grey))
+        self.num_classes = int(logits.shape[-1])
+        categories = getattr(loaded, "categories", None)
+        self.categories: list[str] | None = list(categories) if categories else None
+        if self.categories is not None and len(self.categories) != self.num_classes:
+            self.categories = None  # names that do not fit the output would mislead
+        layer = getattr(loaded, "target_layer", None)
+        self.default_layer: str = layer or choose_layer(self.model, grey)
+        self._black = self._tensor(Image.new("RGB", (width, height), (0, 0, 0)))[0]
+        self._white = self._tensor(Image.new("RGB", (width, height), (255, 255, 255)))[0]
+        self._invertible = bool((self._white - self._black).abs().min() > 1e-6)
+
+    # --- before queuing: cheap checks on the event loop ---------------------------------------
+    def check(self, options: ExplainOptions) -> tuple[type, str]:
+        """The method class and the layer name for ``options``, or a 422 that says what is wrong.
+
+        Checks the method, layer, class, colormap, ``top_k`` and ``map_size`` without running
+        the model.
+        """
+        try:
+            method = get_method(options.method)
+        except KeyError:
+            raise invalid(
+                "unknown_method",
+                f"unknown method {options.method!r}; GET /v1/methods lists the known ones: "
+                f"{', '.join(METHODS)}.",
+            ) from None
+        layer = options.layer or self.default_layer
+        try:
+            resolve_layers(self.model, layer)
+        except LayerNotFoundError as exc:
+            raise invalid("unknown_layer", f"{exc} GET /v1/layers lists the layers.") from None
+        if options.target is not None and options.target >= self.num_classes:
+            raise invalid(
+                "invalid_target",
+                f"class {options.target} is out of range: the model has {self.num_classes} "
+                f"classes (0..{self.num_classes - 1}).",
+            )
+        try:
+            get_colormap(options.colormap)
+        except Exception as exc:
+            raise invalid("invalid_options", str(exc)) from None
+        top_k_limit = min(self.limits.max_top_k, self.num_classes)
+        if options.top_k > top_k_limit:
+            raise invalid(
+                "invalid_options", f"top_k must be at most {top_k_limit}, got {options.top_k}."
+            )
+        if options.map_size > self.limits.max_map_side:
+            raise invalid(
+                "invalid_options",
+                f"map_size must be at most {self.limits.max_map_side}, got {options.map_size}.",
+            )
+        return method, layer
+
+    def label(self, index: int) -> str | None:
+        return self.categories[index] if self.categories else None
+
+    # --- on a worker thread --------------------------------------------------------------------
+    def _tensor(self, image: Image.Image) -> Tensor:
+        tensor = self.preprocess(image)
+        if tensor.ndim == 3:
+            tensor = tensor[None]
+        return tensor.to(self.device)
+
+    def view(self, image: Image.Image, tensor: Tensor) -> np.ndarray:
+        """``(H, W, 3)`` uint8: the model's view of ``image`` (its input, un-normalised).
+
+        ``loaded.display_image(image, (H, W))`` when the model has it (``LoadedModel``), else the
+        input tensor un-normalised (see the module docstring), else ``image`` resized.
+        """
+        size = (int(tensor.shape[-2]), int(tensor.shape[-1]))
+        display = getattr(self.loaded, "display_image", None)
+        if callable(display):
+            return np.ascontiguousarray(display(image, size), dtype=np.uint8)
+        if self._invertible:
+            pixels = (tensor[0] - self._black) / (self._white - self._black)
+            return to_uint8(pixels.permute(1, 2, 0).detach().cpu().double().numpy())
+        height, width = tensor.shape[-2:]
+        return as_rgb(image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR))
+
+    def run(
+        self,
+        model: nn.Module,
+        image: Image.Image,
+        options: ExplainOptions,
+        method: type,
+        layer: str,
+        *,
+        want_png: bool,
+    ) -> Rendered:
+        """Explain ``image`` with ``model`` (this worker's replica): CAM, top-k, PNGs."""
+        start = time.perf_counter()
+        x = self._tensor(image)
+        check_cancelled()
+        targets = None if options.target is None else ClassTarget(options.target)
+        cam = method(model, layer)
+        explanation = cam.explain(x, targets)
+        check_cancelled()
+        logits = explanation.outputs.detach().reshape(x.shape[0], -1)[0].float().cpu()
+        probabilities = torch.softmax(logits, dim=-1)
+        explained = explanation.targets[0]
+        target = int(getattr(explained, "category", logits.argmax()))
+        cam_map = explanation.maps[0].detach().float().cpu()
+        picture = self.view(image, x)
+        blended = overlay(picture, cam_map, options.colormap, options.alpha)
+
+        def score(index: int) -> dict[str, Any]:
+            return {
+                "index": index,
+                "label": self.label(index),
+                "score": round(float(logits[index]), 6),
+                "probability": round(float(probabilities[index]), 6),
+            }
+
+        headers = {
+            "X-Camlens-Method": method.__name__,
+            "X-Camlens-Layer": layer,
+            "X-Camlens-Target": str(target),
+        }
+        if want_png:
+            return Rendered(None, png_bytes(blended), headers)
+        top = torch.topk(probabilities, options.top_k)
+        colours = to_uint8(get_colormap(options.colormap)(cam_map.double().numpy())[..., :3])
+        body = {
+            "model": self.name,
+            "method": options.method,
+            "layer": layer,
+            "target": score(target),
+            "prediction": score(int(logits.argmax())),
+            "top_k": [score(int(i)) for i in top.indices],
+            "map": small_map(cam_map, options.map_size),
+            "image": data_url(png_bytes(picture)),
+            "heatmap": data_url(png_bytes(colours)),
+            "overlay": data_url(png_bytes(blended)),
+            "alpha": options.alpha,
+            "colormap": options.colormap,
+            "seconds": round(time.perf_counter() - start, 4),
+        }
+        if not all(math.isfinite(float(v["score"])) for v in body["top_k"]):
+            raise invalid("invalid_output", "the model returned NaN or infinite scores.")
+        return Rendered(body, None, headers)

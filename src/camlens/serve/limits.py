@@ -1,0 +1,62 @@
+"""The server's safety limits: upload size, pixels, time, concurrency and queue length."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..core.errors import CamlensError
+
+MIB = 1 << 20
+
+
+class ServeConfigError(CamlensError, ValueError):
+    """A limit or option of ``camlens serve`` that cannot work (zero workers, negative size...)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server accepts and how much work it takes on at once.
+
+    max_upload_bytes: largest request body (the multipart upload); larger ones get 413.
+    max_pixels:       largest image, width x height, checked before decoding; larger ones get 413.
+    timeout:          seconds a request may wait in the queue plus run; then 503 with Retry-After.
+    max_concurrency:  explanations computed at the same time (one worker thread and one model
+                      replica each).
+    queue:            requests that may wait for a worker; one more gets 503 with Retry-After.
+    max_top_k:        largest ``top_k`` a request may ask for.
+    max_map_side:     largest side of the map array returned in JSON.
+
+    At most ``max_concurrency + queue`` requests are admitted, so at most that many uploads are
+    held in memory (each at most ``max_upload_bytes``) and ``max_concurrency`` decoded images.
+    """
+
+    max_upload_bytes: int = 10 * MIB
+    max_pixels: int = 40_000_000
+    timeout: float = 60.0
+    max_concurrency: int = 1
+    queue: int = 16
+    max_top_k: int = 20
+    max_map_side: int = 64
+
+    def __post_init__(self) -> None:
+        positive = {
+            "max_upload_bytes": self.max_upload_bytes,
+            "max_pixels": self.max_pixels,
+            "max_concurrency": self.max_concurrency,
+            "max_top_k": self.max_top_k,
+            "max_map_side": self.max_map_side,
+        }
+        for name, value in positive.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ServeConfigError(f"{name} must be a positive integer, got {value!r}.")
+        if isinstance(self.queue, bool) or not isinstance(self.queue, int) or self.queue < 0:
+            raise ServeConfigError(f"queue must be an integer >= 0, got {self.queue!r}.")
+        timeout = float(self.timeout)
+        if math.isnan(timeout) or timeout <= 0:
+            raise ServeConfigError(f"timeout must be a positive number of seconds, got {timeout}.")
+
+    @property
+    def capacity(self) -> int:
+        """Requests admitted at once: running plus queued."""
+        return self.max_concurrency + self.queue
