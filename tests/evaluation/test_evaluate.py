@@ -340,3 +340,23 @@ def test_a_metric_instance_is_copied_not_consumed(model):
         progress=False,
     )
     assert metric.per_image.numel() == 0
+
+
+def test_methods_reach_the_metrics_that_rerun_them(model):
+    """Sanity checks re-run the method on a randomised copy: a map that ignores the model keeps
+    Spearman rho = 1 at every step; Grad-CAM's maps change (rho < 1)."""
+    data = square_set(n=4)
+    result = evaluate(
+        model,
+        data,
+        methods={"gradcam": "gradcam", "fixed": oracle},
+        metrics=["sanity_randomisation", "coherency"],
+        target_layers="conv3",
+        batch_size=2,
+        progress=False,
+    )
+    assert result.scores["fixed"]["sanity_randomisation"] == pytest.approx(1.0)
+    assert result.scores["gradcam"]["sanity_randomisation"] < 0.9
+    assert result.info["target_layers"] == {"gradcam": ["conv3"], "fixed": None}
+    # coherency of the fixed map: method(x ⊙ L) = channel 0 of x ⊙ L = L -> Pearson 1 -> 1
+    assert result.scores["fixed"]["coherency"] == pytest.approx(1.0)

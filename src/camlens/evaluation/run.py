@@ -115,6 +115,31 @@ def _build_method(
     )
 
 
+def _rerun_spec(
+    cam: Any,
+    target_layers: LayersSpec | None,
+    reshape_transform: ReshapeTransform | None,
+    kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``update()`` keywords that let a metric re-run the method on another model or input
+    (sanity checks, coherency, ARCC): a CAM class with its options, or a callable
+    ``(model, inputs, targets) -> maps`` (see :mod:`camlens.metrics._method`)."""
+    if isinstance(cam, BaseCAM):
+        names = getattr(cam.adapter, "layer_names", None) or target_layers
+        options = {"target_layers": names, "reshape_transform": reshape_transform, **kwargs}
+        return {"method": type(cam), "method_kwargs": options}
+
+    def run(model: nn.Module, inputs: Tensor, targets: Tensor) -> Tensor:
+        return cam(inputs, [ClassTarget(int(c)) for c in torch.as_tensor(targets).tolist()])
+
+    return {"method": run, "method_kwargs": None}
+
+
+def _layer_names(cam: Any) -> list[str] | None:
+    """The layers a CAM explained (``None`` for a map function)."""
+    return getattr(getattr(cam, "adapter", None), "layer_names", None)
+
+
 def _methods(methods: Any) -> dict[str, Any]:
     if isinstance(methods, str | type) or (callable(methods) and not isinstance(methods, Mapping)):
         methods = [methods]
@@ -338,7 +363,9 @@ def evaluate(
                     "model": model,
                     "masks": masks,
                     "boxes": boxes,
-                    "method": cam,
+                    **_rerun_spec(
+                        cam, target_layers, reshape_transform, method_kwargs.get(method, {})
+                    ),
                 }
                 for name, metric in state[method].items():
                     tick = time.perf_counter()
@@ -387,7 +414,7 @@ def evaluate(
         wall_seconds=time.perf_counter() - start_wall,
         info={
             "targets": targets,
-            "target_layers": target_layers,
+            "target_layers": {m: _layer_names(c) for m, c in cams.items()},
             "mask_key": mask_key,
             "skipped_metrics": skipped,
             "batch_size": batch_size,
