@@ -1,0 +1,156 @@
+"""``camlens audit DATA --model MODEL --out RUN_DIR``: explain a whole dataset, find bias.
+
+DATA is an ImageFolder tree, a CSV/Parquet manifest, or ``benchmark[:n=...,cue=...]``. Results go
+to Parquet part files in RUN_DIR (any fsspec path); an interrupted run resumes when run again
+(``--force`` starts over). The same command under ``torchrun --nproc_per_node=N`` shards the
+data by rank. ``camlens audit --summary RUN_DIR`` prints the findings of a finished run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ._common import (
+    EXIT_USAGE,
+    CommandError,
+    GuardedCommand,
+    complete_methods,
+    debug_option,
+    device_option,
+    load_model_for_cli,
+    model_options,
+    parse_method,
+    say,
+)
+
+
+@click.command(name="audit", cls=GuardedCommand)
+@click.argument("data", required=False, metavar="DATA")
+@model_options(required=False)
+@click.option(
+    "--out",
+    metavar="RUN_DIR",
+    default=None,
+    help="Run directory (a folder or an fsspec URL such as s3://bucket/run); resumed if it "
+    "holds the same run.",
+)
+@click.option("--method", default="gradcam", show_default=True, shell_complete=complete_methods)
+@click.option(
+    "--layer",
+    default=None,
+    metavar="NAME",
+    help="The layer to explain (default: the model's usual Grad-CAM layer).",
+)
+@click.option(
+    "--masks",
+    default=None,
+    metavar="MASKS",
+    help="Folder of object masks mirroring DATA: the mask of DATA/cat/1.jpg is MASKS/cat/1.png "
+    "(non-zero = object).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="DataLoader worker processes per rank (default: CPU cores / ranks, at most 4).",
+)
+@click.option(
+    "--border",
+    type=click.FloatRange(0.0, 0.5, max_open=True),
+    default=0.125,
+    show_default=True,
+    help="Width of the border band, as a fraction of each side.",
+)
+@click.option(
+    "--flush-every",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Images per Parquet part file (at most this many are redone after a kill -9).",
+)
+@click.option("--force", is_flag=True, help="Delete RUN_DIR's previous results and start over.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--summary",
+    "summary_dir",
+    default=None,
+    metavar="RUN_DIR",
+    help="Print the findings of a finished run and exit (no DATA or --model needed).",
+)
+@device_option
+@debug_option
+def command(
+    data: str | None,
+    model: str | None,
+    weights: str | None,
+    labels: str | None,
+    size: int | None,
+    out: str | None,
+    method: str,
+    layer: str | None,
+    masks: str | None,
+    batch_size: int,
+    workers: int | None,
+    border: float,
+    flush_every: int,
+    force: bool,
+    no_progress: bool,
+    summary_dir: str | None,
+    device: str,
+    debug: bool,
+) -> None:
+    """Audit a dataset: per-image predictions, maps and evidence statistics, per-class findings
+    (shared regions such as watermarks, evidence off the object or in the border), a report."""
+    from ..audit import RunDirError, read_summary, run_audit
+    from ..audit.distributed import launched_world_size
+
+    if summary_dir is not None:
+        if data is not None or model is not None:
+            raise click.UsageError("--summary RUN_DIR takes no DATA and no --model.")
+        try:
+            click.echo(read_summary(summary_dir))
+        except RunDirError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+        return
+    if data is None or model is None or out is None:
+        raise click.UsageError(
+            "give DATA, --model MODEL and --out RUN_DIR (or --summary RUN_DIR to read a run)."
+        )
+    canonical, _ = parse_method(method)
+    world = launched_world_size()
+    if device.startswith("cuda") and ":" not in device and world > 1:
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    if workers is None:
+        workers = max(0, min(4, (os.cpu_count() or 1) // world))
+    loaded = load_model_for_cli(model, weights, device, labels, size)
+    try:
+        result = run_audit(
+            data,
+            loaded,
+            out,
+            masks=masks,
+            method=canonical,
+            layer=layer,
+            batch_size=batch_size,
+            workers=workers,
+            border=border,
+            flush_every=flush_every,
+            force=force,
+            progress=not no_progress,
+        )
+    except RunDirError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    if result.rank != 0:
+        return
+    done = "resumed" if result.resumed else "audited"
+    say(
+        f"{done} {result.total} images ({result.already_done} already done, "
+        f"{result.processed} now on rank 0 of {result.world_size}, {result.errors} skipped)"
+    )
+    if result.findings is not None:
+        flagged = result.findings["flagged_classes"]
+        say(f"flagged classes: {', '.join(flagged) if flagged else 'none'}")
+    say(f"report: {result.run_dir.rstrip('/')}/report.html")
