@@ -307,13 +307,15 @@ def load_model_for_cli(
     device: str,
     labels: str | None,
     size: int | None,
+    *,
+    quiet: bool = False,
 ) -> Any:
-    """:func:`camlens.loading.load_model` with the CLI's notes (random weights, trust)."""
+    """:func:`camlens.loading.load_model`, then a note on stderr when the weights are random."""
     from ..loading import load_model
 
     loaded = load_model(model, weights, device=device, labels=labels, input_size=size)
     for line in loaded.notes:
-        if line.startswith("random weights"):
+        if line.startswith("random weights") and not quiet:
             note(line)
     return loaded
 
