@@ -21,6 +21,25 @@ def is_keras_model(model: object) -> bool:
     return any(cls.__module__.split(".")[0] in {"keras", "tf_keras"} for cls in type(model).__mro__)
 
 
+def is_keras_torch_model(model: object) -> bool:
+    """True for a Keras 3 model on the PyTorch backend (a ``torch.nn.Module`` made by Keras)."""
+    return isinstance(model, nn.Module) and any(
+        cls.__module__.split(".")[0] == "keras" for cls in type(model).__mro__
+    )
+
+
+def require_torch_model(model: object, method: str) -> None:
+    """Raise :class:`~camlens.keras.errors.KerasSupportError` if a PyTorch-only method is given
+    a Keras model (for methods that need torch modules, e.g. ``FullGrad``'s bias layers)."""
+    if is_keras_model(model) or is_keras_torch_model(model):
+        from ..keras.errors import KerasSupportError
+
+        raise KerasSupportError(
+            f"{method} needs a PyTorch model (it reads torch modules or keeps a torch graph); "
+            "for Keras models see the methods listed in docs/keras.md."
+        )
+
+
 def make_adapter(
     model: object,
     target_layers: LayersSpec | None,
@@ -31,4 +50,8 @@ def make_adapter(
         from ..keras.adapter import KerasAdapter
 
         return KerasAdapter(model, target_layers, reshape_transform)
+    if is_keras_torch_model(model):
+        from ..keras.torch_backend import KerasTorchAdapter
+
+        return KerasTorchAdapter(model, target_layers, reshape_transform)
     return TorchAdapter(model, target_layers, reshape_transform)

@@ -1,7 +1,8 @@
 """Shared machinery of the perturbation methods (Score-CAM family, Ablation-CAM).
 
 - :func:`parse_memory`: ``"512MB"`` / ``"1.5GiB"`` / an int of bytes -> bytes.
-- :func:`forward_cost`: a one-image probe of what one more image costs in a forward pass.
+- :func:`forward_cost`: a one-image probe of what one more image costs in a forward pass;
+  :func:`probe_cost` uses it for PyTorch models and the adapter's own estimate for Keras ones.
 - :func:`chunk_size`: how many perturbed images one forward pass may take.
 - :func:`channel_masks`: Score-CAM's per-channel input masks, built for a slice of channels only.
 - :func:`progress_bar`: a tqdm bar, or a no-op.
@@ -159,6 +160,14 @@ def forward_cost(
     with _LiveTensors(model, start) as live, torch.inference_mode():
         run(x1)
     return live.peak
+
+
+def probe_cost(adapter: Any, model: object, x1: Tensor, start: object | None = None) -> int:
+    """:func:`forward_cost` for a PyTorch model; for another framework's model (Keras) the
+    adapter's own estimate ``adapter.forward_cost(x1, start)``: torch hooks cannot see inside it."""
+    if isinstance(model, nn.Module):
+        return forward_cost(model, x1, adapter.predict, start)
+    return adapter.forward_cost(x1, start)
 
 
 def chunk_size(

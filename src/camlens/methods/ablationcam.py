@@ -201,10 +201,10 @@ class AblationCAM(BaseCAM):
         if key not in self._probe_cache:
             layer = self.adapter.layers[layer_index][1]
             if path == "tail":
-                peak = _perturb.forward_cost(self.model, x[:1], self.adapter.predict, start=layer)
+                peak = _perturb.probe_cost(self.adapter, self.model, x[:1], start=layer)
                 extra = 0
             else:
-                peak = _perturb.forward_cost(self.model, x[:1], self.adapter.predict)
+                peak = _perturb.probe_cost(self.adapter, self.model, x[:1])
                 extra = x[0].numel() * x.element_size()
             self._probe_cache[key] = int(_perturb.WORKSPACE_FACTOR * peak) + extra
         return self._probe_cache[key]

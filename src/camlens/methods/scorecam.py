@@ -138,7 +138,7 @@ class ScoreCAM(BaseCAM):
         activation memory of one image × ``WORKSPACE_FACTOR``, plus the image and its mask."""
         key = (tuple(x.shape[1:]), x.dtype, x.device, id(self.model))
         if key not in self._probe_cache:
-            peak = _perturb.forward_cost(self.model, x[:1], self.adapter.predict)
+            peak = _perturb.probe_cost(self.adapter, self.model, x[:1])
             spatial = x[0, 0].numel()
             self._probe_cache[key] = int(
                 _perturb.WORKSPACE_FACTOR * peak + x[0].numel() * x.element_size() + 4 * spatial
