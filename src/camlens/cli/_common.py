@@ -314,6 +314,7 @@ def load_model_for_cli(
     from ..loading import load_model
 
     loaded = load_model(model, weights, device=device, labels=labels, input_size=size)
+    require_hookable(loaded)
     for line in loaded.notes:
         if line.startswith("random weights") and not quiet:
             note(line)
@@ -423,3 +424,17 @@ def unique_stems(paths: Iterable[Any]) -> list[str]:
         counts[stem] = counts.get(stem, 0) + 1
         stems.append(stem if counts[stem] == 1 else f"{stem}-{counts[stem]}")
     return stems
+
+
+def require_hookable(loaded: Any) -> None:
+    """Refuse TorchScript models: PyTorch allows no hooks on them, so no layer can be read."""
+    import torch
+
+    from ..loading import ModelLoadError
+
+    if isinstance(loaded.model, torch.jit.ScriptModule):
+        raise ModelLoadError(
+            f"{loaded.name} is a TorchScript model, and PyTorch does not allow hooks on "
+            "ScriptModules, so camlens cannot read its layers. Save the eager model instead: "
+            "torch.save(model, FILE), or its state dict for --model ARCH --weights FILE."
+        )

@@ -130,7 +130,9 @@ def command(
         check_categories(loaded, first.outputs)
         index = int(first.targets[0].category)
         probabilities = first.outputs[0].detach().float().flatten().softmax(0)
-        label = f"{loaded.category(index)} {100 * float(probabilities[index]):.1f}%"
+        name = loaded.category(index)
+        name = name if loaded.categories is None else f"{name} ({index})"
+        label = f"{name} {100 * float(probabilities[index]):.1f}%"
         cams = [[results[m].per_layer[layer][0].detach().cpu() for layer in columns] for m in names]
         png = out if single_file else out / f"{stem}.compare.png"
         save_grid(
@@ -143,4 +145,4 @@ def command(
             alpha=alpha,
             cell_size=cell_size,
         )
-        say(f"{path}  {label} ({index})  -> {png}")
+        say(f"{path}  {label}  -> {png}")

@@ -236,7 +236,7 @@ class _Writer:
             )
             return
         more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
-        say(
-            f"{path}  {predicted['name']} ({best}) {100 * predicted['probability']:.1f}%"
-            f"  -> {records[0]['png']}{more}"
+        name = (
+            predicted["name"] if self.loaded.categories is None else f"{predicted['name']} ({best})"
         )
+        say(f"{path}  {name} {100 * predicted['probability']:.1f}%  -> {records[0]['png']}{more}")

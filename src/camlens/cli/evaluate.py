@@ -1,0 +1,342 @@
+"""``camlens evaluate --model MODEL --data DATA``: every method × every metric as a table.
+
+DATA is ``benchmark`` (the synthetic shapes set with object masks, see :mod:`camlens.datasets`),
+``cifar10`` (the CIFAR-10 test set from the shared data folder), or a folder of images: with one
+sub-folder per class (``cat/``, ``dog/`` — matched to the model's class names, else taken in
+sorted order as class indices) or images alone (then ``--targets predicted``).
+
+The table goes to stdout as Markdown; ``--out table.md|table.csv`` and ``--plot plot.png`` save it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+
+from ._common import (
+    GuardedCommand,
+    complete_methods,
+    debug_option,
+    device_option,
+    load_model_for_cli,
+    model_options,
+    note,
+    parse_method,
+    resolve_layer_option,
+    say,
+    split_list,
+)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".jfif"}
+DEFAULT_METHODS = "gradcam,gradcam++,xgradcam,layercam,eigencam,randomcam"
+
+
+def _parse_options(values: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
+    """``("deletion.steps=10", ...)`` -> ``{"deletion": {"steps": 10}}`` (Python literals)."""
+    out: dict[str, dict[str, Any]] = {}
+    for text in values:
+        key, sep, raw = text.partition("=")
+        name, dot, arg = key.strip().rpartition(".")
+        if not sep or not dot or not name or not arg:
+            raise click.BadParameter(f"{text!r}: write NAME.OPTION=VALUE.", param_hint=option)
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            value = raw.strip()
+        out.setdefault(name, {})[arg] = value
+    return out
+
+
+class _Folder(torch.utils.data.Dataset):
+    """Images of a folder, preprocessed for the model; labels from class sub-folders."""
+
+    def __init__(self, files: list[Path], labels: list[int] | None, preprocess: Any) -> None:
+        self.files, self.labels, self.preprocess = files, labels, preprocess
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        from ..loading import load_image
+
+        item: dict[str, Any] = {"image": self.preprocess(load_image(self.files[i]))}
+        if self.labels is not None:
+            item["label"] = self.labels[i]
+        return item
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _folder_data(folder: Path, loaded: Any, targets: str) -> tuple[Any, str]:
+    from ..core.errors import InvalidInputError
+
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and _images_in(p))
+    if not classes:
+        files = _images_in(folder)
+        if not files:
+            raise InvalidInputError(f"{folder}: no images and no class sub-folders with images.")
+        if targets == "label":
+            raise click.BadParameter(
+                f"{folder} has no class sub-folders, so no labels: use --targets predicted.",
+                param_hint="--targets",
+            )
+        return _Folder(files, None, loaded.preprocess), f"{len(files)} images in {folder}"
+    files, labels = [], []
+    if loaded.categories is not None:
+        try:
+            indices = [loaded.class_index(c.name.replace("_", " ")) for c in classes]
+        except InvalidInputError:
+            try:
+                indices = [loaded.class_index(c.name) for c in classes]
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"the sub-folders of {folder} must be the model's class names: {exc}"
+                ) from None
+    else:
+        indices = list(range(len(classes)))
+        note(f"{loaded.name} has no class names: sub-folder i (sorted) is class index i.")
+    for index, sub in zip(indices, classes, strict=True):
+        for path in _images_in(sub):
+            files.append(path)
+            labels.append(index)
+    text = f"{len(files)} images in {len(classes)} class folders of {folder}"
+    return _Folder(files, labels, loaded.preprocess), text
+
+
+def _tensor_data(images: torch.Tensor, fields: dict[str, Any], loaded: Any) -> dict[str, Any]:
+    """Images in [0, 1] through the model's preprocessing; masks kept when the size is kept."""
+    from ..zoo import Preprocess
+
+    if isinstance(loaded.preprocess, Preprocess):  # takes a batch of tensors
+        inputs = loaded.preprocess(images)
+    else:
+        from torchvision.transforms.functional import to_pil_image
+
+        inputs = torch.stack([loaded.preprocess(to_pil_image(img)) for img in images])
+    out = {"images": inputs, **{k: v for k, v in fields.items() if v is not None}}
+    if inputs.shape[2:] != images.shape[2:]:
+        for key in ("masks", "boxes", "cue_masks"):
+            out.pop(key, None)
+        note(
+            f"the model's input is {tuple(inputs.shape[2:])}, the data's {tuple(images.shape[2:])}:"
+            " masks and boxes are left out (metrics that need them are skipped)."
+        )
+    return out
+
+
+def _load_data(
+    spec: str, loaded: Any, targets: str, limit: int | None, cue: str, seed: int
+) -> tuple[Any, str]:
+    if spec == "benchmark":
+        from ..datasets import make_benchmark
+
+        n = limit or 500
+        bench = make_benchmark(n, seed=seed, split="test", cue=cue)
+        fields = {
+            "labels": bench.labels,
+            "masks": bench.masks,
+            "boxes": bench.boxes,
+            "cue_masks": bench.cue_masks,
+        }
+        text = f"make_benchmark({n}, seed={seed}, split='test', cue={cue!r})"
+        return _tensor_data(bench.images, fields, loaded) | {"classes": bench.classes}, text
+    if spec == "cifar10":
+        from ..zoo import cifar10_test
+
+        base = cifar10_test(normalize=False)
+        n = min(limit or 1000, len(base))
+        step = max(len(base) // n, 1)  # every step-th image: all classes, in equal numbers
+        chosen = torch.utils.data.Subset(base, list(range(0, step * n, step))[:n])
+        images = torch.stack([chosen[i][0] for i in range(len(chosen))])
+        labels = torch.tensor([chosen[i][1] for i in range(len(chosen))])
+        return _tensor_data(images, {"labels": labels}, loaded), (
+            f"CIFAR-10 test set, every {step}th image ({n})"
+        )
+    folder = Path(spec).expanduser()
+    if folder.is_dir():
+        return _folder_data(folder, loaded, targets)
+    raise click.BadParameter(
+        f"{spec!r} is neither 'benchmark', 'cifar10' nor a folder.", param_hint="--data"
+    )
+
+
+@click.command(name="evaluate", cls=GuardedCommand)
+@model_options()
+@click.option(
+    "--data",
+    "data_spec",
+    required=True,
+    metavar="benchmark|cifar10|FOLDER",
+    help="The synthetic benchmark (with object masks), the CIFAR-10 test set from the shared "
+    "data folder, or a folder of images (class sub-folders give labels).",
+)
+@click.option(
+    "--methods",
+    default=DEFAULT_METHODS,
+    show_default=True,
+    shell_complete=complete_methods,
+    help="Comma-separated camlens method names.",
+)
+@click.option(
+    "--metrics",
+    default=None,
+    help="Comma-separated metric names (camlens.metrics.METRICS); default: the usual ones the "
+    "data supports (mask/box metrics only with masks).",
+)
+@click.option("--layer", default="auto", show_default=True, metavar="NAME|auto")
+@click.option(
+    "--targets",
+    type=click.Choice(["label", "predicted"]),
+    default="label",
+    show_default=True,
+    help="Explain each image's true class or the model's top-1 class.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N images.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--cue",
+    type=click.Choice(["none", "biased_class", "all"]),
+    default="none",
+    show_default=True,
+    help="benchmark: put the spurious watermark on no image, the biased class, or all.",
+)
+@click.option(
+    "--on-cue",
+    is_flag=True,
+    help="benchmark: mask metrics measure the watermark's region instead of the object's, "
+    "with per-class figures (how much of each class's map is on the spurious cue).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="benchmark: its seed.")
+@click.option(
+    "--metric-option",
+    "metric_options",
+    multiple=True,
+    metavar="METRIC.OPTION=VALUE",
+    help="E.g. deletion.steps=10 or pointing_game.tolerance=4 (repeatable).",
+)
+@click.option(
+    "--method-option",
+    "method_options",
+    multiple=True,
+    metavar="METHOD.OPTION=VALUE",
+    help="E.g. scorecam.batch_size=64 (repeatable).",
+)
+@click.option(
+    "--out",
+    "outs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the table: .md (Markdown) or .csv, by suffix (repeatable).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save the figure (bars per metric, deletion/insertion curves): .png, .svg, .pdf.",
+)
+@click.option("--progress/--no-progress", default=True, help="Progress bar on stderr.")
+@device_option
+@debug_option
+def command(
+    model: str,
+    weights: str | None,
+    labels: str | None,
+    size: int | None,
+    data_spec: str,
+    methods: str,
+    metrics: str | None,
+    layer: str,
+    targets: str,
+    limit: int | None,
+    batch_size: int,
+    cue: str,
+    on_cue: bool,
+    seed: int,
+    metric_options: tuple[str, ...],
+    method_options: tuple[str, ...],
+    outs: tuple[Path, ...],
+    plot: Path | None,
+    progress: bool,
+    device: str,
+    debug: bool,
+) -> None:
+    """Score explanation methods with faithfulness and localisation metrics, as a table."""
+    from ..evaluation import evaluate
+
+    for path in outs:
+        if path.suffix.lower() not in (".md", ".csv"):
+            raise click.BadParameter(f"{path}: use a .md or .csv file.", param_hint="--out")
+    method_names = [parse_method(m, "--methods")[0] for m in split_list(methods)]
+    if not method_names:
+        raise click.BadParameter("give at least one method.", param_hint="--methods")
+    metric_names = split_list(metrics) or None
+    if metric_names is not None:
+        from ..metrics import METRICS
+
+        unknown = [m for m in metric_names if m not in METRICS]
+        if unknown:
+            raise click.BadParameter(
+                f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}.",
+                param_hint="--metrics",
+            )
+    if on_cue and data_spec != "benchmark":
+        raise click.BadParameter("--on-cue needs --data benchmark.", param_hint="--on-cue")
+    metric_kwargs = _parse_options(metric_options, "--metric-option")
+    method_kwargs = _parse_options(method_options, "--method-option")
+    start = time.perf_counter()
+    loaded = load_model_for_cli(model, weights, device, labels, size)
+    data, description = _load_data(data_spec, loaded, targets, limit, cue, seed)
+    example = data["images"][:1] if isinstance(data, dict) else data[0]["image"][None]
+    layers = resolve_layer_option(loaded, layer, example.to(loaded.device))
+    result = evaluate(
+        loaded.model,
+        data,
+        methods=method_names,
+        metrics=metric_names,
+        target_layers=layers,
+        targets=targets,
+        batch_size=batch_size,
+        device=loaded.device,
+        progress=progress and sys.stderr.isatty(),
+        method_kwargs=method_kwargs,
+        metric_kwargs=metric_kwargs,
+        limit=limit,
+        mask_key="cue_masks" if on_cue else "masks",
+        by_class=on_cue,
+        class_names=loaded.categories,
+    )
+    seconds = time.perf_counter() - start
+    accuracy = (
+        f", top-1 accuracy {100 * result.accuracy:.1f}%" if result.accuracy is not None else ""
+    )
+    say(
+        f"{loaded.name} on {description}: {result.n_images} images, layer {', '.join(layers)}, "
+        f"targets {targets}{accuracy}; {seconds:.1f} s"
+    )
+    for name, reason in result.info.get("skipped_metrics", {}).items():
+        note(f"metric {name} left out: it {reason}.")
+    say("")
+    say(result.to_markdown().rstrip())
+    if on_cue:
+        for column in result.columns:
+            say("")
+            say(f"{column} on the spurious cue, per class:")
+            say(result.by_class_markdown(column).rstrip())
+    for path in outs:
+        if path.suffix.lower() == ".csv":
+            result.to_csv(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(result.to_markdown(), encoding="utf-8")
+        note(f"wrote {path}")
+    if plot is not None:
+        result.plot(plot, title=f"{loaded.name}: {description}")
+        note(f"wrote {plot}")
