@@ -120,15 +120,19 @@ class Deletion(PerImageMetric):
         model = need(model, "model", type(self).__name__)
         maps = as_maps(maps, inputs)
         b, n = inputs.shape[0], maps[0].numel()
+        step = math.ceil(n / self.steps)
+        counts = [*range(0, n, step), n]
+        fractions = torch.tensor(counts, dtype=torch.float32) / n
+        if self._fractions is not None and not torch.equal(self._fractions, fractions):
+            raise InvalidInputError(
+                "images of another size give other curve fractions; use one metric per size."
+            )
         logits = model_logits(model, inputs, self.batch_size)
         index = class_indices(targets, b, logits.device, logits)
         with torch.inference_mode():
             base = make_baseline(self.baseline, inputs)
         order = maps.flatten(1).argsort(dim=1, descending=True, stable=True)
         ranks = order.argsort(dim=1)  # rank of each pixel, 0 = most relevant
-        step = math.ceil(n / self.steps)
-        counts = [*range(0, n, step), n]
-        fractions = torch.tensor(counts, dtype=torch.float32) / n
         curve = torch.empty(b, len(counts), device=logits.device)
         done = len(counts) - 1 if self.insertion else 0  # the unperturbed input's point
         curve[:, done] = select(logits, index, self.score)
@@ -141,14 +145,10 @@ class Deletion(PerImageMetric):
             top = ranks[img] < count[:, None]  # (J, n) the c_k most relevant pixels
             keep = top if self.insertion else ~top
             x = torch.where(keep[:, None], flat_in[img], flat_base[img]).view(-1, *inputs.shape[1:])
-            s = select(
-                model_logits(model, x, self.batch_size), index[img.to(index.device)], self.score
-            )
-            curve[img.to(curve.device), torch.tensor([k for _, k in chunk])] = s
-        if self._fractions is not None and not torch.equal(self._fractions, fractions):
-            raise InvalidInputError(
-                "images of another size give other curve fractions; use one metric per size."
-            )
+            logits_x = model_logits(model, x, self.batch_size)
+            img = img.to(logits_x.device)
+            point = torch.tensor([k for _, k in chunk], device=logits_x.device)
+            curve[img, point] = select(logits_x, index[img], self.score)
         self._fractions = fractions
         self._curves.append(curve.cpu())
         self._values.append(torch.trapezoid(curve.cpu(), fractions, dim=1))
