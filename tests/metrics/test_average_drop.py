@@ -1,4 +1,4 @@
-"""Average drop %: hand-computed on a region-sum model; parity with torchcam and pytorch-grad-cam."""
+"""Average drop %: hand-computed on a region-sum model; parity with torchcam and grad-cam."""
 
 from __future__ import annotations
 
