@@ -140,7 +140,7 @@ class Health(BaseModel):
     served: int
     rejected: int
     timed_out: int
-    limits: dict[str, float]
+    limits: dict[str, int | float]
 
 
 class ErrorResponse(BaseModel):
