@@ -164,11 +164,11 @@ def _missing(requires: Iterable[str], batch: Batch, mask_key: str) -> list[str]:
     missing = []
     for need in requires:
         if need == "masks" and not masks:
-            missing.append(f"masks ({mask_key})")
+            missing.append(mask_key)
         elif need == "boxes" and not boxes:
             missing.append("boxes")
         elif need == "masks_or_boxes" and not (masks or boxes):
-            missing.append(f"masks ({mask_key}) or boxes")
+            missing.append(f"{mask_key} or boxes" if mask_key == "masks" else mask_key)
     return missing
 
 
