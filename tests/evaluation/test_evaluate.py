@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from tiny_models import SmallCNN
@@ -278,6 +280,9 @@ def test_real_cams_with_model_metrics_curves_plot_and_files(model, tmp_path):
     )
     csv = result.to_csv(tmp_path / "t.csv")
     assert csv.read_text(encoding="utf-8").splitlines()[0].startswith("method,deletion ↓")
+    again = EvaluationResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.to_markdown() == markdown
+    assert again.curves["deletion"]["gradcam"][1].tolist() == pytest.approx(y.tolist())
     png = tmp_path / "plot.png"
     fig = result.plot(png)
     assert png.stat().st_size > 1000

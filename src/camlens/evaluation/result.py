@@ -165,5 +165,47 @@ class EvaluationResult:
 
         return plot_result(self, path, **kwargs)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-ready Python values (curves as lists); see :meth:`from_dict`."""
+        return {
+            "scores": self.scores,
+            "directions": self.directions,
+            "seconds": self.seconds,
+            "metric_seconds": self.metric_seconds,
+            "curves": {
+                metric: {
+                    m: [np.asarray(x).tolist(), np.asarray(y).tolist()] for m, (x, y) in c.items()
+                }
+                for metric, c in self.curves.items()
+            },
+            "by_class": {
+                m: {str(k): v for k, v in per.items()} for m, per in self.by_class.items()
+            },
+            "n_images": self.n_images,
+            "accuracy": self.accuracy,
+            "wall_seconds": self.wall_seconds,
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
+        """The result :meth:`to_dict` described (per-class keys come back as strings)."""
+        curves = {
+            metric: {m: (np.asarray(x), np.asarray(y)) for m, (x, y) in c.items()}
+            for metric, c in data.get("curves", {}).items()
+        }
+        return cls(
+            scores=data["scores"],
+            directions=data["directions"],
+            seconds=data["seconds"],
+            metric_seconds=data.get("metric_seconds", {}),
+            curves=curves,
+            by_class=data.get("by_class", {}),
+            n_images=data.get("n_images", 0),
+            accuracy=data.get("accuracy"),
+            wall_seconds=data.get("wall_seconds", 0.0),
+            info=data.get("info", {}),
+        )
+
     def __str__(self) -> str:
         return self.to_markdown()
