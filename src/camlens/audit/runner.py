@@ -64,10 +64,14 @@ VERSIONED = ("camlens", "torch", "torchvision", "numpy", "pillow", "pyarrow", "p
 def library_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+        module = sys.modules.get("PIL" if name == "pillow" else name)
+        version = getattr(module, "__version__", None)  # torch's names its build (+cu130)
+        if version is None:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                version = None
+        versions[name] = str(version) if version is not None else None
     return versions
 
 
