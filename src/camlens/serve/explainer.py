@@ -139,7 +139,11 @@ class Explainer:
         self.default_layer: str = layer or choose_layer(self.model, grey)
         self._black = self._tensor(Image.new("RGB", (width, height), (0, 0, 0)))[0]
         self._white = self._tensor(Image.new("RGB", (width, height), (255, 255, 255)))[0]
-        self._invertible = bool((self._white - self._black).abs().min() > 1e-6)
+        span = self._white - self._black
+        self._invertible = bool(span.abs().min() > 1e-6)
+        if self._invertible:  # affine per channel: mid-grey must come back as 128
+            back = (grey[0] - self._black) / span
+            self._invertible = bool((back - 128 / 255).abs().max() < 0.5 / 255)
 
     # --- before queuing: cheap checks on the event loop ---------------------------------------
     def check(self, options: ExplainOptions) -> tuple[type, str]:
