@@ -1,0 +1,276 @@
+"""The Keras adapter (TensorFlow backend): parity with the PyTorch path on a twin CNN with the
+same weights, layer resolution (names, objects, nested and sequential models), input forms,
+the methods that run on Keras, and the typed errors for bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+if keras.backend.backend() != "tensorflow":
+    pytest.skip("these tests run Keras on the TensorFlow backend", allow_module_level=True)
+
+import camlens  # noqa: E402
+from camlens.core.adapters import require_torch_model  # noqa: E402
+from camlens.keras import KerasSupportError  # noqa: E402
+
+torch.set_num_threads(1)
+layers = keras.layers
+TOL = 1e-4  # float32 in both frameworks: observed differences are ~1e-6
+
+
+@pytest.fixture(scope="module")
+def twins():
+    """(flat Keras model, nested Keras model, Sequential model, torch twin, x NHWC numpy).
+
+    conv(3→4)+ReLU, max-pool 2, conv(4→6)+ReLU, global average pooling, dense(6→5); the Keras
+    head ends in softmax (scored before it), the torch one returns logits. The three Keras
+    models share their layers (and so their weights).
+    """
+    keras.utils.set_random_seed(0)
+    conv1 = layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1")
+    pool = layers.MaxPooling2D(2, name="pool")
+    conv2 = layers.Conv2D(6, 3, padding="same", activation="relu", name="conv2")
+    gap = layers.GlobalAveragePooling2D(name="gap")
+    head = layers.Dense(5, activation="softmax", name="head")
+    inp = keras.Input((12, 12, 3))
+    flat = keras.Model(inp, head(gap(conv2(pool(conv1(inp))))), name="flat")
+    features = keras.Sequential([keras.Input((12, 12, 3)), conv1, pool, conv2], name="features")
+    inp2 = keras.Input((12, 12, 3))
+    nested = keras.Model(inp2, head(gap(features(inp2))), name="nested")
+    sequential = keras.Sequential([keras.Input((12, 12, 3)), conv1, pool, conv2, gap, head])
+
+    twin = nn.Sequential()
+    twin.add_module("conv1", nn.Conv2d(3, 4, 3, padding=1))
+    twin.add_module("relu1", nn.ReLU())
+    twin.add_module("pool", nn.MaxPool2d(2))
+    twin.add_module("conv2", nn.Conv2d(4, 6, 3, padding=1))
+    twin.add_module("relu2", nn.ReLU())
+    twin.add_module("gap", nn.AdaptiveAvgPool2d(1))
+    twin.add_module("flatten", nn.Flatten())
+    twin.add_module("fc", nn.Linear(6, 5))
+    with torch.no_grad():
+        for name in ("conv1", "conv2"):
+            kernel, bias = (v.numpy() for v in flat.get_layer(name).weights)
+            getattr(twin, name).weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1)))
+            getattr(twin, name).bias.copy_(torch.from_numpy(bias))
+        kernel, bias = (v.numpy() for v in head.weights)
+        twin.fc.weight.copy_(torch.from_numpy(kernel.T))
+        twin.fc.bias.copy_(torch.from_numpy(bias))
+    x = np.random.default_rng(0).random((2, 12, 12, 3), dtype=np.float32)
+    return flat, nested, sequential, twin.eval(), x
+
+
+def nchw(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+
+
+# --- parity with the PyTorch path ---------------------------------------------------------------
+def test_capture_matches_torch(twins):
+    """Activations, gradients and logits of one capture equal the torch twin's."""
+    flat, _, _, twin, x = twins
+    keras_cap = camlens.GradCAM(flat, "conv2").adapter.capture(x, [[1, 3]])
+    torch_cap = camlens.GradCAM(twin, "relu2").adapter.capture(nchw(x), [[1, 3]])
+    assert keras_cap.inputs.shape == (2, 3, 12, 12)
+    assert keras_cap.activations[0].shape == (2, 6, 6, 6)
+    close = torch.testing.assert_close
+    close(keras_cap.outputs, torch_cap.outputs, atol=1e-5, rtol=0)
+    close(keras_cap.activations[0], torch_cap.activations[0], atol=1e-5, rtol=0)
+    close(keras_cap.gradients[0][0], torch_cap.gradients[0][0], atol=1e-6, rtol=0)
+    close(keras_cap.scores[0], torch_cap.scores[0], atol=1e-5, rtol=0)
+
+
+def test_softmax_scored_before_it_and_model_untouched(twins):
+    flat, _, _, _, x = twins
+    explanation = camlens.GradCAM(flat, "conv2").explain(x)
+    probabilities = flat(x, training=False).numpy()
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)  # still a softmax model
+    np.testing.assert_allclose(
+        torch.softmax(explanation.outputs, 1).numpy(), probabilities, atol=1e-6
+    )
+    assert "call" not in vars(flat.get_layer("head"))  # the interception is gone
+
+
+PARITY = [
+    camlens.GradCAM,
+    camlens.GradCAMPlusPlus,
+    camlens.ScoreCAM,
+    camlens.XGradCAM,
+    camlens.HiResCAM,
+    camlens.GradCAMElementWise,
+    camlens.LayerCAM,
+    camlens.EigenCAM,
+    camlens.EigenGradCAM,
+    camlens.AblationCAM,
+    camlens.ISCAM,
+    camlens.FEM,
+    camlens.KPCACAM,
+    camlens.SegEigenCAM,
+]
+
+
+@pytest.mark.parametrize("method", PARITY, ids=lambda m: m.__name__)
+def test_maps_match_torch(twins, method):
+    """The same maps as the PyTorch path on the twin (float32, ≤ 1e-4)."""
+    flat, _, _, twin, x = twins
+    keras_maps = method(flat, "conv2")(x, targets=[1, 3])
+    torch_maps = method(twin, "relu2")(nchw(x), targets=[1, 3])
+    assert keras_maps.shape == (2, 12, 12) and keras_maps.dtype == torch.float32
+    assert float(torch_maps.amax()) == 1.0  # not a degenerate all-zero map
+    torch.testing.assert_close(keras_maps, torch_maps, atol=TOL, rtol=0)
+
+
+def test_several_layers_and_topk_match_torch(twins):
+    flat, _, _, twin, x = twins
+    keras_cam = camlens.GradCAM(flat, ["conv1", "conv2"])
+    torch_cam = camlens.GradCAM(twin, ["relu1", "relu2"])
+    torch.testing.assert_close(keras_cam(x), torch_cam(nchw(x)), atol=TOL, rtol=0)
+    k, t = keras_cam.topk(x, k=2), torch_cam.topk(nchw(x), k=2)
+    assert torch.equal(k.indices, t.indices)
+    torch.testing.assert_close(k.maps, t.maps, atol=TOL, rtol=0)
+
+
+def test_aug_smooth_with_torch_input_matches_torch(twins):
+    flat, _, _, twin, x = twins
+    keras_maps = camlens.GradCAM(flat, "conv2")(camlens.keras.as_torch(x), aug_smooth=True)
+    torch_maps = camlens.GradCAM(twin, "relu2")(nchw(x), aug_smooth=True)
+    torch.testing.assert_close(keras_maps, torch_maps, atol=TOL, rtol=0)
+
+
+# --- models, layers, inputs ---------------------------------------------------------------------
+def test_nested_sequential_and_layer_objects_agree(twins):
+    flat, nested, sequential, _, x = twins
+    expected = camlens.GradCAM(flat, "conv2")(x, targets=2)
+    conv2 = flat.get_layer("conv2")
+    for model, spec in [
+        (nested, "features/conv2"),
+        (nested, "features.conv2"),
+        (nested, "conv2"),
+        (nested, conv2),
+        (sequential, "conv2"),
+        (sequential, conv2),
+    ]:
+        cam = camlens.GradCAM(model, spec)
+        torch.testing.assert_close(cam(x, targets=2), expected, atol=1e-6, rtol=0)
+    assert camlens.GradCAM(nested, "conv2").adapter.layer_names == ["features/conv2"]
+    assert "features/conv2" in camlens.keras.layer_names(nested)
+
+
+def test_whole_nested_model_as_target_layer(twins):
+    flat, nested, _, _, x = twins
+    expected = camlens.GradCAM(flat, "conv2")(x)
+    torch.testing.assert_close(camlens.GradCAM(nested, "features")(x), expected, atol=1e-6, rtol=0)
+
+
+def test_input_forms_agree(twins):
+    flat, _, _, _, x = twins
+    cam = camlens.GradCAM(flat, "conv2")
+    expected = cam(x)
+    torch.testing.assert_close(cam(tf.constant(x)), expected)
+    torch.testing.assert_close(cam(camlens.keras.as_torch(x)), expected)
+    torch.testing.assert_close(cam(x.astype(np.float64)), expected, atol=1e-6, rtol=0)
+
+
+def test_auto_layer(twins):
+    flat, _, _, _, x = twins
+    with pytest.warns(camlens.AutoLayerWarning, match="conv2"):
+        maps = camlens.GradCAM(flat)(x)
+    torch.testing.assert_close(maps, camlens.GradCAM(flat, "conv2")(x))
+
+
+def test_ablation_tail_equals_full_path_and_score_cam_chunks(twins):
+    flat, _, _, _, x = twins
+    tail = camlens.AblationCAM(flat, "conv2")
+    maps = tail(x)
+    assert tail.last_path == "tail"
+    torch.testing.assert_close(camlens.AblationCAM(flat, "conv2", tail=False)(x), maps)
+    whole = camlens.ScoreCAM(flat, "conv2")(x)
+    torch.testing.assert_close(camlens.ScoreCAM(flat, "conv2", batch_size=5)(x), whole)
+    assert tail.adapter.forward_cost(camlens.keras.as_torch(x)) > 0
+
+
+# --- bad inputs -------------------------------------------------------------------------------
+def test_unknown_layer_lists_close_matches(twins):
+    flat, nested, _, _, _ = twins
+    with pytest.raises(camlens.LayerNotFoundError, match="Close matches: conv2"):
+        camlens.GradCAM(flat, "conv_2")
+    with pytest.raises(camlens.LayerNotFoundError, match="not a layer of model"):
+        camlens.GradCAM(flat, layers.Conv2D(1, 1))
+    with pytest.raises(camlens.LayerNotFoundError, match="features/conv1"):
+        camlens.GradCAM(nested, "features/conv_1")
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (np.zeros((12, 12, 3), np.float32), "add the batch dimension"),
+        (np.zeros((2, 12, 12, 3), np.uint8), "floating point"),
+        (np.full((1, 12, 12, 3), np.nan, np.float32), "NaN"),
+        ("image.png", "numpy array or tf.Tensor"),
+    ],
+)
+def test_bad_input(twins, bad, match):
+    with pytest.raises(camlens.InvalidInputError, match=match):
+        camlens.GradCAM(twins[0], "conv2")(bad)
+
+
+def test_layer_off_the_scored_path():
+    inp = keras.Input((8, 8, 3))
+    trunk = layers.Conv2D(2, 3, padding="same", name="trunk")(inp)
+    side = layers.Conv2D(2, 1, name="side")(trunk)  # a second output, not the scored one
+    head = layers.Dense(3, name="head")(layers.GlobalAveragePooling2D()(trunk))
+    model = keras.Model(inp, [head, side])
+    x = np.ones((1, 8, 8, 3), np.float32)
+    assert camlens.GradCAM(model, "trunk")(x).shape == (1, 8, 8)
+    with pytest.raises(camlens.LayerNotReachedError, match="does not depend on layer 'side'"):
+        camlens.GradCAM(model, "side")(x)
+
+
+class _Unused(keras.Model):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = layers.Conv2D(2, 3, padding="same", name="conv")
+        self.unused = layers.Conv2D(2, 3, padding="same", name="unused")
+        self.gap = layers.GlobalAveragePooling2D()
+        self.fc = layers.Dense(3)
+
+    def call(self, x):
+        return self.fc(self.gap(self.conv(x)))
+
+
+@pytest.mark.filterwarnings("ignore:`build\\(\\)` was called on layer:UserWarning")
+def test_layer_never_run_and_shared_layer():
+    x = np.ones((1, 8, 8, 3), np.float32)
+    model = _Unused()
+    model(x)
+    assert camlens.GradCAM(model, "conv")(x).shape == (1, 8, 8)  # a subclassed model works
+    with pytest.raises(camlens.LayerNotReachedError, match="never ran layer 'unused'"):
+        camlens.GradCAM(model, "unused")(x)
+    inp = keras.Input((8, 8, 3))
+    shared = layers.Conv2D(3, 3, padding="same", name="shared")
+    out = layers.Dense(2)(layers.GlobalAveragePooling2D()(shared(shared(inp))))
+    with pytest.raises(camlens.LayerOutputError, match="ran 2 times"):
+        camlens.GradCAM(keras.Model(inp, out), "shared")(x)
+
+
+def test_pytorch_only_features_raise(twins):
+    flat, _, _, _, x = twins
+    with pytest.raises(KerasSupportError, match="differentiable"):
+        camlens.GradCAM(flat, "conv2", differentiable=True)(x)
+    with pytest.raises(KerasSupportError, match="FullGrad needs a PyTorch model"):
+        require_torch_model(flat, "FullGrad")
+    require_torch_model(nn.Linear(1, 1), "FullGrad")  # a torch model passes
+    # Until these call require_torch_model, they raise TypeError from TorchAdapter.
+    for make in (
+        lambda: camlens.FullGrad(flat, "conv2"),
+        lambda: camlens.ShapleyCAM(flat, "conv2"),
+        lambda: camlens.Saliency(flat),
+        lambda: camlens.GuidedBackprop(flat),
+    ):
+        expected = r"PyTorch model|torch\.nn\.Module"
+        with pytest.raises((KerasSupportError, TypeError), match=expected):
+            make()
