@@ -27,6 +27,7 @@ import difflib
 import hashlib
 import importlib
 import io
+import re
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -610,6 +611,14 @@ def _from_torchvision(
                 f"and camlens does not download: put {Path(enum.url).name} (from {enum.url}) in "
                 f"{file.parent}/, or pass a local file with --weights FILE (or --weights random)."
             )
+        digest = _sha256(file)
+        prefix = file.stem.rsplit("-", 1)[-1]  # torchvision names files <arch>-<sha256[:8]>
+        if re.fullmatch(r"[0-9a-f]{6,}", prefix) and not digest.startswith(prefix):
+            raise ModelLoadError(
+                f"{file} is not torchvision's file: its SHA-256 is {digest}, which should start "
+                f"with {prefix}. It is corrupt or another checkpoint: delete it and put the file "
+                f"from {enum.url} there."
+            )
         model = tv.models.get_model(name, weights=enum)
         preprocess, crop, size = _preprocess_from_transforms(enum.transforms())
         return LoadedModel(
@@ -620,7 +629,7 @@ def _from_torchvision(
             input_size=size,
             device=device,
             weights=f"{type(enum).__name__}.{enum.name}",
-            weights_sha256=_sha256(file),
+            weights_sha256=digest,
             target_layer=_default_layer(name),
             crop=crop,
         )
