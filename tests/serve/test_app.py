@@ -7,12 +7,13 @@ import base64
 import io
 import re
 
+import httpx
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from serve.servers import ThreadServer, httpx, png_bytes
+from serve.servers import ThreadServer, png_bytes
 
 import camlens
 from camlens.loading import load_image
