@@ -141,6 +141,30 @@ def test_aug_smooth_with_torch_input_matches_torch(twins):
     torch.testing.assert_close(keras_maps, torch_maps, atol=TOL, rtol=0)
 
 
+RUN_ONLY = [camlens.SSCAM, camlens.RandomCAM, camlens.RefineCAM, camlens.FinerCAM]
+TORCH_INPUT = [camlens.SobelCAM, camlens.SmoothGradCAMPlusPlus, camlens.SESS]
+
+
+@pytest.mark.parametrize("method", RUN_ONLY + TORCH_INPUT, ids=lambda m: m.__name__)
+def test_other_methods_run(twins, method):
+    """Methods without a twin comparison still give (B, H, W) maps in [0, 1]; those that work on
+    the input in torch first take it as torch (camlens.keras.as_torch)."""
+    flat, _, _, _, x = twins
+    inputs = camlens.keras.as_torch(x) if method in TORCH_INPUT else x
+    maps = method(flat, "conv2")(inputs, targets=[1, 3])
+    assert maps.shape == (2, 12, 12)
+    assert bool(torch.isfinite(maps).all()) and 0 <= float(maps.min()) <= float(maps.max()) <= 1
+
+
+def test_explain_several_methods(twins):
+    flat, _, _, twin, x = twins
+    names = ["gradcam", "gradcam++", "scorecam"]
+    keras_maps = camlens.explain(flat, x, names, "conv2", targets=[1, 3])
+    torch_maps = camlens.explain(twin, nchw(x), names, "relu2", targets=[1, 3])
+    for name in names:
+        torch.testing.assert_close(keras_maps[name].maps, torch_maps[name].maps, atol=TOL, rtol=0)
+
+
 # --- models, layers, inputs ---------------------------------------------------------------------
 def test_nested_sequential_and_layer_objects_agree(twins):
     flat, nested, sequential, _, x = twins
@@ -158,6 +182,20 @@ def test_nested_sequential_and_layer_objects_agree(twins):
         torch.testing.assert_close(cam(x, targets=2), expected, atol=1e-6, rtol=0)
     assert camlens.GradCAM(nested, "conv2").adapter.layer_names == ["features/conv2"]
     assert "features/conv2" in camlens.keras.layer_names(nested)
+
+
+def test_name_in_two_nested_models_asks_for_the_path():
+    def block(name: str) -> keras.Model:
+        return keras.Sequential(
+            [keras.Input((8, 8, 2)), layers.Conv2D(2, 3, padding="same", name="conv")], name=name
+        )
+
+    inp = keras.Input((8, 8, 2))
+    out = layers.Dense(2)(layers.GlobalAveragePooling2D()(block("b")(block("a")(inp))))
+    model = keras.Model(inp, out)
+    with pytest.raises(camlens.LayerNotFoundError, match="a/conv, b/conv"):
+        camlens.GradCAM(model, "conv")
+    assert camlens.GradCAM(model, "b/conv")(np.ones((1, 8, 8, 2), np.float32)).shape == (1, 8, 8)
 
 
 def test_whole_nested_model_as_target_layer(twins):
