@@ -192,9 +192,11 @@ class _Writer:
             cam_map = result.maps[i].detach().float().cpu().numpy()
             np.save(base.with_name(base.name + ".npy"), cam_map.astype(np.float32))
             png = base.with_name(base.name + ".png")
-            label = f"{self.loaded.category(index)} {100 * float(probabilities[index]):.1f}%"
             if self.figure:
-                title = f"{tag}: {label}\n{self.method} @ {', '.join(layers)}"
+                name = self.loaded.category(index)
+                name = name if self.loaded.categories is None else f"{name} ({index})"
+                percent = 100 * float(probabilities[index])
+                title = f"{name} {percent:.1f}%\n{self.method} @ {', '.join(layers)}, {tag}"
                 fig = figure(picture, cam_map, title, colormap=self.colormap, alpha=self.alpha)
                 fig.savefig(png, dpi=100)
             else:
