@@ -255,9 +255,9 @@ def benchmark_source(spec: str = "benchmark") -> Source:
 
     kwargs = parse_benchmark_spec(spec)
     ds = make_benchmark(**kwargs)
-    images = ds.images
-    images = (images.clamp(0, 1) * 255).round().to(dtype=__import__("torch").uint8)
-    images = images.permute(0, 2, 3, 1).contiguous().numpy()
+    # uint8 as write_image_folder rounds (x * 255 + 0.5, truncated): the in-memory set and its
+    # PNG tree give the model the same pixels
+    images = (ds.images.permute(0, 2, 3, 1).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
     masks = getattr(ds, "masks", None)
     masks = None if masks is None else np.asarray(masks) > 0
     return _ArraySource(spec, images, np.asarray(ds.labels), masks, ds.classes)
