@@ -19,6 +19,11 @@ from camlens.core.adapters import require_torch_model  # noqa: E402
 from camlens.keras import KerasSupportError  # noqa: E402
 
 torch.set_num_threads(1)
+try:  # the machine is shared: one TensorFlow thread (only possible before TF starts its runtime)
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+except RuntimeError:
+    pass
 layers = keras.layers
 TOL = 1e-4  # float32 in both frameworks: observed differences are ~1e-6
 
@@ -124,6 +129,24 @@ def test_maps_match_torch(twins, method):
     torch.testing.assert_close(keras_maps, torch_maps, atol=TOL, rtol=0)
 
 
+def test_softmax_inside_a_nested_head_is_undone(twins):
+    """The output layer is found inside a nested model; Activation("softmax") gives its input."""
+    flat, _, _, _, x = twins
+    dense = layers.Dense(5, name="logits")
+    dense.build((None, 6))
+    dense.set_weights(flat.get_layer("head").get_weights())
+    head = keras.Sequential([keras.Input((6,)), dense, layers.Activation("softmax")], name="cls")
+    inp = keras.Input((12, 12, 3))
+    features = flat.get_layer("gap")(
+        flat.get_layer("conv2")(flat.get_layer("pool")(flat.get_layer("conv1")(inp)))
+    )
+    model = keras.Model(inp, head(features))
+    expected = camlens.GradCAM(flat, "conv2").explain(x)
+    explanation = camlens.GradCAM(model, "conv2").explain(x)
+    torch.testing.assert_close(explanation.outputs, expected.outputs, atol=1e-6, rtol=0)
+    torch.testing.assert_close(explanation.maps, expected.maps, atol=1e-6, rtol=0)
+
+
 def test_several_layers_and_topk_match_torch(twins):
     flat, _, _, twin, x = twins
     keras_cam = camlens.GradCAM(flat, ["conv1", "conv2"])
@@ -213,11 +236,19 @@ def test_input_forms_agree(twins):
     torch.testing.assert_close(cam(x.astype(np.float64)), expected, atol=1e-6, rtol=0)
 
 
-def test_auto_layer(twins):
+def test_auto_layer_skips_pooling(twins):
     flat, _, _, _, x = twins
     with pytest.warns(camlens.AutoLayerWarning, match="conv2"):
         maps = camlens.GradCAM(flat)(x)
     torch.testing.assert_close(maps, camlens.GradCAM(flat, "conv2")(x))
+    inp = keras.Input((8, 8, 3))
+    conv = layers.Conv2D(2, 3, padding="same", name="conv")(inp)
+    pooled = layers.MaxPooling2D(2, name="pool")(conv)  # 4×4: spatial, but a pooling layer
+    model = keras.Model(inp, layers.Dense(2)(layers.Flatten()(pooled)))
+    cam = camlens.GradCAM(model)
+    with pytest.warns(camlens.AutoLayerWarning, match="'conv'"):
+        cam(np.ones((1, 8, 8, 3), np.float32))
+    assert cam.adapter.layer_names == ["conv"]
 
 
 def test_ablation_tail_equals_full_path_and_score_cam_chunks(twins):
@@ -228,7 +259,13 @@ def test_ablation_tail_equals_full_path_and_score_cam_chunks(twins):
     torch.testing.assert_close(camlens.AblationCAM(flat, "conv2", tail=False)(x), maps)
     whole = camlens.ScoreCAM(flat, "conv2")(x)
     torch.testing.assert_close(camlens.ScoreCAM(flat, "conv2", batch_size=5)(x), whole)
-    assert tail.adapter.forward_cost(camlens.keras.as_torch(x)) > 0
+    x1 = camlens.keras.as_torch(x)[:1]
+    whole_cost = tail.adapter.forward_cost(x1)
+    conv2 = flat.get_layer("conv2")
+    # conv1: 3 + 2·4 channels at 12×12 (float32) is the largest layer call; after conv2 only the
+    # pooling (6 + 2·6 values) and the head remain.
+    assert whole_cost == (3 + 2 * 4) * 144 * 4
+    assert tail.adapter.forward_cost(x1, start=conv2) == (6 * 36 + 2 * 6) * 4
 
 
 # --- bad inputs -------------------------------------------------------------------------------

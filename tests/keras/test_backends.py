@@ -45,8 +45,8 @@ def test_pytorch_run_imports_no_tensorflow():
 
 @pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")
 def test_keras_on_the_pytorch_backend_takes_the_pytorch_path():
-    """A channels-last Keras model (softmax head) on the PyTorch backend gives the same Grad-CAM
-    and Score-CAM as a plain torch twin with its weights."""
+    """A channels-last Keras model (softmax head) on the PyTorch backend gives the same Grad-CAM,
+    Score-CAM and Ablation-CAM as a plain torch twin with its weights."""
     result = run(
         """
         import numpy as np, torch, keras
@@ -80,13 +80,16 @@ def test_keras_on_the_pytorch_backend_takes_the_pytorch_path():
             twin[6].bias.copy_(torch.as_tensor(np.asarray(model.get_layer("head").bias)))
 
         x = torch.rand(2, 3, 10, 10, generator=torch.Generator().manual_seed(0))
-        for method in (camlens.GradCAM, camlens.ScoreCAM):
+        for method in (camlens.GradCAM, camlens.ScoreCAM, camlens.AblationCAM):
             cam = method(model, "conv2")
             assert isinstance(cam.adapter, KerasTorchAdapter)
             explanation = cam.explain(x, targets=[1, 2])
             expected = method(twin, "3").explain(x, targets=[1, 2])
             torch.testing.assert_close(explanation.outputs, expected.outputs, atol=1e-5, rtol=0)
             torch.testing.assert_close(explanation.maps, expected.maps, atol=1e-4, rtol=0)
+        cam = camlens.ScoreCAM(model, "conv2")
+        assert cam.adapter.forward_cost(x) == (4 + 2 * 5) * 100 * 4  # conv2's call, float32
+        torch.testing.assert_close(camlens.ScoreCAM(model, "conv2", batch_size=3)(x), cam(x))
         print("ok")
         """,
         KERAS_BACKEND="torch",

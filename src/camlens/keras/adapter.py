@@ -15,6 +15,7 @@ handed to ``tape.gradient(..., output_gradients=...)`` (the chain rule across th
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -36,7 +37,7 @@ from ..targets import resolve_targets, score_targets
 from .convert import channels_first, channels_last, input_batch, to_tf, to_torch
 from .errors import KerasSupportError
 from .intercept import intercept
-from .layers import is_leaf, resolve_layers, walk
+from .layers import auto_choice, is_leaf, resolve_layers, walk
 from .logits import logits_hook
 
 
@@ -63,9 +64,9 @@ class KerasAdapter:
     """Produce a :class:`Capture` from a Keras 3 model on the TensorFlow backend.
 
     target_layers: a layer, a name (``"block5_conv3"``), a path through nested models
-    (``"vgg16/block5_conv3"``), or a list of these; ``None`` picks the last layer with a spatial
-    output. reshape_transform: gets a layer's output as a torch tensor *in Keras' layout*
-    (e.g. ``(B, N, D)`` tokens) and returns ``(B, C, *grid)``.
+    (``"vgg16/block5_conv3"``), or a list of these; ``None`` picks the last non-pooling layer
+    with a spatial output. reshape_transform: gets a layer's output as a torch tensor *in Keras'
+    layout* (e.g. ``(B, N, D)`` tokens) and returns ``(B, C, *grid)``.
     """
 
     def __init__(
@@ -111,8 +112,8 @@ class KerasAdapter:
         return to_tf(channels_last(x))
 
     def ensure_layers(self, x: object) -> None:
-        """With ``target_layers=None``: the last leaf layer whose output has the input's rank and
-        more than one spatial position (one probe forward of the first image)."""
+        """With ``target_layers=None``: the last leaf layer, pooling layers aside, whose output
+        has the input's rank and more than one spatial position (one probe forward of one image)."""
         if self.layers is not None:
             return
         batch = self.batch(x)[:1]
@@ -130,13 +131,14 @@ class KerasAdapter:
 
         leaves = [(layer, record(path)) for path, layer in walk(self.model) if is_leaf(layer)]
         self._run(self._keras_input(batch), leaves)
-        if not seen:
+        chosen = auto_choice(seen)
+        if chosen is None:
             raise LayerNotReachedError(
                 "target_layers=None found no layer with a spatial output; pass target_layers=."
             )
-        self.layers = [seen[-1]]
+        self.layers = [chosen]
         warnings.warn(
-            f"target_layers=None: explaining layer {seen[-1][0]!r} of {self.model.name!r}.",
+            f"target_layers=None: explaining layer {chosen[0]!r} of {self.model.name!r}.",
             AutoLayerWarning,
             stacklevel=4,
         )
@@ -182,7 +184,11 @@ class KerasAdapter:
         sets = [None] if target_sets is None else list(target_sets)
         if not sets:
             raise TargetError("target_sets is empty: give at least one set of targets.")
-        tape = tf.GradientTape(persistent=len(sets) > 1, watch_accessed_variables=False)
+        tape = (
+            tf.GradientTape(persistent=len(sets) > 1, watch_accessed_variables=False)
+            if gradients
+            else contextlib.nullcontext()
+        )
 
         def record(index: int) -> Callable:
             def hook(layer: object, args: tuple, kwargs: dict, call: Callable) -> object:

@@ -37,6 +37,15 @@ def is_leaf(layer: object) -> bool:
     return not _children(layer)
 
 
+def auto_choice(candidates: list[tuple[str, object]]) -> tuple[str, object] | None:
+    """``target_layers=None``: the last candidate that is not a pooling layer (the last conv
+    block's output, as the Keras Grad-CAM tutorial takes), else the last candidate."""
+    for path, layer in reversed(candidates):
+        if "Pooling" not in type(layer).__name__:
+            return path, layer
+    return candidates[-1] if candidates else None
+
+
 def resolve_layers(model: object, target_layers: object) -> list[tuple[str, object]]:
     """``[(path, layer), ...]`` for the target layers, in the order given.
 

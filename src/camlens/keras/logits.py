@@ -38,6 +38,7 @@ def logits_hook(model: object) -> tuple[object, Callable] | None:
         return layer, lambda _layer, args, kwargs, call: args[0]
     if (
         isinstance(layer, layers.Dense)
+        and type(layer).call is layers.Dense.call  # a subclass may compute something else
         and _is_softmax(layer.activation)
         and getattr(layer, "quantization_mode", None) is None
     ):

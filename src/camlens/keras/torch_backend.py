@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..core.capture import ReshapeTransform, TorchAdapter, check_input
 from ..core.errors import AutoLayerWarning, LayerNotReachedError
 from .intercept import intercept
-from .layers import is_leaf, resolve_layers, walk
+from .layers import auto_choice, is_leaf, resolve_layers, walk
 from .logits import logits_hook
 
 
@@ -84,13 +84,42 @@ class KerasTorchAdapter(TorchAdapter):
         finally:
             for h in handles:
                 h.remove()
-        if not seen:
+        chosen = auto_choice(seen)
+        if chosen is None:
             raise LayerNotReachedError(
                 "target_layers=None found no layer with a spatial output; pass target_layers=."
             )
-        self.layers = [seen[-1]]
+        self.layers = [chosen]
         warnings.warn(
-            f"target_layers=None: explaining layer {seen[-1][0]!r} of {self.keras_model.name!r}.",
+            f"target_layers=None: explaining layer {chosen[0]!r} of {self.keras_model.name!r}.",
             AutoLayerWarning,
             stacklevel=4,
         )
+
+    def forward_cost(self, x1: Tensor, start: nn.Module | None = None) -> int:
+        """The TensorFlow path's estimate: the largest ``inputs + 2 × output`` bytes of any leaf
+        layer call for one image (from ``start``'s output on if given); torch's live-tensor probe
+        cannot see Keras layers, which are not registered as submodules."""
+        sizes: list[int] = []
+        started = [start is None]
+
+        def nbytes(value: object) -> int:
+            flat = value if isinstance(value, tuple | list) else [value]
+            return sum(t.numel() * t.element_size() for t in flat if isinstance(t, Tensor))
+
+        def hook(module: nn.Module, inputs: object, output: object) -> None:
+            if started[0]:
+                sizes.append(nbytes(inputs) + 2 * nbytes(output))
+            if module is start:
+                started[0] = True
+
+        modules = [m for _, m in walk(self.keras_model) if is_leaf(m)]
+        if start is not None and start not in modules:
+            modules.append(start)
+        handles = [m.register_forward_hook(hook) for m in modules]
+        try:
+            self.predict(x1[:1])
+        finally:
+            for h in handles:
+                h.remove()
+        return max(sizes, default=0)

@@ -162,12 +162,14 @@ def forward_cost(
     return live.peak
 
 
-def probe_cost(adapter: Any, model: object, x1: Tensor, start: object | None = None) -> int:
-    """:func:`forward_cost` for a PyTorch model; for another framework's model (Keras) the
-    adapter's own estimate ``adapter.forward_cost(x1, start)``: torch hooks cannot see inside it."""
-    if isinstance(model, nn.Module):
-        return forward_cost(model, x1, adapter.predict, start)
-    return adapter.forward_cost(x1, start)
+def probe_cost(adapter: Any, model: nn.Module, x1: Tensor, start: object | None = None) -> int:
+    """The adapter's own estimate ``adapter.forward_cost(x1, start)`` when it has one (Keras
+    models: torch hooks on ``model.modules()`` cannot see their layers), else
+    :func:`forward_cost`."""
+    own = getattr(adapter, "forward_cost", None)
+    if own is not None:
+        return own(x1, start)
+    return forward_cost(model, x1, adapter.predict, start)
 
 
 def chunk_size(
