@@ -7,9 +7,10 @@ After each step the explanation is re-run and compared with the original map:
 
     rho_i(k) = Spearman(L_i, L_i after randomising the top k layers)
 
-``compute()`` = mean of rho over images and cascade steps. Lower is better: a method that passes
-changes when the model is randomised; one that ignores the model (edge detector, fixed map) keeps
-rho = 1. ``metric.correlations`` (N, K) and ``metric.layer_names`` (top-down) give the curve.
+``compute()`` = mean of rho over images and cascade steps (``per_image``: over the steps).
+Lower is better: a method that passes changes when the model is randomised; one that ignores the
+model (edge detector, fixed map) keeps rho = 1. ``metric.correlations`` (N, K) and
+``metric.layer_names`` (top-down) give the curve.
 Layers with ``reset_parameters()`` use it (PyTorch's default init), others get N(0, 1/fan_in)
 weights; all under a private generator seeded with ``seed`` (global RNG state is untouched).
 """
@@ -27,7 +28,7 @@ from torch import Tensor, nn
 from ..core.errors import InvalidInputError
 from ._method import MethodSpec, as_method, spearman
 from ._utils import as_maps, check_inputs, class_indices, model_logits, need
-from .base import Metric
+from .base import PerImageMetric
 
 
 def parameterised_layers(model: nn.Module) -> list[str]:
@@ -51,7 +52,7 @@ def randomise(module: nn.Module, seed: int) -> None:
             p.normal_(0.0, 1.0 / math.sqrt(max(fan_in, 1)))
 
 
-class SanityRandomisation(Metric):
+class SanityRandomisation(PerImageMetric):
     """Cascading model-parameter randomisation (see the module docstring)."""
 
     name = "sanity_randomisation"
@@ -70,6 +71,7 @@ class SanityRandomisation(Metric):
         super().__init__()
 
     def reset(self) -> None:
+        super().reset()
         self._correlations: list[Tensor] = []
         self.layer_names: list[str] = []
 
@@ -79,11 +81,6 @@ class SanityRandomisation(Metric):
         if not self._correlations:
             return torch.zeros(0, len(self.layer_names), dtype=torch.float64)
         return torch.cat(self._correlations)
-
-    def compute(self) -> float:
-        if not self._correlations:
-            raise InvalidInputError("compute() called before any update(): nothing to average.")
-        return float(self.correlations.mean())
 
     def update(
         self,
@@ -115,3 +112,4 @@ class SanityRandomisation(Metric):
             randomise(randomised.get_submodule(name), self.seed + k)
             rho.append(spearman(maps, as_maps(run(randomised, inputs, index), inputs)))
         self._correlations.append(torch.stack(rho, dim=1).cpu())
+        self._values.append(self._correlations[-1].mean(dim=1))
