@@ -12,7 +12,8 @@ Lower is better: a method that passes changes when the model is randomised; one 
 model (edge detector, fixed map) keeps rho = 1. ``metric.correlations`` (N, K) and
 ``metric.layer_names`` (top-down) give the curve.
 Layers with ``reset_parameters()`` use it (PyTorch's default init), others get N(0, 1/fan_in)
-weights; all under a private generator seeded with ``seed`` (global RNG state is untouched).
+weights; layer k (0 = top) under ``torch.manual_seed(seed + k)`` inside ``fork_rng`` (the
+global generator state is restored).
 """
 
 from __future__ import annotations
