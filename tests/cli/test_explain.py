@@ -69,7 +69,7 @@ def test_state_dict_json_raw_gradcampp(run_camlens, photos, resnet18_file, tmp_p
         assert record["method"] == "gradcam++" and record["layers"] == ["layer3"]
         assert [m["target"] for m in record["maps"]] == ["class-3", "top1"]
         assert record["maps"][0]["index"] == 3
-        assert record["maps"][0]["name"] == "great white shark"
+        assert record["maps"][0]["name"] == "tiger shark"
         assert record["maps"][1]["index"] == record["predicted"]["index"]
         x = loaded.preprocess(load_image(photos[stem]))[None]
         with GradCAMPlusPlus(loaded.model, "layer3") as cam:

@@ -126,6 +126,10 @@ class GuardedCommand(click.Command):
             return super().invoke(ctx)
         except click.exceptions.Exit:
             raise
+        except click.UsageError as exc:  # a bad value found while running: one line, no usage
+            if debug:
+                traceback.print_exc()
+            raise CommandError(exc.format_message(), exc.exit_code) from None
         except click.ClickException as exc:
             if debug:
                 traceback.print_exc()
