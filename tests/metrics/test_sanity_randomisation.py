@@ -57,9 +57,27 @@ def test_grad_cam_changes_and_the_users_model_is_untouched() -> None:
     assert torch.equal(again.correlations, metric.correlations)
 
 
+class HeadFirst(torch.nn.Module):
+    """Registers its head before its body, and has a layer that never runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = torch.nn.Linear(4, 3)
+        self.unused = torch.nn.Linear(4, 4)
+        self.body = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x).mean(dim=(2, 3)))
+
+
 def test_randomise_and_layer_order() -> None:
     model = SmallCNN()
     assert parameterised_layers(model) == ["fc", "conv3", "conv2", "conv1"]
+    assert parameterised_layers(model, torch.randn(2, 3, 8, 8)) == ["fc", "conv3", "conv2", "conv1"]
+    odd = HeadFirst()
+    assert parameterised_layers(odd) == ["body", "unused", "head"]  # registration: wrong
+    assert parameterised_layers(odd, torch.randn(1, 3, 5, 5)) == ["head", "body"]  # forward
+    assert not odd.head._forward_hooks  # hooks removed
     bare = torch.nn.Module()
     bare.weight = torch.nn.Parameter(torch.ones(4, 25))
     randomise(bare, 0)

@@ -139,13 +139,6 @@ def select(logits: Tensor, index: Tensor, score: str) -> Tensor:
     return values.gather(1, index[:, None].to(values.device))[:, 0]
 
 
-def class_scores(
-    model: nn.Module, inputs: Tensor, index: Tensor, score: str, batch_size: int = 64
-) -> Tensor:
-    """``(N,)`` score of class ``index[n]`` for ``inputs[n]``."""
-    return select(model_logits(model, inputs, batch_size), index, score)
-
-
 def region_masks(masks: Any, boxes: Any, batch: int, size: Sequence[int], device: Any) -> Tensor:
     """``(B, H, W)`` bool object regions: ``masks`` as given, else the union of each image's boxes.
 
@@ -186,9 +179,3 @@ def per_image_boxes(boxes: Any, batch: int) -> list[Tensor]:
                 f"boxes must be xyxy with x2 >= x1 and y2 >= y1, got {b.tolist()}."
             )
     return items
-
-
-def mean(values: list[Tensor], metric: str) -> float:
-    if not values:
-        raise InvalidInputError(f"{metric}.compute() before any update(): nothing to average.")
-    return float(torch.cat([v.flatten().double().cpu() for v in values]).mean())

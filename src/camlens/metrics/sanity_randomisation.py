@@ -2,7 +2,9 @@
 maps", NeurIPS 2018, sec. 3).
 
 On a deep copy of the model (the user's model is never touched), the parameterised layers (modules
-owning parameters) are re-initialised one after another from the top (output) down, cumulatively.
+owning parameters) are re-initialised one after another from the top (output) down, cumulatively;
+"top" follows the forward pass (one extra forward of one image records the order in which the
+layers return; layers that never run are left out).
 After each step the explanation is re-run and compared with the original map:
 
     rho_i(k) = Spearman(L_i, L_i after randomising the top k layers)
@@ -32,11 +34,30 @@ from ._utils import as_maps, check_inputs, class_indices, model_logits, need
 from .base import PerImageMetric
 
 
-def parameterised_layers(model: nn.Module) -> list[str]:
-    """Names of the modules owning parameters, top (output) first (reverse registration order)."""
-    return [
-        n for n, m in model.named_modules() if next(m.parameters(recurse=False), None) is not None
-    ][::-1]
+def parameterised_layers(model: nn.Module, inputs: Tensor | None = None) -> list[str]:
+    """Names of the modules owning parameters, top (output) first.
+
+    With ``inputs``, the order is the forward's (a module is placed when its forward returns;
+    modules that do not run are left out); without, reverse registration order.
+    """
+    owners = {
+        n: m
+        for n, m in model.named_modules()
+        if next(m.parameters(recurse=False), None) is not None
+    }
+    if inputs is None:
+        return list(owners)[::-1]
+    finished: list[str] = []
+    hooks = [
+        m.register_forward_hook(lambda *_, name=n: finished.append(name)) for n, m in owners.items()
+    ]
+    try:
+        with torch.inference_mode():
+            model(inputs[:1])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return list(dict.fromkeys(finished))[::-1]
 
 
 def randomise(module: nn.Module, seed: int) -> None:
@@ -101,13 +122,16 @@ class SanityRandomisation(PerImageMetric):
         run = as_method(method or self.method, model, method_kwargs or self.method_kwargs)
         logits = model_logits(model, inputs) if targets is None else None
         index = class_indices(targets, inputs.shape[0], inputs.device, logits)
-        names = list(self.layers) if self.layers is not None else parameterised_layers(model)
+        randomised = copy.deepcopy(model)  # hooks and re-initialisation touch only the copy
+        if self.layers is not None:
+            names = list(self.layers)
+        else:
+            names = parameterised_layers(randomised, inputs)
         if not names:
-            raise InvalidInputError("the model has no parameterised layer to randomise.")
+            raise InvalidInputError("the model has no parameterised layer that runs to randomise.")
         if self.layer_names and self.layer_names != names:
             raise InvalidInputError("update() got a model with other layers; use one metric each.")
         self.layer_names = names
-        randomised = copy.deepcopy(model)
         rho = []
         for k, name in enumerate(names):
             randomise(randomised.get_submodule(name), self.seed + k)
