@@ -57,3 +57,5 @@ def test_needs_a_model_and_unit_maps(region_model) -> None:
         AverageDrop().update(inputs=x, maps=torch.ones(1, 8, 8), targets=0)
     with pytest.raises(InvalidInputError, match=r"\[0, 1\]"):
         AverageDrop().update(inputs=x, maps=3 * torch.ones(1, 8, 8), model=region_model)
+    with pytest.raises(InvalidInputError, match="score must be one of"):
+        AverageDrop(score="softmax")

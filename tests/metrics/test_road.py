@@ -78,3 +78,12 @@ def test_seeded_runs_repeat() -> None:
         metric.update(inputs=x, maps=maps, targets=classes, model=model)
         runs.append(metric.compute())
     assert runs[0] == pytest.approx(runs[1], abs=0)
+
+
+def test_bad_options_are_typed_errors() -> None:
+    from camlens import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=r"percentiles must be in \[0, 100\]"):
+        ROAD(percentiles=(50, 120))
+    with pytest.raises(InvalidInputError, match="score must be one of"):
+        ROAD(score="prob")

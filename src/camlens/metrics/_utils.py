@@ -18,6 +18,13 @@ from ..targets import ClassTarget, RankTarget
 SCORES = ("probability", "logit")
 
 
+def check_score(score: str) -> str:
+    """``score`` must be ``"probability"`` (softmax of the class) or ``"logit"``."""
+    if score not in SCORES:
+        raise InvalidInputError(f"score must be one of {SCORES}, got {score!r}.")
+    return score
+
+
 def check_inputs(inputs: Tensor) -> Tensor:
     """``inputs`` must be a finite float (B, C, H, W) tensor."""
     if not isinstance(inputs, Tensor) or inputs.ndim != 4 or not inputs.is_floating_point():
@@ -129,8 +136,7 @@ def model_logits(model: nn.Module, inputs: Tensor, batch_size: int = 64) -> Tens
 
 def select(logits: Tensor, index: Tensor, score: str) -> Tensor:
     """``(N,)``: the class's softmax probability (``"probability"``) or its logit."""
-    if score not in SCORES:
-        raise InvalidInputError(f"score must be one of {SCORES}, got {score!r}.")
+    check_score(score)
     if int(index.max()) >= logits.shape[1]:
         raise TargetError(
             f"class index {int(index.max())} is out of range for {logits.shape[1]} classes."

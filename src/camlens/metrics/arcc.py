@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ._method import MethodSpec, as_method
-from ._utils import as_maps, check_inputs, class_indices, model_logits, need
+from ._utils import as_maps, check_inputs, check_score, class_indices, model_logits, need
 from .base import PerImageMetric
 from .coherency import coherency
 from .complexity import complexity
@@ -42,7 +42,8 @@ class ARCC(PerImageMetric):
         batch_size: int = 64,
     ) -> None:
         self.method, self.method_kwargs = method, method_kwargs
-        self.road_percentiles, self.noise, self.score = tuple(road_percentiles), noise, score
+        self.road_percentiles, self.noise = tuple(road_percentiles), noise
+        self.score = check_score(score)
         self.seed, self.batch_size = seed, batch_size
         super().__init__()
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ._utils import as_maps, check_inputs, class_indices, model_logits, need, select
+from ._utils import as_maps, check_inputs, check_score, class_indices, model_logits, need, select
 from .base import PerImageMetric
 
 
@@ -49,7 +49,7 @@ class AverageDrop(PerImageMetric):
     requires = frozenset({"model"})
 
     def __init__(self, score: str = "probability", batch_size: int = 64) -> None:
-        self.score = score
+        self.score = check_score(score)
         self.batch_size = batch_size
         super().__init__()
 

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.errors import InvalidInputError
-from ._utils import as_maps, check_inputs, class_indices, model_logits, need, select
+from ._utils import as_maps, check_inputs, check_score, class_indices, model_logits, need, select
 from .base import PerImageMetric
 
 Baseline = str | Tensor | Callable[[Tensor], Tensor]
@@ -86,7 +86,7 @@ class Deletion(PerImageMetric):
             raise InvalidInputError(f"steps must be a positive int, got {steps!r}.")
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be >= 1, got {batch_size!r}.")
-        self.steps, self.score, self.batch_size = steps, score, batch_size
+        self.steps, self.score, self.batch_size = steps, check_score(score), batch_size
         self.baseline = self.default_baseline if baseline is None else baseline
         super().__init__()
 

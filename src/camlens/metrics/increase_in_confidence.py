@@ -15,6 +15,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from ._utils import check_score
 from .average_drop import confidence_pair
 from .base import PerImageMetric
 
@@ -27,7 +28,7 @@ class IncreaseInConfidence(PerImageMetric):
     requires = frozenset({"model"})
 
     def __init__(self, score: str = "probability", batch_size: int = 64) -> None:
-        self.score = score
+        self.score = check_score(score)
         self.batch_size = batch_size
         super().__init__()
 

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._utils import as_maps, check_inputs, class_indices, model_logits, need, select
+from ..core.errors import InvalidInputError
+from ._utils import as_maps, check_inputs, check_score, class_indices, model_logits, need, select
 from .base import PerImageMetric
 from .imputation import noisy_linear_impute
 
@@ -44,7 +45,10 @@ class ROAD(PerImageMetric):
         seed: int | None = None,
         batch_size: int = 64,
     ) -> None:
-        self.percentiles = tuple(percentiles)
+        self.percentiles = tuple(float(p) for p in percentiles)
+        if not self.percentiles or not all(0 <= p <= 100 for p in self.percentiles):
+            raise InvalidInputError(f"percentiles must be in [0, 100], got {percentiles!r}.")
+        check_score(score)
         self.noise, self.score, self.seed, self.batch_size = noise, score, seed, batch_size
         super().__init__()
 
