@@ -242,10 +242,12 @@ def load_image(source: str | PathLike[str] | bytes, *, max_pixels: int = 40_000_
                 )
             image.load()
             rgb = _to_rgb(ImageOps.exif_transpose(image))
-    except Image.DecompressionBombError:
+    except Image.DecompressionBombError as exc:  # PIL's own guard, beyond 2 * MAX_IMAGE_PIXELS
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
         raise InvalidImageError(
-            f"{what}: the image has too many pixels (a decompression bomb?); "
-            f"the limit is {max_pixels:,}."
+            f"{what}: {size}, more than the limit of {max_pixels:,} (a decompression bomb?); "
+            "resize it first."
         ) from None
     except UnidentifiedImageError:
         raise InvalidImageError(
