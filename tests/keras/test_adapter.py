@@ -332,6 +332,24 @@ def test_layer_never_run_and_shared_layer():
         camlens.GradCAM(keras.Model(inp, out), "shared")(x)
 
 
+class _Boom(layers.Layer):
+    def compute_output_shape(self, shape):
+        return shape
+
+    def call(self, x):
+        raise RuntimeError("boom")
+
+
+def test_call_wrapping_is_undone_after_an_error():
+    inp = keras.Input((8, 8, 3))
+    conv = layers.Conv2D(2, 3, padding="same", name="conv")
+    boom = _Boom(name="boom")
+    model = keras.Model(inp, layers.Dense(2, activation="softmax")(boom(conv(inp))))
+    with pytest.raises(RuntimeError, match="boom"):
+        camlens.GradCAM(model, "conv")(np.ones((1, 8, 8, 3), np.float32))
+    assert "call" not in vars(conv) and "call" not in vars(model.layers[-1])
+
+
 def test_pytorch_only_features_raise(twins):
     flat, _, _, _, x = twins
     with pytest.raises(KerasSupportError, match="differentiable"):
