@@ -41,6 +41,9 @@ def test_steps_round_up_like_rise_and_chunks_do_not_matter(region_model, region)
     assert torch.allclose(whole.curves, chunked.curves)
     last = torch.sigmoid(torch.tensor(0.0))  # everything deleted: logits [0, 0]
     assert torch.allclose(whole.curves[:, -1], last.expand(3))
+    fixed = Deletion(step=24)  # pixels per step, as RISE's step=224; the last step is shorter
+    fixed.update(inputs=x, maps=maps, targets=0, model=region_model)
+    assert torch.equal(fixed.fractions, torch.tensor([0, 24, 48, 64]) / 64)
 
 
 def test_baselines() -> None:
@@ -59,6 +62,8 @@ def test_baselines() -> None:
         make_baseline(torch.zeros(5), x)
     with pytest.raises(InvalidInputError, match="steps"):
         Deletion(steps=0)
+    with pytest.raises(InvalidInputError, match="step must be a positive int"):
+        Deletion(step=0)
 
 
 @pytest.mark.parametrize("steps", [20, 7])

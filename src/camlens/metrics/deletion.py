@@ -10,8 +10,9 @@ replaced by a baseline (all channels), and the explained class's score is record
 Lower is better (the score should fall fast). Scores are softmax probabilities, as in RISE
 (``score="logit"`` for logits). Baselines: ``"zeros"`` (RISE's deletion, default), ``"blur"``
 (Gaussian blur, kernel 11, σ 5: RISE's insertion start), ``"mean"`` (each image's channel means),
-a tensor broadcastable to the input, or a callable ``inputs -> baseline``. The curves are kept
-for plotting: ``metric.curves`` (N, K) and ``metric.fractions`` (K,). Same numbers as
+a tensor broadcastable to the input, or a callable ``inputs -> baseline``. ``step=`` sets the
+pixels per step directly instead of ``steps`` (RISE: 224). The curves are kept for plotting:
+``metric.curves`` (N, K) and ``metric.fractions`` (K,). Same numbers as
 ``torchcam.metrics.DeletionInsertionMetric`` (its ``deletion_auc``) with the same steps/baseline.
 """
 
@@ -81,9 +82,13 @@ class Deletion(PerImageMetric):
         baseline: Baseline | None = None,
         score: str = "probability",
         batch_size: int = 64,
+        *,
+        step: int | None = None,
     ) -> None:
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise InvalidInputError(f"steps must be a positive int, got {steps!r}.")
+        for option, value in (("steps", steps), ("step", 1 if step is None else step)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{option} must be a positive int, got {value!r}.")
+        self.step = step
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be >= 1, got {batch_size!r}.")
         self.steps, self.score, self.batch_size = steps, check_score(score), batch_size
@@ -120,7 +125,7 @@ class Deletion(PerImageMetric):
         model = need(model, "model", type(self).__name__)
         maps = as_maps(maps, inputs)
         b, n = inputs.shape[0], maps[0].numel()
-        step = math.ceil(n / self.steps)
+        step = self.step or math.ceil(n / self.steps)
         counts = [*range(0, n, step), n]
         fractions = torch.tensor(counts, dtype=torch.float32) / n
         if self._fractions is not None and not torch.equal(self._fractions, fractions):
