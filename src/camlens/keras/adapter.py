@@ -104,8 +104,9 @@ class KerasAdapter:
             )
         return output
 
-    def batch(self, x: object) -> Tensor:
-        """The input as torch ``(B, C, *spatial)`` (validated)."""
+    def prepare_input(self, x: object) -> Tensor:
+        """The input as torch ``(B, C, *spatial)`` (validated): what ``Capture.inputs`` holds and
+        what the PyTorch-side code (``aug_smooth``, Sobel-CAM, SESS) works on."""
         return input_batch(x, self._rank)
 
     def _keras_input(self, x: Tensor) -> tf.Tensor:
@@ -116,7 +117,7 @@ class KerasAdapter:
         has the input's rank and more than one spatial position (one probe forward of one image)."""
         if self.layers is not None:
             return
-        batch = self.batch(x)[:1]
+        batch = self.prepare_input(x)[:1]
         seen: list[tuple[str, object]] = []
 
         def record(path: str) -> Callable:
@@ -178,7 +179,7 @@ class KerasAdapter:
                 "differentiable=True keeps a torch autograd graph, which a TensorFlow model "
                 "cannot join; use it with PyTorch models."
             )
-        batch = self.batch(x)
+        batch = self.prepare_input(x)
         self.ensure_layers(batch)
         records: list[list[tf.Tensor]] = [[] for _ in self.layers]
         sets = [None] if target_sets is None else list(target_sets)
