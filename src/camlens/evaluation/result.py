@@ -106,18 +106,30 @@ class EvaluationResult:
         return out
 
     def to_markdown(self, digits: int = 3, *, bold_best: bool = True) -> str:
-        """The table in Markdown: one row per method, ↑/↓ in the header, best value in bold."""
+        """The table in Markdown: one row per method, ↑/↓ in the header, the best value (and
+        its ties at the shown precision) in bold."""
         best = self.best() if bold_best and len(self.methods) > 1 else {}
         header = ["method", *(self.label(c) for c in self.columns), TIME_COLUMN]
         lines = [
             "| " + " | ".join(header) + " |",
             "| --- |" + " ---: |" * (len(header) - 1),
         ]
+        texts = {
+            (m, c): _format(self.scores[m].get(c, float("nan")), digits)
+            for m in self.methods
+            for c in self.columns
+        }
+        # bold every method that ties the best at the shown precision, none if all tie
+        bold = set()
+        for c, winner in best.items():
+            tied = {m for m in self.methods if texts[m, c] == texts[winner, c]}
+            if len(tied) < len(self.methods):
+                bold |= {(m, c) for m in tied}
         for m in self.methods:
             cells = []
             for c in self.columns:
-                text = _format(self.scores[m].get(c, float("nan")), digits)
-                cells.append(f"**{text}**" if best.get(c) == m else text)
+                text = texts[m, c]
+                cells.append(f"**{text}**" if (m, c) in bold else text)
             ms = 1000.0 * self.seconds.get(m, float("nan")) / max(self.n_images, 1)
             cells.append(_format(ms, 1))
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
