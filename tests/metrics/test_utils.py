@@ -65,3 +65,13 @@ def test_region_masks_from_boxes() -> None:
         region_masks(None, None, 1, (8, 8), "cpu")
     with pytest.raises(InvalidInputError, match="x2 >= x1"):
         region_masks(None, torch.tensor([[3, 0, 1, 1]]), 1, (8, 8), "cpu")
+
+
+def test_missing_scipy_says_how_to_install(monkeypatch) -> None:
+    import sys
+
+    from camlens.metrics._utils import require_scipy
+
+    monkeypatch.setitem(sys.modules, "scipy", None)  # as if scipy were not installed
+    with pytest.raises(ImportError, match=r"ROAD needs scipy: pip install 'camlens\[evaluate\]'"):
+        require_scipy("ROAD")

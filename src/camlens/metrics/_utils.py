@@ -18,6 +18,16 @@ from ..targets import ClassTarget, RankTarget
 SCORES = ("probability", "logit")
 
 
+def require_scipy(what: str) -> None:
+    """Raise an ImportError that says how to install scipy (the ``evaluate`` extra)."""
+    try:
+        import scipy  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"{what} needs scipy: pip install 'camlens[evaluate]' (or pip install scipy)."
+        ) from exc
+
+
 def check_score(score: str) -> str:
     """``score`` must be ``"probability"`` (softmax of the class) or ``"logit"``."""
     if score not in SCORES:

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._utils import require_scipy
+
 # ((d_row, d_col), weight), in the order of the reference code.
 NEIGHBOURS = (
     ((1, 1), 1 / 12),
@@ -34,6 +36,7 @@ def noisy_linear_impute(
     Noise is drawn on the CPU from ``generator`` (default: torch's global generator), in the
     same order and shape as the reference, so equal seeds give equal numbers.
     """
+    require_scipy("ROAD's noisy linear imputation")
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import spsolve
 

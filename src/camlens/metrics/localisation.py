@@ -22,7 +22,14 @@ import torch
 from torch import Tensor, nn
 
 from ..core.errors import InvalidInputError
-from ._utils import as_maps, check_inputs, class_indices, per_image_boxes, region_masks
+from ._utils import (
+    as_maps,
+    check_inputs,
+    class_indices,
+    per_image_boxes,
+    region_masks,
+    require_scipy,
+)
 from .base import PerImageMetric
 
 EIGHT = np.ones((3, 3), dtype=int)
@@ -83,6 +90,7 @@ class Localisation(PerImageMetric):
 
 def map_box(heatmap: np.ndarray, threshold: float) -> np.ndarray | None:
     """xyxy box of the largest 8-connected region with ``L >= threshold · max L`` (or None)."""
+    require_scipy("Localisation")
     from scipy import ndimage
 
     top = heatmap.max()
@@ -96,6 +104,7 @@ def map_box(heatmap: np.ndarray, threshold: float) -> np.ndarray | None:
 
 def mask_boxes(mask: np.ndarray) -> np.ndarray:
     """``(n, 4)`` xyxy box of each 8-connected component of a bool mask."""
+    require_scipy("Localisation")
     from scipy import ndimage
 
     labelled, _ = ndimage.label(mask, structure=EIGHT)
