@@ -164,6 +164,7 @@ def device_option(f: F) -> F:
         show_default=True,
         envvar="CAMLENS_DEVICE",
         callback=_check_device,
+        metavar="cpu|cuda|mps|auto",
         help="cpu, cuda, cuda:N, mps, or auto (the first available of cuda, mps, cpu).",
     )(f)
 
@@ -210,7 +211,7 @@ def model_options(*, required: bool = True, argument: bool = False) -> Callable[
             metavar="MODEL",
             shell_complete=complete_models,
             help="demo, a torchvision or timm name (resnet50, timm:resnet18), a camlens zoo "
-            "name, or a saved model file (TorchScript or torch.save(model)).",
+            "name, or a model file saved with torch.save(model).",
         )(f)
 
     return decorate

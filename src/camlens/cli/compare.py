@@ -40,12 +40,14 @@ from ._common import (
     default="gradcam,gradcam++,layercam",
     show_default=True,
     shell_complete=complete_methods,
+    metavar="NAME,...",
     help="Comma-separated method names: one grid row each.",
 )
 @click.option(
     "--layers",
     default="auto",
     show_default=True,
+    metavar="NAME,...|auto",
     help="Comma-separated layer names: one grid column each (see `camlens layers MODEL`).",
 )
 @click.option(

@@ -39,6 +39,7 @@ from ._common import (
     default="gradcam",
     show_default=True,
     shell_complete=complete_methods,
+    metavar="NAME",
     help="A camlens method name: gradcam, gradcam++, scorecam, layercam, eigencam, ...",
 )
 @click.option(

@@ -152,12 +152,16 @@ def command(
         max_concurrency=max_concurrency,
         queue=queue,
     )
-    torch.set_num_threads(threads or max(1, min(4, (os.cpu_count() or 1) // max_concurrency)))
-    loaded = load_model_for_cli(model or "demo", weights, device, labels, size)
-    if layer:
-        loaded.target_layer = layer
-    app = create_app(loaded, limits)
-    sock = bind(host, port)
+    sock = bind(host, port)  # first: a port in use fails before the model is loaded
+    try:
+        torch.set_num_threads(threads or max(1, min(4, (os.cpu_count() or 1) // max_concurrency)))
+        loaded = load_model_for_cli(model or "demo", weights, device, labels, size)
+        if layer:
+            loaded.target_layer = layer
+        app = create_app(loaded, limits)
+    except BaseException:
+        sock.close()
+        raise
     if not _is_loopback(host):
         note(
             f"listening on {host}, not only this machine: anyone who can reach it can use the "
