@@ -353,3 +353,29 @@ def test_timeout_answers_503_and_stops_the_job(loaded):
             time.sleep(0.05)
         health = client.get("/healthz").json()
         assert health["running"] == 0 and health["admitted"] == 0 and health["timed_out"] == 1
+
+
+def test_a_slow_upload_gets_408_and_frees_its_place(loaded):
+    import time
+
+    app = create_app(loaded, Limits(timeout=0.5))
+    boundary = "slowboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+        'filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+    ).encode()
+
+    def trickle():
+        yield head
+        time.sleep(1.5)  # past the server's timeout
+        yield png_bytes(seed=8) + f"\r\n--{boundary}--\r\n".encode()
+
+    with ThreadServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as client:
+        response = client.post(
+            "/v1/explain",
+            content=trickle(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert response.status_code == 408, response.text
+        assert response.json()["error"] == "upload_timeout"
+        assert client.get("/healthz").json()["admitted"] == 0

@@ -111,3 +111,10 @@ def test_greyscale_and_transparent_uploads_are_explained(loaded):
         rgb = load_image(buffer.getvalue())
         rendered = explainer.run(loaded.model, rgb, options, method, layer, want_png=False)
         assert rendered.body["image"].startswith("data:image/png;base64,")
+
+
+def test_a_default_layer_that_does_not_exist_fails_at_start(loaded):
+    from camlens import LayerNotFoundError
+
+    with pytest.raises(LayerNotFoundError, match="layer5"):
+        Explainer(duck(loaded, target_layer="layer5"), Limits())

@@ -11,6 +11,7 @@ failure is a 500 with the same shape and no traceback (the traceback goes to the
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import time
@@ -71,6 +72,7 @@ ERRORS = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in {
         400: "malformed request (no image part, options not JSON)",
+        408: "the upload took longer than --timeout",
         413: "upload larger than --max-upload-mb",
         415: "not multipart/form-data, or the image part is not declared as an image",
         422: "a corrupt or too large image, an unknown method or layer, a class out of range",
@@ -320,7 +322,17 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
             )
         deadline = time.monotonic() + limits.timeout
         with pool.admit() as ticket:  # 503 now if the queue is full, before reading the upload
-            form = await request.form(max_files=1, max_fields=8)
+            try:  # a slow upload must not hold its place in the queue for ever
+                form = await asyncio.wait_for(
+                    request.form(max_files=1, max_fields=8),
+                    max(deadline - time.monotonic(), 0.0),
+                )
+            except TimeoutError:
+                raise ServeError(
+                    408,
+                    "upload_timeout",
+                    f"the upload took longer than the server's timeout ({limits.timeout:g} s).",
+                ) from None
             try:
                 upload = form.get("image")
                 if not isinstance(upload, UploadFile):

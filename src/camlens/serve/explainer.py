@@ -137,6 +137,7 @@ class Explainer:
             self.categories = None  # names that do not fit the output would mislead
         layer = getattr(loaded, "target_layer", None)
         self.default_layer: str = layer or choose_layer(self.model, grey)
+        resolve_layers(self.model, self.default_layer)  # a wrong --layer fails at start
         self._black = self._tensor(Image.new("RGB", (width, height), (0, 0, 0)))[0]
         self._white = self._tensor(Image.new("RGB", (width, height), (255, 255, 255)))[0]
         span = self._white - self._black

@@ -185,7 +185,9 @@ class Ticket(Generic[T]):
         pool.running += 1
         future = loop.run_in_executor(pool._executor, pool._run_in_thread, job, cancel)
 
-        def finished(_: object) -> None:  # on the event loop, when the thread is done
+        def finished(done: asyncio.Future) -> None:  # on the event loop, when the thread ends
+            if not done.cancelled():
+                done.exception()  # retrieved: a job that failed after its timeout is not logged
             seconds = time.monotonic() - start
             pool.mean_seconds = 0.8 * pool.mean_seconds + 0.2 * seconds
             pool.running -= 1
