@@ -837,6 +837,10 @@ def load_model(
                 "architecture name with a state-dict file instead)."
             )
         loaded = _from_saved_file(path, target, input_size)
+    elif path.is_dir():
+        raise ModelLoadError(
+            f"{spec} is a folder; pass a model file (torch.save(model)) or a model name."
+        )
     elif _looks_like_path(spec) and not spec.startswith("timm:"):
         raise UnknownModelError(f"no model file at {path}: the file does not exist.")
     elif spec.startswith("timm:"):

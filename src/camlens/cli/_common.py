@@ -117,6 +117,21 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 class GuardedCommand(click.Command):
     """A click command whose errors are one line and an exit code (see :data:`EXIT_CODES`)."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Parse errors (unknown option, missing --model, bad --device) as one line too."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else f"camlens {info_name}"
+            message = one_line(exc.format_message()).rstrip(".")
+            raise CommandError(f"{message}. See `{path} --help`.", exc.exit_code) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         debug = _debug_enabled(ctx)
         previous = warnings.showwarning

@@ -78,6 +78,14 @@ from ._common import (
     is_flag=True,
     help="Also save each layer's map before upsampling and normalising (<name>.raw.npy).",
 )
+@click.option(
+    "--aug-smooth", is_flag=True, help="Average over flips and intensity scalings (6 passes)."
+)
+@click.option(
+    "--eigen-smooth",
+    is_flag=True,
+    help="First principal component of the weighted activations instead of their sum.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
 @click.option("--progress/--no-progress", "show_progress", default=True, show_default=True)
 @device_option
@@ -97,6 +105,8 @@ def command(
     colormap: str,
     figure: bool,
     raw: bool,
+    aug_smooth: bool,
+    eigen_smooth: bool,
     as_json: bool,
     show_progress: bool,
     device: str,
@@ -138,7 +148,12 @@ def command(
             cam = method_cls(loaded.model, layers)
             if not as_json:
                 note(f"{method_name} on {loaded.name} at layer {', '.join(layers)} ({x.device})")
-        results = cam.explain_targets(x, [target for _, target in chosen])
+        results = cam.explain_targets(
+            x,
+            [target for _, target in chosen],
+            aug_smooth=aug_smooth,
+            eigen_smooth=eigen_smooth,
+        )
         check_categories(loaded, results[0].outputs)
         for i, (path_i, stem_i) in enumerate(batch):
             writer.write(path_i, stem_i, pictures[i], i, chosen, results, layers)
