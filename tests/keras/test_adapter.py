@@ -15,7 +15,7 @@ if keras.backend.backend() != "tensorflow":
     pytest.skip("these tests run Keras on the TensorFlow backend", allow_module_level=True)
 
 import camlens  # noqa: E402
-from camlens.core.adapters import require_torch_model  # noqa: E402
+from camlens.core.adapters import is_keras_model, require_torch_model  # noqa: E402
 from camlens.keras import KerasSupportError  # noqa: E402
 
 torch.set_num_threads(1)
@@ -78,7 +78,10 @@ def nchw(x: np.ndarray) -> torch.Tensor:
 def test_capture_matches_torch(twins):
     """Activations, gradients and logits of one capture equal the torch twin's."""
     flat, _, _, twin, x = twins
-    keras_cap = camlens.GradCAM(flat, "conv2").adapter.capture(x, [[1, 3]])
+    cam = camlens.GradCAM(flat, "conv2")
+    assert isinstance(cam.adapter, camlens.keras.KerasAdapter)
+    assert is_keras_model(flat) and not is_keras_model(twin)
+    keras_cap = cam.adapter.capture(x, [[1, 3]])
     torch_cap = camlens.GradCAM(twin, "relu2").adapter.capture(nchw(x), [[1, 3]])
     assert keras_cap.inputs.shape == (2, 3, 12, 12)
     assert keras_cap.activations[0].shape == (2, 6, 6, 6)
