@@ -51,7 +51,7 @@ border-radius:6px;padding:6px;font-size:12px;width:{{ 2 * thumb + 14 }}px}
 <code>{{ m.data }}</code> · weights sha256 <code>{{ (m.weights_sha256 or "—")[:16] }}</code> ·
 {{ m.created }}</div>
 
-<h2>Summary</h2>
+<h2 id="summary">Summary</h2>
 <div class="cards">
 <div class="card">images<b>{{ f.n_images }}</b></div>
 <div class="card">explained<b>{{ f.n_explained }}</b></div>
@@ -71,7 +71,7 @@ of each side; shared region: ≥ {{ pct(f.thresholds.agreement) }} of a class's 
 a {{ f.thresholds.grid }}×{{ f.thresholds.grid }} grid at ≥ {{ f.thresholds.lift }}× the other
 classes' rate.</p>
 
-<h2>Per class</h2>
+<h2 id="per-class">Per class</h2>
 <div class="grid">{% for c in f.classes %}<div class="mm"><img alt="mean map {{ c.name }}"
 src="{{ mean_maps[loop.index0] }}">{{ c.name }}</div>{% endfor %}</div>
 <p class="meta">Mean maps: the average of each class's maps as energy distributions (where the
@@ -90,22 +90,22 @@ model looks on average for that class).</p>
 {% endfor %}</tbody></table>
 
 {% for fl in f.flags %}
-<h2>Flagged: {{ fl.kind }} — {{ fl.name }}</h2>
+<h2 id="flag-{{ loop.index }}">Flagged: {{ fl.kind }} — {{ fl.name }}</h2>
 <p>{{ fl.detail }}. First {{ thumbs[loop.index0]|length }} of {{ fl.count }}:</p>
 <div class="grid">{% for t in thumbs[loop.index0] %}{{ t|safe }}{% endfor %}</div>
 {% endfor %}
 
-<h2>Misclassified ({{ f.misclassified.count }})</h2>
+<h2 id="misclassified">Misclassified ({{ f.misclassified.count }})</h2>
 {% if f.misclassified.confusions %}
 <table class="sortable"><thead><tr><th class="t">label</th><th class="t">predicted</th>
 <th>images</th></tr></thead><tbody>{% for c in f.misclassified.confusions %}<tr>
 <td class="t">{{ c.label }}</td><td class="t">{{ c.prediction }}</td><td>{{ c.count }}</td></tr>
 {% endfor %}</tbody></table>
-<p>The most confident mistakes:</p>
+<p id="mistakes">The most confident mistakes:</p>
 <div class="grid">{% for t in wrong_thumbs %}{{ t|safe }}{% endfor %}</div>
 {% else %}<p>None{% if not f.labelled %} (the data has no labels){% endif %}.</p>{% endif %}
 
-<h2>Images flagged or misclassified ({{ rows|length }}{% if rows_cut %}, first {{ rows|length }}{% endif %})</h2>
+<h2 id="images">Images flagged or misclassified ({{ rows|length }}{% if rows_cut %}, first {{ rows|length }}{% endif %})</h2>
 <table class="sortable"><thead><tr><th>#</th><th class="t">path</th><th class="t">label</th>
 <th class="t">predicted</th><th>confidence</th><th>object share</th><th>border share</th>
 <th>entropy</th><th>peak y</th><th>peak x</th><th class="t">why</th></tr></thead><tbody>
@@ -114,7 +114,7 @@ model looks on average for that class).</p>
 <td>{{ num(r.border_share) }}</td><td>{{ num(r.entropy) }}</td><td>{{ num(r.peak_y) }}</td>
 <td>{{ num(r.peak_x) }}</td><td class="t">{{ r.why }}</td></tr>{% endfor %}</tbody></table>
 
-<h2>Skipped images ({{ f.n_errors }})</h2>
+<h2 id="skipped">Skipped images ({{ f.n_errors }})</h2>
 {% if f.errors %}<table class="sortable"><thead><tr><th>#</th><th class="t">path</th>
 <th class="t">error</th></tr></thead><tbody>{% for e in f.errors[:2000] %}<tr><td>{{ e.index }}</td>
 <td class="t">{{ e.path }}</td><td class="t">{{ e.error }}</td></tr>{% endfor %}</tbody></table>

@@ -1,0 +1,213 @@
+"""Throughput of ``camlens audit`` against the floor, and 1 process against 2 (torchrun).
+
+    .venv/bin/python bench/bench_audit.py                     # CIFAR ResNet-56, 2,000 CIFAR photos
+    .venv/bin/python bench/bench_audit.py --n 500 --repeats 1 # quicker
+
+The floor is the least work any audit must do per batch: one forward whose autograd graph starts
+at the target layer (parameters frozen, a hook makes the layer's output a graph leaf) and
+``torch.autograd.grad`` of the predicted logits to that layer (as ``bench_core.floor_runner``),
+on the same model, the same images already decoded and preprocessed in memory, the same batch size.
+
+The audit is ``run_audit`` end to end on the same images read from disk: JPEG decoding and
+preprocessing in DataLoader workers, Grad-CAM, the evidence statistics, the Parquet parts; without
+the findings and the report (one-off, timed separately). Ratio = audit time / floor time.
+
+Scale-out: the same audit as 1 process and under ``torchrun --standalone --nproc_per_node=2``
+(gloo, one intra-op thread and one loader worker per rank), wall time from the first to the last
+image (process start-up and model loading excluded, ``init_process_group`` included).
+
+Rounds alternate floor and audit so drift on a shared machine hits both; medians are reported
+with the load average (``uptime``) before and after, since timing on a busy machine is unreliable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+HERE = Path(__file__).resolve()
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return f"loadavg {os.getloadavg()}"
+
+
+def make_manifest(n: int, folder: Path) -> Path:
+    """A CSV of the first ``n / 10`` CIFAR-10 test photos of each class."""
+    from camlens.zoo import cifar10_test_root
+
+    root = cifar10_test_root()
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    per = max(1, n // len(classes))
+    lines = ["path,label"]
+    for name in classes:
+        files = sorted((root / name).iterdir())[:per]
+        lines += [f"{f},{name}" for f in files]
+    path = folder / "bench-manifest.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def floor(model: nn.Module, layer: nn.Module, x: Tensor) -> Tensor:
+    """Forward with the graph starting at ``layer``, gradient of the top logits to it."""
+    params = list(model.parameters())
+    leaves: list[Tensor] = []
+
+    def leaf(module: nn.Module, inputs: object, output: Tensor) -> Tensor:
+        output = output.detach().requires_grad_(True)
+        leaves.append(output)
+        return output
+
+    for p in params:
+        p.requires_grad_(False)
+    handle = layer.register_forward_hook(leaf)
+    try:
+        with torch.enable_grad():
+            logits = model(x)
+            scores = logits.gather(1, logits.argmax(1, keepdim=True))
+            (grad,) = torch.autograd.grad(scores.sum(), leaves[0])
+    finally:
+        handle.remove()
+        for p in params:
+            p.requires_grad_(True)
+    return grad
+
+
+def time_floor(loaded, images: list[Tensor], batch: int) -> float:
+    layer = loaded.model.get_submodule(loaded.target_layer)
+    start = time.perf_counter()
+    for i in range(0, len(images), batch):
+        floor(loaded.model, layer, torch.stack(images[i : i + batch]))
+    return time.perf_counter() - start
+
+
+def time_audit(loaded, manifest: Path, out: Path, batch: int, workers: int) -> float:
+    from camlens.audit import run_audit
+
+    start = time.perf_counter()
+    run_audit(
+        str(manifest), loaded, str(out), batch_size=batch, workers=workers, force=True,
+        progress=False, report=False, flush_every=1024,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def worker(args: argparse.Namespace) -> None:
+    """One process of the scale-out measurement (plain or under torchrun)."""
+    from camlens.audit import run_audit
+    from camlens.loading import load_model
+
+    loaded = load_model(args.model)
+    start = time.perf_counter()
+    result = run_audit(
+        str(args.manifest), loaded, str(args.out), batch_size=args.batch, workers=1,
+        force=True, progress=False, report=False, flush_every=1024,
+    )  # fmt: skip
+    if result.rank == 0:
+        print(json.dumps({"seconds": time.perf_counter() - start, "images": result.total}))
+
+
+def scale_out(args: argparse.Namespace, manifest: Path, tmp: Path, procs: int) -> float:
+    """Seconds of the audit in ``procs`` processes, each with cores / procs intra-op threads."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // procs))}
+    env.pop("WORLD_SIZE", None)
+    common = ["--worker", "--model", args.model, "--manifest", str(manifest)]
+    common += ["--batch", str(args.batch), "--out", str(tmp / f"scale-{procs}")]
+    if procs == 1:
+        cmd = [sys.executable, str(HERE), *common]
+    else:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        cmd += [f"--nproc_per_node={procs}", str(HERE), *common]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd} failed:\n{done.stderr[-3000:]}")
+    line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")][-1]
+    return json.loads(line)["seconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="cifar10-resnet56")
+    parser.add_argument("--n", type=int, default=2000, help="CIFAR-10 test photos used")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=1, help="loader workers (1 process)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads (1 process)")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 1-vs-2-process part")
+    parser.add_argument("--out", type=Path, default=None, help="JSON results file")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+
+    from camlens.audit.sources import open_source
+    from camlens.loading import load_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    loaded = load_model(args.model)
+    record = {
+        "model": args.model, "batch": args.batch, "workers": args.workers,
+        "threads": torch.get_num_threads(), "python": platform.python_version(),
+        "torch": torch.__version__, "cpus": os.cpu_count(), "uptime_before": uptime(),
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        manifest = make_manifest(args.n, tmp)
+        source = open_source(str(manifest))
+        images = [loaded.preprocess(source.image(i)) for i in range(len(source))]
+        n = len(images)
+        time_floor(loaded, images[: args.batch], args.batch)  # warm-up
+        time_audit(loaded, manifest, tmp / "warm", args.batch, args.workers)
+        floors, audits = [], []
+        for _ in range(args.repeats):
+            floors.append(time_floor(loaded, images, args.batch))
+            audits.append(time_audit(loaded, manifest, tmp / "run", args.batch, args.workers))
+        from camlens.audit import RunDir, compute_findings, render_report
+
+        run = RunDir(str(tmp / "run"))
+        start = time.perf_counter()
+        table = run.read()
+        findings = compute_findings(table, list(loaded.categories or []))
+        render_report(run, source, loaded, findings, table)
+        report_s = time.perf_counter() - start
+        f, a = statistics.median(floors), statistics.median(audits)
+        record.update(
+            images=n, floor_s=floors, audit_s=audits, report_s=report_s,
+            floor_img_s=n / f, audit_img_s=n / a, ratio=a / f,
+        )  # fmt: skip
+        print(f"{n} images, batch {args.batch}, {torch.get_num_threads()} threads")
+        print(f"floor (forward + gradient to the layer): {n / f:7.1f} img/s  ({f:.2f} s)")
+        print(f"audit (load, CAM, statistics, parquet):  {n / a:7.1f} img/s  ({a:.2f} s)")
+        print(f"audit / floor time: {a / f:.3f}   findings + report: {report_s:.2f} s")
+        if not args.no_scale:
+            one = statistics.median(scale_out(args, manifest, tmp, 1) for _ in range(args.repeats))
+            two = statistics.median(scale_out(args, manifest, tmp, 2) for _ in range(args.repeats))
+            record.update(one_process_s=one, two_processes_s=two, speedup=one / two)
+            print(f"1 process: {n / one:7.1f} img/s   2 processes (torchrun, gloo): "
+                  f"{n / two:7.1f} img/s   speed-up {one / two:.2f}x")  # fmt: skip
+    record["uptime_after"] = uptime()
+    print(f"load: before [{record['uptime_before']}]  after [{record['uptime_after']}]")
+    if args.out:
+        args.out.write_text(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
