@@ -115,8 +115,6 @@ def test_torchscript_model_is_refused_in_one_line(run_camlens, photos, tmp_path,
 @pytest.mark.parametrize(
     ("case", "extra", "code", "fragments"),
     [
-        ("truncated", [], 3, ["truncated.png", "truncated or corrupt"]),
-        ("text", [], 3, ["text.jpg", "not an image file"]),
         ("huge", [], 3, ["huge.png", "400,000,000 pixels"]),
         ("method", ["--method", "gradcamm"], 2, ["unknown method 'gradcamm'", "gradcam"]),
         ("layer", ["--layer", "layer9"], 2, ["no layer named 'layer9'", "camlens layers"]),
@@ -136,6 +134,27 @@ def test_bad_inputs_exit_with_one_line(
     line = error_line(result)
     for fragment in fragments:
         assert fragment in line, line
+
+
+def test_skip_bad_explains_the_rest_and_exits_3(
+    run_camlens, photos, bad_images, resnet18_file, tmp_path
+):
+    images = [bad_images["truncated"], photos["coffee"], bad_images["text"], bad_images["huge"]]
+    result = run_camlens(
+        "explain", *images, "--model", "resnet18", "--weights", resnet18_file,
+        "--skip-bad", "--out", tmp_path, "--batch-size", "2",
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("camlens: skipped")]
+    assert len(skipped) == 3, result.stderr
+    assert "truncated.png" in skipped[0] and "truncated or corrupt" in skipped[0]
+    assert "text.jpg" in skipped[1] and "not an image file" in skipped[1]
+    assert "huge.png" in skipped[2] and "400,000,000 pixels" in skipped[2]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "Error: 3 of 4 images could not be read (see above); the other 1 were explained."
+    assert result.stdout.startswith(str(photos["coffee"]))
+    assert (tmp_path / "coffee.gradcam.top1.npy").is_file()
 
 
 def test_unknown_model_and_uncached_weights(run_camlens, photos, error_line):

@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 
 from ._common import (
+    EXIT_BAD_INPUT,
+    CommandError,
     GuardedCommand,
     check_categories,
     check_image_paths,
@@ -22,6 +24,7 @@ from ._common import (
     load_model_for_cli,
     model_options,
     note,
+    one_line,
     parse_method,
     progress,
     resolve_layer_option,
@@ -88,6 +91,12 @@ from ._common import (
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
 @click.option("--progress/--no-progress", "show_progress", default=True, show_default=True)
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Skip images that cannot be read (one line each on stderr), explain the rest, and exit "
+    "with 3 at the end.",
+)
 @device_option
 @debug_option
 def command(
@@ -109,6 +118,7 @@ def command(
     eigen_smooth: bool,
     as_json: bool,
     show_progress: bool,
+    skip_bad: bool,
     device: str,
     debug: bool,
 ) -> None:
@@ -119,6 +129,9 @@ def command(
     camlens explain photos/*.jpg --model resnet50 --target top3 --out maps/
     camlens explain cat.jpg --model resnet18 --weights my.pt --target 281 --target tabby
     """
+    from PIL import Image
+
+    from ..loading import InvalidImageError, load_image
     from ..viz import get_colormap
 
     method_name, method_cls = parse_method(method)
@@ -128,19 +141,26 @@ def command(
         raise click.BadParameter(
             f"unknown colormap {colormap!r}.", param_hint="--colormap"
         ) from None
-    paths = check_image_paths(images)
+    paths = list(images) if skip_bad else check_image_paths(images)
     loaded = load_model_for_cli(model, weights, device, labels, size)
     chosen = resolve_targets(targets, loaded)
     out.mkdir(parents=True, exist_ok=True)
     stems = unique_stems(paths)
     writer = _Writer(loaded, method_name, out, alpha, colormap, figure, raw, as_json)
-    batch: list[tuple[Path, str]] = []
+    batch: list[tuple[Path, str, Image.Image]] = []
     cam = None
     layers: list[str] = []
+    skipped = 0
     items = enumerate(zip(paths, stems, strict=True), start=1)
     for n, (path, stem) in progress(items, total=len(paths), desc="explain", enabled=show_progress):
-        batch.append((path, stem))
-        if len(batch) < batch_size and n < len(paths):
+        try:
+            batch.append((path, stem, load_image(path)))
+        except InvalidImageError as exc:
+            if not skip_bad:
+                raise
+            skipped += 1
+            note(f"skipped {one_line(exc)}")
+        if not batch or (len(batch) < batch_size and n < len(paths)):
             continue
         pictures, x = _prepare(loaded, batch)
         if cam is None:
@@ -155,9 +175,15 @@ def command(
             eigen_smooth=eigen_smooth,
         )
         check_categories(loaded, results[0].outputs)
-        for i, (path_i, stem_i) in enumerate(batch):
+        for i, (path_i, stem_i, _) in enumerate(batch):
             writer.write(path_i, stem_i, pictures[i], i, chosen, results, layers)
         batch = []
+    if skipped:
+        raise CommandError(
+            f"{skipped} of {len(paths)} images could not be read (see above); "
+            f"the other {len(paths) - skipped} were explained.",
+            EXIT_BAD_INPUT,
+        )
 
 
 def _prepare(loaded, batch):
@@ -165,13 +191,9 @@ def _prepare(loaded, batch):
     import torch
 
     from ..core.errors import InvalidInputError
-    from ..loading import load_image
 
-    tensors, originals = [], []
-    for path, _ in batch:
-        image = load_image(path)
-        originals.append(image)
-        tensors.append(loaded.preprocess(image))
+    originals = [image for _, _, image in batch]
+    tensors = [loaded.preprocess(image) for image in originals]
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) != 1:
         raise InvalidInputError(
