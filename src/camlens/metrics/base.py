@@ -11,6 +11,10 @@
 Shapes: ``inputs`` (B, C, H, W) as fed to the model; ``maps`` (B, H, W) in [0, 1] (a CAM's
 output); ``targets`` class indices (ints, a (B,) tensor, or :class:`camlens.ClassTarget` s);
 ``masks`` (B, H, W) bool object masks; ``boxes`` (B, 4) xyxy pixel boxes or a list of (n_i, 4).
+Metrics that re-run the explanation (``"method"`` in ``requires``: sanity checks, coherency, ARCC)
+also take ``method=`` (a callable ``(model, inputs, targets) -> maps``, a CAM class or its name)
+and ``method_kwargs=`` (see :mod:`camlens.metrics._method`); the others ignore extra keywords.
+Every metric here keeps one value per image: ``metric.per_image`` (N,).
 """
 
 from __future__ import annotations
