@@ -147,7 +147,12 @@ class ScoreCAM(BaseCAM):
 
     def _scorer(self, per_item: Callable[[], int]) -> tuple[Callable[[Tensor], Tensor], int | None]:
         """The function that scores masked images, and the chunk budget left for them."""
-        use_fold = self.fold_batchnorm and isinstance(self.model, nn.Module)
+        # Only where the adapter runs the model itself (not a Keras model behind a wrapper).
+        use_fold = (
+            self.fold_batchnorm
+            and isinstance(self.model, nn.Module)
+            and getattr(self.adapter, "model", None) is self.model
+        )
         extra = self._folded.extra_bytes(self.model) if use_fold else 0
         if not extra:
             return self.adapter.predict, self.max_memory
