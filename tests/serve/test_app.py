@@ -4,6 +4,7 @@ called directly, and every bad input is a 4xx JSON answer with a message, never 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import re
 
@@ -149,6 +150,10 @@ def test_openapi_and_offline_docs(client):
         assert path in schema["paths"]
     body = schema["paths"]["/v1/explain"]["post"]["requestBody"]["content"]
     assert "image" in body["multipart/form-data"]["schema"]["properties"]
+    if importlib.util.find_spec("fastapi_offline") is None:
+        note = client.get("/docs")
+        assert note.status_code == 200 and "fastapi-offline" in note.text
+        pytest.skip("fastapi-offline is not installed: /docs says how to get Swagger UI offline")
     for page in ("/docs", "/redoc"):
         html = client.get(page).text
         sources = re.findall(r'(?:src|href)="([^"]+)"', html)
@@ -379,3 +384,45 @@ def test_a_slow_upload_gets_408_and_frees_its_place(loaded):
         assert response.status_code == 408, response.text
         assert response.json()["error"] == "upload_timeout"
         assert client.get("/healthz").json()["admitted"] == 0
+
+
+class Flaky(torch.nn.Module):
+    """Wraps a model; raises an unexpected error while ``broken`` is set."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.broken = False
+
+    def forward(self, x):
+        if self.broken:
+            raise RuntimeError("something nobody planned for")
+        return self.inner(x)
+
+
+def test_an_unexpected_failure_is_a_500_without_traceback(loaded, caplog):
+    from types import SimpleNamespace
+
+    flaky = Flaky(loaded.model).eval()
+    model = SimpleNamespace(
+        model=flaky,
+        name="flaky",
+        categories=None,
+        preprocess=loaded.preprocess,
+        input_size=64,
+        device="cpu",
+        target_layer="inner.layer4",
+    )
+    with ThreadServer(create_app(model)) as running:
+        with httpx.Client(base_url=running.url, timeout=60) as client:
+            flaky.broken = True
+            response = post(client, png_bytes(seed=9))
+            assert response.status_code == 500
+            body = response.json()
+            assert body["error"] == "internal_error"
+            assert "RuntimeError" in body["detail"] and "log" in body["detail"]
+            assert "Traceback" not in response.text and "nobody planned" not in response.text
+            flaky.broken = False
+            again = post(client, png_bytes(seed=9))
+            assert again.status_code == 200
+            assert again.json()["target"]["label"] is None  # no class names: None

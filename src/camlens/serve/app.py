@@ -132,6 +132,16 @@ def _error_response(error: ServeError) -> JSONResponse:
     )
 
 
+def internal_error(exc: BaseException) -> ServeError:
+    """500 naming only the exception's type: the traceback goes to the server's log."""
+    return ServeError(
+        500,
+        "internal_error",
+        f"the server failed on this request ({type(exc).__name__}); "
+        "the server's log has the details.",
+    )
+
+
 def as_serve_error(exc: CamlensError) -> ServeError:
     """The HTTP answer for a camlens error raised while explaining."""
     if isinstance(exc, ServeError):
@@ -262,15 +272,9 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # last resort (Starlette re-raises after it, so uvicorn also logs the traceback)
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse(
-            {
-                "error": "internal_error",
-                "detail": f"the server failed on this request ({type(exc).__name__}); "
-                "the server's log has the details.",
-            },
-            status_code=500,
-        )
+        return _error_response(internal_error(exc))
 
     @app.post(
         "/v1/explain",
@@ -364,7 +368,13 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
                 image = load_image(data, max_pixels=limits.max_pixels)
                 return explainer.run(model, image, options, method, layer, want_png=want_png)
 
-            rendered = await ticket.run(job, deadline)
+            try:
+                rendered = await ticket.run(job, deadline)
+            except CamlensError:
+                raise
+            except Exception as exc:  # answered here: the connection stays usable
+                log.error("explain failed unexpectedly", exc_info=exc)
+                raise internal_error(exc) from None
         if rendered.png is not None:
             return Response(rendered.png, media_type="image/png", headers=rendered.headers)
         return JSONResponse(rendered.body, headers=rendered.headers)
