@@ -331,7 +331,7 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
                     request.form(max_files=1, max_fields=8),
                     max(deadline - time.monotonic(), 0.0),
                 )
-            except TimeoutError:
+            except asyncio.TimeoutError:  # TimeoutError from 3.11, not in 3.10
                 raise ServeError(
                     408,
                     "upload_timeout",

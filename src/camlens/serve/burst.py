@@ -49,7 +49,10 @@ class ServerProcess:
         self, args: Sequence[str], *, log: str | os.PathLike[str] | None = None, start_timeout=180.0
     ) -> None:
         self.args = [sys.executable, "-m", "camlens.cli", "serve", "--port", "0", *args]
-        self.log = Path(log) if log else Path(tempfile.mkstemp(prefix="camlens-serve-")[1])
+        if log is None:
+            handle, log = tempfile.mkstemp(prefix="camlens-serve-", suffix=".log")
+            os.close(handle)
+        self.log = Path(log)
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""

@@ -171,7 +171,7 @@ class Ticket(Generic[T]):
         slots = pool._semaphore()
         try:
             await asyncio.wait_for(slots.acquire(), max(deadline - time.monotonic(), 0.0))
-        except TimeoutError:
+        except asyncio.TimeoutError:  # TimeoutError from 3.11, not in 3.10
             pool.timed_out += 1
             raise timed_out(
                 "the request waited longer than the server's timeout for a free worker; "
@@ -199,7 +199,7 @@ class Ticket(Generic[T]):
             result = await asyncio.wait_for(
                 asyncio.shield(future), max(deadline - time.monotonic(), 0.0)
             )
-        except TimeoutError:
+        except asyncio.TimeoutError:  # TimeoutError from 3.11, not in 3.10
             cancel.set()
             pool.timed_out += 1
             raise timed_out(
