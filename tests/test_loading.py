@@ -296,3 +296,27 @@ def test_timm_names():
     assert loaded.preprocess(Image.new("RGB", (300, 260))).shape == (3, 224, 224)
     with pytest.raises(UnknownModelError):
         load_model("timm:no_such_net")
+
+
+def test_timm_pretrained_from_the_hugging_face_cache_only(tmp_path, monkeypatch):
+    timm = pytest.importorskip("timm")
+    constants = pytest.importorskip("huggingface_hub.constants")
+    safetensors = pytest.importorskip("safetensors.torch")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsUnavailableError, match=r"huggingface-cli download timm/resnet18"):
+        load_model("timm:resnet18")
+    # lay out a cache entry as huggingface_hub does: refs/main -> snapshots/<rev>/<file>
+    repo = tmp_path / "hub" / "models--timm--resnet18.a1_in1k"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    torch.manual_seed(3)
+    reference = timm.create_model("resnet18", pretrained=False).eval()
+    safetensors.save_file(reference.state_dict(), str(snapshot / "model.safetensors"))
+    loaded = load_model("timm:resnet18")
+    assert loaded.weights == str(snapshot / "model.safetensors")
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(loaded.model.state_dict()[key], value, rtol=0, atol=0)
+    assert loaded.categories is not None and loaded.categories[281] == "tabby"

@@ -600,11 +600,7 @@ def _from_torchvision(
 ) -> LoadedModel:
     tv = _torchvision()
     default = _torchvision_enum(name, "DEFAULT")
-    if (
-        weights is None
-        or weights == ""
-        or not (weights.lower() == RANDOM or _looks_like_path(weights))
-    ):
+    if not weights or not (weights.lower() == RANDOM or _is_file_argument(weights)):
         enum = _torchvision_enum(name, weights or "DEFAULT")
         file = Path(torch.hub.get_dir()) / "checkpoints" / Path(enum.url).name
         if not file.is_file():
@@ -635,7 +631,9 @@ def _from_torchvision(
             target_layer=_default_layer(name),
             crop=crop,
         )
-    preprocess, crop, size = _preprocess_from_transforms(default.transforms())
+    # random or own weights: the architecture's plain ImageNet-1k recipe (DEFAULT may be SWAG's 518)
+    plain = type(default).__members__.get("IMAGENET1K_V1", default)
+    preprocess, crop, size = _preprocess_from_transforms(plain.transforms())
     if input_size and input_size != size:
         preprocess, crop = _imagenet_preprocess(input_size)
         size = input_size
@@ -674,6 +672,11 @@ def _from_torchvision(
         target_layer=_default_layer(name),
         crop=crop,
     )
+
+
+def _is_file_argument(weights: str) -> bool:
+    """``--weights`` names a file (an existing one, or anything that looks like a path)."""
+    return _looks_like_path(weights) or Path(weights).expanduser().is_file()
 
 
 def _existing_file(weights: str) -> Path:
@@ -720,7 +723,8 @@ def _from_timm(
                 f"camlens does not download: fetch them once (huggingface-cli download {where}), "
                 "or pass a local file with --weights FILE (or --weights random)."
             )
-        model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": cached})
+        overlay = {"file": cached, "source": ""}  # the local file, never the hub
+        model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay)
         label, digest = cached, _sha256(Path(cached))
     elif weights.lower() == RANDOM:
         model = timm.create_model(name, pretrained=False)
