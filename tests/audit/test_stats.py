@@ -43,6 +43,18 @@ def test_object_share_with_mask_and_missing_mask():
     s = evidence_stats(m, (4, 4), masks, torch.tensor([True, False]))
     assert s["object_share"][0].item() == pytest.approx(0.75)  # 3 / (1 + 3)
     assert math.isnan(s["object_share"][1].item())
+    assert s["peak_on_object"][0].item() == 1.0 and math.isnan(s["peak_on_object"][1].item())
+
+
+def test_peak_on_object_is_the_pointing_game_at_map_resolution():
+    # a thin object (one pixel column) inside cell (0, 1): the map peaks there, so it is a hit
+    # although the energy share inside the object's pixels is only a quarter of that cell's
+    m = torch.tensor([[[0.0, 1.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]])
+    masks = torch.zeros(2, 4, 4)
+    masks[:, 0:2, 3] = 1
+    s = evidence_stats(m, (4, 4), masks)
+    assert s["peak_on_object"].tolist() == [1.0, 0.0]
+    assert s["object_share"].tolist() == pytest.approx([0.5, 0.0])
 
 
 def test_partial_cell_coverage():

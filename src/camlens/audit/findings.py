@@ -5,8 +5,11 @@ Per class ``k`` (the true label; the prediction when the data has no labels):
 
 - **mean map**: the mean of the images' energy distributions ``p = M / Σ M`` (``(h, w)``,
   sums to 1): where the model looks on average for that class;
-- **off-object share**: the fraction of its images with ``object_share < outside`` (evidence
-  mostly outside the object mask or box; only when masks or boxes were given);
+- **off-object share**: the fraction of its images whose evidence lies mostly outside the object
+  (only when masks or boxes were given): ``object_share < outside`` *and* the map's peak off the
+  object (``peak_on_object == 0``). The second condition matters at low resolution: a thin or small
+  object covers only parts of a few map cells, so even a map centred on it keeps much of its
+  energy in the cells' other pixels; its peak, though, lands on the object;
 - **border share**: the fraction with ``border_share > in_border``;
 - **shared region**: each image's peak falls in one cell of a ``G × G`` grid over the image. With
   ``a_k(c)`` the fraction of class ``k``'s images peaking in cell ``c`` and ``b_k(c)`` the same for
@@ -84,7 +87,7 @@ def compute_findings(
     cell_y = np.clip(np.floor(ok["peak_y"].fillna(-1).to_numpy() * g), -1, g - 1).astype(int)
     cell_x = np.clip(np.floor(ok["peak_x"].fillna(-1).to_numpy() * g), -1, g - 1).astype(int)
     cell = np.where((cell_y >= 0) & (cell_x >= 0), cell_y * g + cell_x, -1)
-    off = (ok["object_share"] < t["outside"]).to_numpy()
+    off = ((ok["object_share"] < t["outside"]) & (ok["peak_on_object"] == 0)).to_numpy()
     in_band = (ok["border_share"] > t["in_border"]).to_numpy()
 
     per_class, flags = [], []

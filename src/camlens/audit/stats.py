@@ -7,6 +7,8 @@ the fraction of each cell's pixels inside ``R`` (``adaptive_avg_pool2d`` of the 
 mask to ``(h, w)``). All statistics are ``NaN`` for a map with no energy (all zeros).
 
 - ``object_share``: share inside the object mask (or box), ``NaN`` when none is given;
+- ``peak_on_object``: 1 when the map's highest cell overlaps the object, else 0 (the pointing
+  game at the map's resolution), ``NaN`` when no mask is given;
 - ``border_share``: share in the border band (the pixels within ``border · H`` of the top or
   bottom edge or ``border · W`` of the left or right edge);
 - ``q_tl, q_tr, q_bl, q_br``: share in each image quadrant (they sum to 1);
@@ -25,6 +27,7 @@ from torch import Tensor
 
 STAT_NAMES = (
     "object_share",
+    "peak_on_object",
     "border_share",
     "q_tl",
     "q_tr",
@@ -94,15 +97,19 @@ def evidence_stats(
         "q_bl": shares[3],
         "q_br": shares[4],
     }
+    peak = flat.argmax(1)
     if object_masks is None:
         out["object_share"] = nan.clone()
+        out["peak_on_object"] = nan.clone()
     else:
         cov = coverage(object_masks.to(maps.device), (h, w))
         share = (p * cov).flatten(1).sum(1)
+        hit = (cov.flatten(1).gather(1, peak[:, None])[:, 0] > 0).float()
         if has_object is not None:
             share = torch.where(has_object.to(maps.device), share, nan)
+            hit = torch.where(has_object.to(maps.device), hit, nan)
         out["object_share"] = share
-    peak = flat.argmax(1)
+        out["peak_on_object"] = hit
     out["peak_y"] = ((peak // w).float() + 0.5) / h
     out["peak_x"] = ((peak % w).float() + 0.5) / w
     pf = p.flatten(1)
