@@ -154,6 +154,8 @@ def test_page_explains_an_image_end_to_end(site, browser_page, tmp_path):
     page.wait_for_selector("body[data-state=error]", timeout=60_000)
     assert page.is_visible("#error")
     assert "not an image" in page.text_content("#error")
+    assert page.locator("#class-list li").count() == 0  # the previous image's result is gone
+    assert page.is_disabled("#download")
 
     # drop the good image on the drop zone: explained again
     page.evaluate(

@@ -180,10 +180,22 @@ async function explain() {
   }
 }
 
+function clearResult() {
+  // a new image: the previous one's pictures and classes must not stay on screen
+  state.result = null;
+  for (const id of ["original", "overlay-base", "heatmap"]) $(id).removeAttribute("src");
+  $("class-list").replaceChildren();
+  $("classes").disabled = true;
+  $("classes-hint").hidden = false;
+  $("overlay-caption").textContent = "Overlay";
+  $("download").disabled = true;
+}
+
 function chooseFile(file) {
   if (!file) return;
   state.file = file;
   state.target = null;
+  clearResult();
   $("drop-text").textContent = `${file.name} (${Math.ceil(file.size / 1024)} KiB)`;
   explain();
 }
