@@ -17,6 +17,8 @@ from ._common import (
     note,
 )
 
+EXTRA_CONNECTIONS = 100  # connections allowed on top of --max-concurrency + --queue
+
 
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -173,7 +175,15 @@ def command(
         f"{explainer.default_layer}, {limits.max_concurrency} worker(s), queue {limits.queue}); "
         "Ctrl-C stops it."
     )
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level == "debug")
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        # open connections beyond the admitted requests (page loads, /healthz, waiting
+        # clients) are bounded too: uvicorn answers 503 past this many
+        limit_concurrency=limits.capacity + EXTRA_CONNECTIONS,
+        timeout_keep_alive=5,
+    )
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
