@@ -59,6 +59,8 @@ CAMS = (
 )
 # Real models cost more per forward: fewer methods. Score-CAM runs one forward per channel
 # (64 on the CIFAR ResNets' layer3, 1,280 on MobileNetV2's features.18: ~100 s per photo here).
+BIAS_CAMS = ("gradcam", "gradcam++", "layercam", "scorecam", "randomcam")
+BIAS_CAMS_FIXED = ("gradcam", "gradcam++", "layercam", "randomcam")
 CIFAR_CAMS = ("gradcam", "gradcam++", "xgradcam", "layercam", "eigencam", "scorecam", "randomcam")
 MOBILENET_CAMS = (
     "gradcam",
@@ -93,6 +95,7 @@ class Runner:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.suite, self.force, self.quick = suite, force, quick
         self.img_dir = out / "img" if quick else IMG_DIR  # smoke runs keep docs/img untouched
+        self.img_dir.mkdir(parents=True, exist_ok=True)
         self.sections: list[str] = []
 
     def run(
@@ -230,11 +233,12 @@ def suite_bias(runner: Runner, args: argparse.Namespace) -> None:
     from camlens.datasets import make_benchmark
     from camlens.metrics import EnergyPointingGame, PointingGame
 
-    n = 40 if args.quick else args.n or 500
+    n = 40 if args.quick else args.n or 250
     models = {name: zoo.load(f"benchmark-{name}") for name in ("clean", "biased")}
     classes = models["clean"].categories
     biased_class = models["biased"].info.get("biased_class")
     biased_name = classes[biased_class] if isinstance(biased_class, int) else "triangle"
+    biased_index = classes.index(biased_name)
     start = time.perf_counter()
     rows = []
     for cue in ("none", "biased_class", "all"):
@@ -265,96 +269,105 @@ def suite_bias(runner: Runner, args: argparse.Namespace) -> None:
     print(section, flush=True)
 
     cued = make_benchmark(n, seed=0, split="test", cue="all")
-    methods = ("gradcam", "gradcam++", "layercam", "scorecam", "randomcam")
     cue_metrics = [EnergyPointingGame(), PointingGame(tolerance=0)]
-    for name, entry in models.items():
-        runner.run(
-            f"bias-{name}",
-            f"Energy on the watermark: {name} model",
-            f"`zoo.load('benchmark-{name}')` on `make_benchmark({n}, seed=0, split='test', "
-            "cue='all')` (the watermark on every image); the masks are the watermark's 8×8 "
-            "box (`mask_key='cue_masks'`): energy = share of the map's energy on the watermark "
-            "(1.6% of the pixels), pointing game = share of maps whose maximum is on it",
-            lambda entry=entry: evaluate(
-                entry, cued, methods=methods, metrics=cue_metrics, mask_key="cue_masks",
-                by_class=True, batch_size=50, progress=args.progress,
-            ),
-            plot=False,
-        )  # fmt: skip
-    bias_figures(runner, models, cued, biased_name, methods)
+    explained = {"label": "its true class", biased_index: f"the biased class ({biased_name})"}
+    for tag, targets in (("", "label"), (f"-{biased_name}", biased_index)):
+        methods = BIAS_CAMS if targets == "label" else BIAS_CAMS_FIXED
+        for name, entry in models.items():
+            runner.run(
+                f"bias-{name}{tag}",
+                f"Energy on the watermark: {name} model, maps of {explained[targets]}",
+                f"`zoo.load('benchmark-{name}')` on `make_benchmark({n}, seed=0, split='test', "
+                "cue='all')` (the watermark on every image), each image explained for "
+                f"{explained[targets]}; the masks are the watermark's 8×8 box "
+                "(`mask_key='cue_masks'`): energy = share of the map's energy on the watermark "
+                "(1.6% of the pixels), pointing game = share of maps whose maximum is on it",
+                lambda entry=entry, targets=targets, methods=methods: evaluate(
+                    entry, cued, methods=methods, metrics=cue_metrics, mask_key="cue_masks",
+                    targets=targets, by_class=True, batch_size=50, progress=args.progress,
+                ),
+                plot=False,
+            )  # fmt: skip
+    bias_figures(runner, models, cued, biased_name)
 
 
-def bias_figures(
-    runner: Runner, models: dict[str, Any], data: Any, biased_name: str, methods: tuple[str, ...]
-) -> None:
-    """The per-class energy tables and two figures: bars of energy on the watermark per class,
-    and Grad-CAM of both models on a few watermarked images."""
+def bias_figures(runner: Runner, models: dict[str, Any], data: Any, biased_name: str) -> None:
+    """Per-class Grad-CAM figures from the four bias runs: energy and pointing on the watermark
+    (tables and bars), and the maps of both models on one watermarked image per class."""
     from matplotlib.figure import Figure
 
     from camlens import ClassTarget, GradCAM
     from camlens.evaluation import EvaluationResult
     from camlens.viz import save_grid
 
-    results = {
-        name: EvaluationResult.from_dict(
-            json.loads((runner.dir / f"bias-{name}.json").read_text())["result"]
-        )
-        for name in models
+    classes = list(models["clean"].categories)
+    biased_index = classes.index(biased_name)
+    runs = {
+        "clean model, true class": "bias-clean",
+        "biased model, true class": "bias-biased",
+        f"clean model, {biased_name} map": f"bias-clean-{biased_name}",
+        f"biased model, {biased_name} map": f"bias-biased-{biased_name}",
     }
-    lines = ["### Energy on the watermark per class (Grad-CAM family)", ""]
-    for name, result in results.items():
-        lines += [
-            f"**{name} model**, share of map energy on the watermark, by true class "
-            "(each image explained for its true class):",
-            "",
-            result.by_class_markdown("energy_pointing_game").rstrip(),
-            "",
-            f"**{name} model**, share of maps whose maximum lies on the watermark:",
-            "",
-            result.by_class_markdown("pointing_game").rstrip(),
-            "",
-        ]
-    classes = list(results["clean"].by_class_table("energy_pointing_game").index)
-    fig = Figure(figsize=(8.5, 3.2), layout="constrained")
-    axes = fig.subplots(1, 2, sharey=True)
-    for ax, method in zip(axes, ("gradcam", "scorecam"), strict=True):
-        width = 0.38
-        x = np.arange(len(classes))
-        for k, (name, result) in enumerate(results.items()):
-            table = result.by_class_table("energy_pointing_game")
-            ax.bar(x + (k - 0.5) * width, table[method].to_numpy(), width, label=f"{name} model")
-        ax.set_xticks(x, classes)
-        ax.set_title(f"{method}: map energy on the watermark")
-        ax.axhline(64 / 4096, color="grey", lw=0.8, ls="--", label="watermark's share of pixels")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("share of map energy")
-    axes[0].legend(fontsize=8)
+    results = {
+        label: EvaluationResult.from_dict(
+            json.loads((runner.dir / f"{run}.json").read_text())["result"]
+        )
+        for label, run in runs.items()
+    }
+    lines = ["### Grad-CAM on the watermark, per class", ""]
+    for column, what in (
+        ("energy_pointing_game", "Share of Grad-CAM's energy on the watermark (1.6% of pixels)"),
+        ("pointing_game", "Share of Grad-CAM maps whose maximum lies on the watermark"),
+    ):
+        header = "| true class | " + " | ".join(results) + " |"
+        lines += [f"{what}, by the image's true class:", "", header]
+        lines.append("| --- |" + " ---: |" * len(results))
+        tables = {k: r.by_class_table(column)["gradcam"] for k, r in results.items()}
+        for cls in classes:
+            cells = [f"{tables[k].get(cls, float('nan')):.3f}" for k in results]
+            lines.append(f"| {cls} | " + " | ".join(cells) + " |")
+        lines.append("")
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    ax = fig.subplots()
+    x, width = np.arange(len(classes)), 0.2
+    for k, (label, result) in enumerate(results.items()):
+        values = result.by_class_table("energy_pointing_game")["gradcam"].reindex(classes)
+        ax.bar(x + (k - 1.5) * width, values.to_numpy(), width, label=label)
+    ax.axhline(64 / 4096, color="grey", lw=0.8, ls="--", label="watermark's share of pixels")
+    ax.set_xticks(x, [f"true class: {c}" for c in classes])
+    ax.set_ylabel("share of Grad-CAM energy")
+    ax.set_title("Grad-CAM energy on the watermark (every image carries it)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
     bars = runner.img_dir / "benchmark-bias-energy.png"
     fig.savefig(bars, dpi=110)
-    lines += [f"![energy on the watermark per class]({'img/' + bars.name})", ""]
+    lines += [f"![Grad-CAM energy on the watermark per class]({'img/' + bars.name})", ""]
 
-    # Grad-CAM of both models on the first two watermarked images of every class.
-    rows = [i for c in range(len(classes)) for i in (data.labels == c).nonzero().flatten()[:2]]
-    rows = torch.stack(rows)
+    # One watermarked image per class: the clean and biased models' maps of the true class,
+    # and the biased model's map of the biased class.
+    rows = torch.stack([(data.labels == c).nonzero().flatten()[0] for c in range(len(classes))])
     images, labels = data.images[rows], data.labels[rows]
+    columns = [
+        ("clean", labels, "clean model: true class"),
+        ("biased", labels, "biased model: true class"),
+        ("biased", torch.full_like(labels, biased_index), f"biased model: {biased_name}"),
+    ]
     maps = []
-    for entry in models.values():
+    for name, targets, _ in columns:
+        entry = models[name]
         with GradCAM(entry.model, entry.target_layer) as cam:
-            maps.append(cam(entry.preprocess(images), [ClassTarget(int(c)) for c in labels]))
+            maps.append(cam(entry.preprocess(images), [ClassTarget(int(c)) for c in targets]))
     picture = runner.img_dir / "benchmark-bias-maps.png"
     save_grid(
-        (images.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8),
+        (images.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8),
         torch.stack(maps, dim=1),
         picture,
         row_labels=[classes[int(c)] for c in labels],
-        col_labels=[f"{name} model, Grad-CAM" for name in models],
-        cell_size=1.6,
+        col_labels=[label for _, _, label in columns],
+        cell_size=1.9,
         dpi=90,
     )
-    lines += [
-        f"![Grad-CAM of both models on watermarked images]({'img/' + picture.name})",
-        "",
-    ]
+    lines += [f"![Grad-CAM of both models on watermarked images]({'img/' + picture.name})", ""]
     section = "\n".join(lines)
     (runner.dir / "per-class.md").write_text(section)
     runner.sections.append(section)

@@ -127,18 +127,18 @@ def test_energy_on_the_cue_per_class(model):
         metrics=["energy_pointing_game"],
         mask_key="cue_masks",
         by_class=True,
-        class_names=["cued", "plain"],
+        class_names=["with cue", "another"],  # rows in class order, not alphabetical
         batch_size=3,
         progress=False,
     )
     per_class = result.by_class_table("energy_pointing_game")
-    assert list(per_class.index) == ["cued", "plain"]
-    assert per_class.loc["cued", "cue"] == pytest.approx(1.0)
-    assert per_class.loc["plain", "cue"] == pytest.approx(0.0)
-    assert per_class.loc["cued", "oracle"] == pytest.approx(0.0)  # the object is never there
+    assert list(per_class.index) == ["with cue", "another"]
+    assert per_class.loc["with cue", "cue"] == pytest.approx(1.0)
+    assert per_class.loc["another", "cue"] == pytest.approx(0.0)
+    assert per_class.loc["with cue", "oracle"] == pytest.approx(0.0)  # the object is never there
     assert result.table.loc["cue", "energy_pointing_game"] == pytest.approx(0.5)
     markdown = result.by_class_markdown()
-    assert "| cued | 1.000 | 0.000 |" in markdown
+    assert "| with cue | 1.000 | 0.000 |" in markdown
 
 
 def test_by_class_for_a_metric_without_per_image_values(model):
@@ -178,6 +178,9 @@ def test_targets_are_labels_or_predictions_and_accuracy_is_counted(model):
         targets="predicted",
         progress=False,
     )
+    fixed = evaluate(model, data, methods={"o": oracle}, metrics=[CountTargets()], targets=7,
+                     progress=False)  # fmt: skip
+    assert fixed.scores["o"]["target_value"] == 7.0
     assert by_label.scores["o"]["target_value"] == pytest.approx(
         float(data["labels"].double().mean())
     )

@@ -141,7 +141,12 @@ class EvaluationResult:
             raise ValueError("evaluate(..., by_class=True) was not used: no per-class scores.")
         pd = _pandas()
         column = column or self.columns[0]
-        classes = sorted({c for per in self.by_class.values() for c in per}, key=str)
+        names = self.info.get("class_names") or []
+        order = {str(n): i for i, n in enumerate(names)}
+        classes = sorted(
+            {c for per in self.by_class.values() for c in per},
+            key=lambda c: (order.get(str(c), len(order)), str(c)),
+        )
         frame = pd.DataFrame(
             {
                 m: [self.by_class[m].get(c, {}).get(column, float("nan")) for c in classes]

@@ -192,7 +192,11 @@ def _mean_curve(metric: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return x, curves.double().mean(dim=0).cpu().numpy()
 
 
-def _targets_of(batch: Batch, logits: Tensor, mode: str) -> Tensor:
+def _targets_of(batch: Batch, logits: Tensor, mode: str | int) -> Tensor:
+    if not isinstance(mode, str):  # one class for every image
+        if int(mode) >= logits.shape[1]:
+            raise TargetError(f"class {mode} is out of range for {logits.shape[1]} classes.")
+        return torch.full((logits.shape[0],), int(mode), dtype=torch.long, device=logits.device)
     if mode == "label":
         if batch.labels is None:
             raise TargetError(
@@ -214,7 +218,7 @@ def evaluate(
     methods: Sequence[MethodSpec] | Mapping[str, MethodSpec] = DEFAULT_METHODS,
     metrics: Sequence[Any] | None = None,
     target_layers: LayersSpec | None = None,
-    targets: str = "label",
+    targets: str | int = "label",
     batch_size: int = 32,
     device: str | torch.device | None = None,
     progress: bool = True,
@@ -239,7 +243,8 @@ def evaluate(
         metrics: names in ``camlens.metrics.METRICS``, Metric classes or instances. ``None``: the
             :data:`DEFAULT_METRICS` that the data supports (masks/boxes ones only with masks/boxes).
         target_layers: for the CAMs (``None``: the zoo entry's layer, else chosen automatically).
-        targets: ``"label"`` (explain the true class) or ``"predicted"`` (the top-1 class).
+        targets: ``"label"`` (explain the true class), ``"predicted"`` (the top-1 class), or a
+            class index explained on every image (e.g. a biased class).
         batch_size: images per batch (data sets and tensors; iterables keep their batches).
         device: run there (moves the model); ``None``: where the model's parameters are.
         method_kwargs / metric_kwargs: ``{name: {kwarg: value}}`` passed to the constructors.
@@ -264,8 +269,11 @@ def evaluate(
         class_names = class_names or getattr(entry, "categories", None)
     if not isinstance(model, nn.Module):
         raise InvalidInputError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
-    if targets not in TARGET_MODES:
-        raise InvalidInputError(f"targets must be one of {TARGET_MODES}, got {targets!r}.")
+    fixed_class = isinstance(targets, int) and not isinstance(targets, bool) and targets >= 0
+    if targets not in TARGET_MODES and not fixed_class:
+        raise InvalidInputError(
+            f"targets must be one of {TARGET_MODES} or a class index (int >= 0), got {targets!r}."
+        )
     if mask_key not in ("masks", "cue_masks"):
         raise InvalidInputError(f"mask_key must be 'masks' or 'cue_masks', got {mask_key!r}.")
     if device is not None:
@@ -416,6 +424,7 @@ def evaluate(
             "targets": targets,
             "target_layers": {m: _layer_names(c) for m, c in cams.items()},
             "mask_key": mask_key,
+            "class_names": list(class_names) if class_names is not None else None,
             "skipped_metrics": skipped,
             "batch_size": batch_size,
             "device": str(device),
