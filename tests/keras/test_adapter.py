@@ -160,24 +160,23 @@ def test_several_layers_and_topk_match_torch(twins):
     torch.testing.assert_close(k.maps, t.maps, atol=TOL, rtol=0)
 
 
-def test_aug_smooth_with_torch_input_matches_torch(twins):
+def test_aug_smooth_matches_torch_for_nhwc_and_torch_input(twins):
     flat, _, _, twin, x = twins
-    keras_maps = camlens.GradCAM(flat, "conv2")(camlens.keras.as_torch(x), aug_smooth=True)
     torch_maps = camlens.GradCAM(twin, "relu2")(nchw(x), aug_smooth=True)
-    torch.testing.assert_close(keras_maps, torch_maps, atol=TOL, rtol=0)
+    for inputs in (x, camlens.keras.as_torch(x)):
+        keras_maps = camlens.GradCAM(flat, "conv2")(inputs, aug_smooth=True)
+        torch.testing.assert_close(keras_maps, torch_maps, atol=TOL, rtol=0)
 
 
 RUN_ONLY = [camlens.SSCAM, camlens.RandomCAM, camlens.RefineCAM, camlens.FinerCAM]
-TORCH_INPUT = [camlens.SobelCAM, camlens.SmoothGradCAMPlusPlus, camlens.SESS]
+OWN_PIPELINE = [camlens.SobelCAM, camlens.SmoothGradCAMPlusPlus, camlens.SESS]
 
 
-@pytest.mark.parametrize("method", RUN_ONLY + TORCH_INPUT, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("method", RUN_ONLY + OWN_PIPELINE, ids=lambda m: m.__name__)
 def test_other_methods_run(twins, method):
-    """Methods without a twin comparison still give (B, H, W) maps in [0, 1]; those that work on
-    the input in torch first take it as torch (camlens.keras.as_torch)."""
+    """Methods without a twin comparison still give (B, H, W) maps in [0, 1] from NHWC input."""
     flat, _, _, _, x = twins
-    inputs = camlens.keras.as_torch(x) if method in TORCH_INPUT else x
-    maps = method(flat, "conv2")(inputs, targets=[1, 3])
+    maps = method(flat, "conv2")(x, targets=[1, 3])
     assert maps.shape == (2, 12, 12)
     assert bool(torch.isfinite(maps).all()) and 0 <= float(maps.min()) <= float(maps.max()) <= 1
 
@@ -360,13 +359,15 @@ def test_pytorch_only_features_raise(twins):
     with pytest.raises(KerasSupportError, match="FullGrad needs a PyTorch model"):
         require_torch_model(flat, "FullGrad")
     require_torch_model(nn.Linear(1, 1), "FullGrad")  # a torch model passes
-    # Until these call require_torch_model, they raise TypeError from TorchAdapter.
     for make in (
+        lambda: camlens.CAM(flat, "conv2"),
         lambda: camlens.FullGrad(flat, "conv2"),
         lambda: camlens.ShapleyCAM(flat, "conv2"),
+        lambda: camlens.DeepFeatureFactorization(flat, "conv2"),
         lambda: camlens.Saliency(flat),
         lambda: camlens.GuidedBackprop(flat),
+        lambda: camlens.Occlusion(flat),
+        lambda: camlens.RISE(flat),
     ):
-        expected = r"PyTorch model|torch\.nn\.Module"
-        with pytest.raises((KerasSupportError, TypeError), match=expected):
+        with pytest.raises(KerasSupportError, match="needs a PyTorch model"):
             make()

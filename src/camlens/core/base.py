@@ -130,6 +130,12 @@ class BaseCAM:
         return first_principal_component(weighted) if eigen_smooth else weighted.sum(dim=1)
 
     # --- pipeline ------------------------------------------------------------------------------
+    def prepare_input(self, input_tensor: object) -> Tensor:
+        """The input as the adapter's torch tensor: Keras takes NHWC numpy / ``tf.Tensor`` and
+        gives NCHW torch; PyTorch inputs pass unchanged."""
+        prepare = getattr(self.adapter, "prepare_input", None)
+        return input_tensor if prepare is None else prepare(input_tensor)
+
     def __call__(
         self,
         input_tensor: Tensor,
@@ -169,6 +175,7 @@ class BaseCAM:
         eigen_smooth: bool = False,
     ) -> list[Explanation]:
         """One :class:`Explanation` per target set, from a single forward pass."""
+        input_tensor = self.prepare_input(input_tensor)
         if aug_smooth:
             batch = check_input(input_tensor).shape[0]
             augmented = smoothing.augment(input_tensor)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..core.adapters import require_torch_model
 from ..core.base import BaseCAM, LayerContext
 from ..core.errors import LayerNotFoundError, TargetError
 from ..core.layers import resolve_layers
@@ -22,6 +23,7 @@ class CAM(BaseCAM):
     uses_gradients = False
 
     def __init__(self, model: nn.Module, target_layers, *args, fc_layer=None, **kwargs) -> None:
+        require_torch_model(model, "CAM")
         super().__init__(model, target_layers, *args, **kwargs)
         if fc_layer is None:
             linears = [m for m in model.modules() if isinstance(m, nn.Linear)]

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..core.adapters import require_torch_model
 from ..core.capture import ReshapeTransform, TorchAdapter
 from ..core.errors import InvalidInputError
 from ..core.layers import LayerSpec
@@ -154,6 +155,7 @@ class DeepFeatureFactorization:
         solver: Literal["torch", "sklearn"] = "torch",
         normalization: Normalization = "paper",
     ) -> None:
+        require_torch_model(model, "DeepFeatureFactorization")
         if solver not in ("torch", "sklearn"):
             raise ValueError(f"solver must be 'torch' or 'sklearn', got {solver!r}.")
         if normalization not in ("paper", "pytorch-grad-cam"):

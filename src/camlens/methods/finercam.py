@@ -212,7 +212,7 @@ class FinerCAM(BaseCAM):
         if aug_smooth:
             # Fix classes and comparisons on the un-augmented images, so that all six
             # augmentations explain the same contrast (one extra inference pass).
-            logits = self.adapter.predict(check_input(input_tensor))
+            logits = self.adapter.predict(check_input(self.prepare_input(input_tensor)))
             batch = logits.shape[0]
             resolved = []
             for spec in sets:

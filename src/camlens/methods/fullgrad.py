@@ -45,6 +45,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
 from ..core import smoothing
+from ..core.adapters import require_torch_model
 from ..core.base import BaseCAM, Explanation
 from ..core.capture import (
     ReshapeTransform,
@@ -188,6 +189,7 @@ class FullGrad(BaseCAM):
         differentiable: bool = False,
         postprocess: FullGradPostprocess = "paper",
     ) -> None:
+        require_torch_model(model, "FullGrad")
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
         if postprocess not in ("paper", "pytorch-grad-cam"):

@@ -152,7 +152,7 @@ class SESS(BaseCAM):
         aug_smooth: bool = False,
         eigen_smooth: bool = False,
     ) -> list[Explanation]:
-        x = check_input(input_tensor)
+        x = check_input(self.prepare_input(input_tensor))
         if x.ndim != 4:
             raise InvalidInputError(f"SESS needs images (B, C, H, W), got {tuple(x.shape)}.")
         batch = x.shape[0]

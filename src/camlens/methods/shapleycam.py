@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..core.adapters import require_torch_model
 from ..core.base import BaseCAM, Explanation, LayerContext
 from ..core.capture import Capture, ReshapeTransform, TorchAdapter, frozen_parameters
 from ..core.errors import CamlensError, TargetError
@@ -125,6 +126,7 @@ class ShapleyCAM(BaseCAM):
         *,
         differentiable: bool = False,
     ) -> None:
+        require_torch_model(model, "ShapleyCAM")
         super().__init__(model, target_layers, reshape_transform, differentiable=differentiable)
         self.adapter = SecondOrderAdapter(model, target_layers, reshape_transform)
 

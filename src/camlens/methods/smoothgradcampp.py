@@ -107,7 +107,7 @@ class SmoothGradCAMPlusPlus(BaseCAM):
         aug_smooth: bool = False,
         eigen_smooth: bool = False,
     ) -> list[Explanation]:
-        x = check_input(input_tensor)
+        x = check_input(self.prepare_input(input_tensor))
         batch = x.shape[0]
         if aug_smooth:
             clean = smoothing.augment(x)

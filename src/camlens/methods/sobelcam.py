@@ -107,7 +107,7 @@ class SobelCAM(BaseCAM):
     ) -> list[Explanation]:
         # aug_smooth changes nothing: the Sobel magnitude commutes with flips and scales with the
         # intensity, so the six normalised maps are the same map.
-        x = check_input(input_tensor)
+        x = check_input(self.prepare_input(input_tensor))
         if x.ndim != 4:
             raise InvalidInputError(f"SobelCAM needs images (B, C, H, W), got {tuple(x.shape)}.")
         logits = self.adapter.predict(x)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from ..core.adapters import require_torch_model
 from ..core.capture import check_input, frozen_parameters, model_logits, warn_if_training
 from ..core.errors import CamlensError, InvalidInputError
 from ..targets import Target, resolve_targets, score_targets
@@ -113,6 +114,7 @@ class PixelAttribution:
     """
 
     def __init__(self, model: nn.Module) -> None:
+        require_torch_model(model, type(self).__name__)
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
         self.model = model
