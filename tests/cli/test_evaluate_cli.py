@@ -108,3 +108,36 @@ def test_evaluate_errors_are_one_line_with_usage_exit_codes(colour_model, tmp_pa
     assert masks.returncode == 3
     errors = [line for line in masks.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "needs masks or boxes" in errors[0]
+
+
+def test_one_class_on_every_image_by_name(colour_model):
+    model, labels, data = colour_model
+    result = run(
+        ["evaluate", "--model", str(model), "--labels", str(labels), "--size", "16",
+         "--data", str(data), "--methods", "gradcam", "--layer", "0", "--metrics", "sparseness",
+         "--targets", "blue", "--no-progress"]
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "targets class 2 (blue), top-1 accuracy 100.0%" in result.stdout.splitlines()[0]
+    bad = run(
+        ["evaluate", "--model", str(model), "--labels", str(labels), "--size", "16",
+         "--data", str(data), "--layer", "0", "--targets", "purple"]
+    )  # fmt: skip
+    assert bad.returncode == 2 and "no class named 'purple'" in bad.stderr
+
+
+def test_the_biased_benchmark_model_on_the_watermark_per_class():
+    from camlens.zoo.registry import BENCHMARK_RECORD
+
+    if not BENCHMARK_RECORD.is_file():
+        pytest.skip("the benchmark checkpoints are not built (scripts/train_benchmark.py)")
+    result = run(
+        ["evaluate", "--model", "benchmark-biased", "--data", "benchmark", "--limit", "10",
+         "--cue", "all", "--on-cue", "--targets", "triangle", "--methods", "gradcam",
+         "--metrics", "energy_pointing_game", "--no-progress"]
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "energy_pointing_game on the spurious cue, per class:" in out
+    for name in ("circle", "square", "triangle", "cross", "star"):
+        assert f"| {name} | " in out

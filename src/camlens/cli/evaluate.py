@@ -97,6 +97,10 @@ def _folder_data(folder: Path, loaded: Any, targets: str) -> tuple[Any, str]:
             try:
                 indices = [loaded.class_index(c.name) for c in classes]
             except InvalidInputError as exc:
+                if targets != "label":  # labels only count the accuracy then
+                    note(f"sub-folders of {folder} are not {loaded.name}'s classes: no accuracy.")
+                    files = [p for c in classes for p in _images_in(c)]
+                    return _Folder(files, None, loaded.preprocess), f"{len(files)} images"
                 raise InvalidInputError(
                     f"the sub-folders of {folder} must be the model's class names: {exc}"
                 ) from None
@@ -194,10 +198,11 @@ def _load_data(
 @click.option("--layer", default="auto", show_default=True, metavar="NAME|auto")
 @click.option(
     "--targets",
-    type=click.Choice(["label", "predicted"]),
     default="label",
     show_default=True,
-    help="Explain each image's true class or the model's top-1 class.",
+    metavar="label|predicted|CLASS",
+    help="Explain each image's true class, the model's top-1 class, or one class (an index or "
+    "a class name) on every image.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N images.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
@@ -293,6 +298,14 @@ def command(
     method_kwargs = _parse_options(method_options, "--method-option")
     start = time.perf_counter()
     loaded = load_model_for_cli(model, weights, device, labels, size)
+    target: str | int = targets
+    if targets not in ("label", "predicted"):
+        from ..core.errors import InvalidInputError
+
+        try:
+            target = loaded.class_index(targets)
+        except InvalidInputError as exc:
+            raise click.BadParameter(str(exc), param_hint="--targets") from None
     data, description = _load_data(data_spec, loaded, targets, limit, cue, seed)
     example = data["images"][:1] if isinstance(data, dict) else data[0]["image"][None]
     layers = resolve_layer_option(loaded, layer, example.to(loaded.device))
@@ -302,7 +315,7 @@ def command(
         methods=method_names,
         metrics=metric_names,
         target_layers=layers,
-        targets=targets,
+        targets=target,
         batch_size=batch_size,
         device=loaded.device,
         progress=progress and sys.stderr.isatty(),
@@ -314,12 +327,15 @@ def command(
         class_names=loaded.categories,
     )
     seconds = time.perf_counter() - start
+    target_text = (
+        targets if isinstance(target, str) else f"class {target} ({loaded.category(target)})"
+    )
     accuracy = (
         f", top-1 accuracy {100 * result.accuracy:.1f}%" if result.accuracy is not None else ""
     )
     say(
         f"{loaded.name} on {description}: {result.n_images} images, layer {', '.join(layers)}, "
-        f"targets {targets}{accuracy}; {seconds:.1f} s"
+        f"targets {target_text}{accuracy}; {seconds:.1f} s"
     )
     for name, reason in result.info.get("skipped_metrics", {}).items():
         note(f"metric {name} left out: it {reason}.")
