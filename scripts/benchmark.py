@@ -88,6 +88,10 @@ def environment() -> dict[str, Any]:
     }
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
+
+
 class Runner:
     """Runs (or loads) one named evaluation and writes its JSON, Markdown, CSV and figure."""
 
@@ -158,7 +162,7 @@ class Runner:
             "",
             f"{record['settings']}. {result.n_images} images{accuracy}; layer `{layer_text}`; "
             f"targets: {result.info.get('targets')}. Wall time **{record['wall_seconds']:.0f} s** "
-            f"({record['finished']}, {record['environment']['threads']} threads).",
+            f"({record['finished']}, {_threads(record['environment']['threads'])}).",
             "",
             result.to_markdown().rstrip(),
         ]
