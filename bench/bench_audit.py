@@ -18,6 +18,9 @@ image (process start-up and model loading excluded, ``init_process_group`` inclu
 
 Rounds alternate floor and audit so drift on a shared machine hits both; medians are reported
 with the load average (``uptime``) before and after, since timing on a busy machine is unreliable.
+CPU seconds (this process plus its reaped loader workers, ``getrusage``) are reported too: with
+one intra-op thread they barely move when other processes load the machine, so their ratio is the
+robust measure of the audit's extra work over the floor.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,23 +91,32 @@ def floor(model: nn.Module, layer: nn.Module, x: Tensor) -> Tensor:
     return grad
 
 
-def time_floor(loaded, images: list[Tensor], batch: int) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its reaped children (the DataLoader workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def time_floor(loaded, images: list[Tensor], batch: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of the floor over ``images``."""
     layer = loaded.model.get_submodule(loaded.target_layer)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     for i in range(0, len(images), batch):
         floor(loaded.model, layer, torch.stack(images[i : i + batch]))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds() - cpu
 
 
-def time_audit(loaded, manifest: Path, out: Path, batch: int, workers: int) -> float:
+def time_audit(loaded, manifest: Path, out: Path, batch: int, workers: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of the audit, CPU including its loader workers'."""
     from camlens.audit import run_audit
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     run_audit(
         str(manifest), loaded, str(out), batch_size=batch, workers=workers, force=True,
         progress=False, report=False, flush_every=1024,
     )  # fmt: skip
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds() - cpu
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -122,8 +135,12 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def scale_out(args: argparse.Namespace, manifest: Path, tmp: Path, procs: int) -> float:
-    """Seconds of the audit in ``procs`` processes, each with cores / procs intra-op threads."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // procs))}
+    """Seconds of the audit in ``procs`` processes, each with cores / procs intra-op threads
+    (one process: ``--threads`` when given)."""
+    threads = max(1, (os.cpu_count() or 2) // procs)
+    if procs == 1 and args.threads:
+        threads = args.threads
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     env.pop("WORLD_SIZE", None)
     common = ["--worker", "--model", args.model, "--manifest", str(manifest)]
     common += ["--batch", str(args.batch), "--out", str(tmp / f"scale-{procs}")]
@@ -176,10 +193,14 @@ def main() -> None:
         n = len(images)
         time_floor(loaded, images[: args.batch], args.batch)  # warm-up
         time_audit(loaded, manifest, tmp / "warm", args.batch, args.workers)
-        floors, audits = [], []
+        floors, audits, floor_cpu, audit_cpu = [], [], [], []
         for _ in range(args.repeats):
-            floors.append(time_floor(loaded, images, args.batch))
-            audits.append(time_audit(loaded, manifest, tmp / "run", args.batch, args.workers))
+            wall, cpu = time_floor(loaded, images, args.batch)
+            floors.append(wall)
+            floor_cpu.append(cpu)
+            wall, cpu = time_audit(loaded, manifest, tmp / "run", args.batch, args.workers)
+            audits.append(wall)
+            audit_cpu.append(cpu)
         from camlens.audit import RunDir, compute_findings, render_report
 
         run = RunDir(str(tmp / "run"))
@@ -189,14 +210,17 @@ def main() -> None:
         render_report(run, source, loaded, findings, table)
         report_s = time.perf_counter() - start
         f, a = statistics.median(floors), statistics.median(audits)
+        fc, ac = statistics.median(floor_cpu), statistics.median(audit_cpu)
         record.update(
             images=n, floor_s=floors, audit_s=audits, report_s=report_s,
             floor_img_s=n / f, audit_img_s=n / a, ratio=a / f,
+            floor_cpu_s=floor_cpu, audit_cpu_s=audit_cpu, cpu_ratio=ac / fc,
         )  # fmt: skip
         print(f"{n} images, batch {args.batch}, {torch.get_num_threads()} threads")
         print(f"floor (forward + gradient to the layer): {n / f:7.1f} img/s  ({f:.2f} s)")
         print(f"audit (load, CAM, statistics, parquet):  {n / a:7.1f} img/s  ({a:.2f} s)")
         print(f"audit / floor time: {a / f:.3f}   findings + report: {report_s:.2f} s")
+        print(f"CPU s (with workers): floor {fc:.2f}, audit {ac:.2f}, ratio {ac / fc:.3f}")
         if not args.no_scale:
             one = statistics.median(scale_out(args, manifest, tmp, 1) for _ in range(args.repeats))
             two = statistics.median(scale_out(args, manifest, tmp, 2) for _ in range(args.repeats))
