@@ -92,6 +92,13 @@ def _threads(n: int) -> str:
     return f"{n} thread" if n == 1 else f"{n} threads"
 
 
+def _targets_text(info: dict[str, Any]) -> str:
+    targets, names = info.get("targets"), info.get("class_names") or []
+    if isinstance(targets, int) and targets < len(names):
+        return f"class {targets} ({names[targets]}) on every image"
+    return str(targets)
+
+
 class Runner:
     """Runs (or loads) one named evaluation and writes its JSON, Markdown, CSV and figure."""
 
@@ -111,6 +118,7 @@ class Runner:
         make: Callable[[], Any],
         *,
         plot: bool = True,
+        bold: bool = True,
     ) -> Any:
         from camlens.evaluation import EvaluationResult
 
@@ -140,14 +148,14 @@ class Runner:
         image = self.img_dir / f"benchmark-{name}.png"
         if plot and (self.force or not image.is_file()):
             result.plot(image, title=title)
-        section = self.section(record, result, image if plot else None)
+        section = self.section(record, result, image if plot else None, bold)
         (self.dir / f"{name}.md").write_text(section)
         self.sections.append(section)
         print(section, flush=True)
         return result
 
     @staticmethod
-    def section(record: dict[str, Any], result: Any, image: Path | None) -> str:
+    def section(record: dict[str, Any], result: Any, image: Path | None, bold: bool) -> str:
         accuracy = (
             f", top-1 accuracy {100 * result.accuracy:.1f}%" if result.accuracy is not None else ""
         )
@@ -161,10 +169,10 @@ class Runner:
             "```",
             "",
             f"{record['settings']}. {result.n_images} images{accuracy}; layer `{layer_text}`; "
-            f"targets: {result.info.get('targets')}. Wall time **{record['wall_seconds']:.0f} s** "
+            f"targets: {_targets_text(result.info)}. Wall time **{record['wall_seconds']:.0f} s** "
             f"({record['finished']}, {_threads(record['environment']['threads'])}).",
             "",
-            result.to_markdown().rstrip(),
+            result.to_markdown(bold_best=bold).rstrip(),
         ]
         skipped = result.info.get("skipped_metrics") or {}
         if skipped:
@@ -293,6 +301,7 @@ def suite_bias(runner: Runner, args: argparse.Namespace) -> None:
                     targets=targets, by_class=True, batch_size=50, progress=args.progress,
                 ),
                 plot=False,
+                bold=False,  # on the watermark, more is not better: it measures the bias
             )  # fmt: skip
     bias_figures(runner, models, cued, biased_name)
 
