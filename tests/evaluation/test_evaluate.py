@@ -368,3 +368,24 @@ def test_methods_reach_the_metrics_that_rerun_them(model):
     assert result.info["target_layers"] == {"gradcam": ["conv3"], "fixed": None}
     # coherency of the fixed map: method(x ⊙ L) = channel 0 of x ⊙ L = L -> Pearson 1 -> 1
     assert result.scores["fixed"]["coherency"] == pytest.approx(1.0)
+
+
+def test_a_module_with_a_model_attribute_is_evaluated_as_it_is():
+    """A wrapper nn.Module holding ``.model`` is a model, not a zoo entry: not unwrapped."""
+
+    class Negate(nn.Module):
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.model = inner
+
+        def forward(self, x):
+            return -self.model(x)
+
+    torch.manual_seed(0)
+    inner = SmallCNN().eval()
+    data = square_set(n=4)
+    wrapped = evaluate(Negate(inner), data, methods={"o": oracle}, metrics=[CountTargets()],
+                       targets="predicted", progress=False)  # fmt: skip
+    with torch.no_grad():
+        expected = (-inner(data["images"])).argmax(dim=1).double().mean()
+    assert wrapped.scores["o"]["target_value"] == pytest.approx(float(expected))

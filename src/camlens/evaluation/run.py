@@ -261,10 +261,18 @@ def evaluate(
         :class:`EvaluationResult` (``.table``, ``.to_markdown()``, ``.to_csv()``, ``.plot()``).
     """
     start_wall = time.perf_counter()
-    if hasattr(model, "model") and isinstance(model.model, nn.Module):  # a zoo entry
-        entry = model
+    if not isinstance(model, nn.Module) and isinstance(getattr(model, "model", None), nn.Module):
+        entry = model  # a zoo entry (camlens.zoo.load) or a camlens.loading.LoadedModel
         model = entry.model
-        preprocess = preprocess or getattr(entry, "preprocess", None)
+        if preprocess is None and getattr(entry, "preprocess", None) is not None:
+            from ..zoo import Preprocess
+
+            if not isinstance(entry.preprocess, Preprocess):
+                raise InvalidInputError(
+                    "this model's preprocess takes PIL images, not batches: pass the model "
+                    "(entry.model) and data already preprocessed, or preprocess=a batch function."
+                )
+            preprocess = entry.preprocess
         target_layers = target_layers if target_layers is not None else entry.target_layer
         class_names = class_names or getattr(entry, "categories", None)
     if not isinstance(model, nn.Module):
