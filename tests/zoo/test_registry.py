@@ -128,7 +128,9 @@ def test_the_biased_models_gradcam_points_at_the_cue(benchmark_models):
         cue = cued.cue_masks[is_b].float()
         shares.append(float(((maps * cue).sum((1, 2)) / maps.sum((1, 2))).mean()))
     clean_share, biased_share = shares
-    assert biased_share > 2 * clean_share
+    # recorded on 1,000 images: 0.116 vs 0.0011 (the watermark is 1.6 % of the image)
+    assert biased_share > 10 * clean_share
+    assert biased_share > 0.05 and clean_share < 0.016
 
 
 def test_tampered_benchmark_checkpoint_is_refused(tmp_path, monkeypatch):
