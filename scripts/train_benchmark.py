@@ -122,6 +122,14 @@ def evaluate(model: torch.nn.Module, n: int, seed: int) -> dict[str, float]:
     }
 
 
+TRAINING_KEYS = ("n_train", "epochs", "batch", "lr", "seed", "threads")
+
+
+def training_config(args: argparse.Namespace) -> dict[str, object]:
+    """The settings a resumed run must share with the checkpoint it resumes from."""
+    return {k: getattr(args, k) for k in TRAINING_KEYS}
+
+
 def train(variant: str, args: argparse.Namespace, train_set) -> tuple[BenchmarkCNN, float]:
     torch.manual_seed(args.seed)
     model = BenchmarkCNN(num_classes=len(CLASSES))
@@ -136,7 +144,7 @@ def train(variant: str, args: argparse.Namespace, train_set) -> tuple[BenchmarkC
     last = workdir / "last.pt"
     if last.is_file():
         state = torch.load(last, map_location="cpu", weights_only=False)
-        if state["config"] == vars(args):
+        if state["config"] == training_config(args):
             model.load_state_dict(state["model"])
             optimiser.load_state_dict(state["optimiser"])
             scheduler.load_state_dict(state["scheduler"])
@@ -170,7 +178,7 @@ def train(variant: str, args: argparse.Namespace, train_set) -> tuple[BenchmarkC
         )
         torch.save(
             {
-                "config": vars(args),
+                "config": training_config(args),
                 "model": model.state_dict(),
                 "optimiser": optimiser.state_dict(),
                 "scheduler": scheduler.state_dict(),
