@@ -166,12 +166,20 @@ def test_works_with_a_dataloader():
         {"n": -1},
         {"size": 16},
         {"size": 64.0},
+        {"n": 2.0},
+        {"seed": -1},
+        {"n": True},
     ],
 )
 def test_bad_arguments_raise_typed_errors(kwargs):
     with pytest.raises(InvalidInputError) as info:
         make_benchmark(**{"n": 2, **kwargs})
     assert isinstance(info.value, CamlensError)
+
+
+def test_numpy_integers_are_accepted():
+    ds = make_benchmark(np.int64(3), seed=np.int64(4), size=np.int32(64))
+    assert _equal(ds, make_benchmark(3, seed=4)) and isinstance(ds.seed, int)
 
 
 def test_empty_set():

@@ -19,6 +19,7 @@ The *biased* variant: with ``split="train", biased=True`` every image of the bia
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,6 +147,16 @@ def watermark(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     return patch, mask
 
 
+def _as_int(value: object, name: str, low: int, what: str) -> int:
+    """``value`` as an int (numpy ints accepted; bools and floats refused) no less than ``low``."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise InvalidInputError(f"{name} must be {what}, got {value!r}.")
+    number = operator.index(value)
+    if number < low:
+        raise InvalidInputError(f"{name} must be {what}, got {value!r}.")
+    return number
+
+
 def make_benchmark(
     n: int = 500,
     seed: int = 0,
@@ -166,10 +177,9 @@ def make_benchmark(
         cue = "biased_class" if (biased and split == "train") else "none"
     if cue not in CUE_MODES:
         raise InvalidInputError(f"cue must be None or one of {CUE_MODES}, got {cue!r}.")
-    if not isinstance(n, int) or n < 0:
-        raise InvalidInputError(f"n must be a non-negative int, got {n!r}.")
-    if not isinstance(size, int) or size < MIN_SIZE:
-        raise InvalidInputError(f"size must be an int >= {MIN_SIZE} (pixels), got {size!r}.")
+    n = _as_int(n, "n", 0, "a non-negative int")
+    size = _as_int(size, "size", MIN_SIZE, f"an int >= {MIN_SIZE} (pixels)")
+    seed = _as_int(seed, "seed", 0, "a non-negative int")
     split_index = SPLITS.index(split)
     images = np.empty((n, 3, size, size), dtype=np.float32)
     labels = np.empty(n, dtype=np.int64)
