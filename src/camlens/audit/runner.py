@@ -218,8 +218,10 @@ def run_audit(
     """
     source = data if isinstance(data, Source) else open_source(data, masks)
     net = loaded.model
-    device = distributed.local_device(next(net.parameters()).device)
-    if device != next(net.parameters()).device:
+    param = next(net.parameters(), None)
+    current = param.device if param is not None else torch.device(getattr(loaded, "device", "cpu"))
+    device = distributed.local_device(current)
+    if device != current:
         net.to(device)
     world = distributed.setup(device)
     try:
