@@ -27,7 +27,7 @@ from ._common import (
 
 
 @click.command(name="audit", cls=GuardedCommand)
-@click.argument("data", required=False, metavar="DATA")
+@click.argument("data", required=False, metavar="[DATA]")
 @model_options(required=False)
 @click.option(
     "--out",
@@ -36,7 +36,13 @@ from ._common import (
     help="Run directory (a folder or an fsspec URL such as s3://bucket/run); resumed if it "
     "holds the same run.",
 )
-@click.option("--method", default="gradcam", show_default=True, shell_complete=complete_methods)
+@click.option(
+    "--method",
+    default="gradcam",
+    show_default=True,
+    shell_complete=complete_methods,
+    help="A camlens CAM method: gradcam, gradcam++, layercam, xgradcam, eigencam, ...",
+)
 @click.option(
     "--layer",
     default=None,
@@ -103,7 +109,11 @@ def command(
     debug: bool,
 ) -> None:
     """Audit a dataset: per-image predictions, maps and evidence statistics, per-class findings
-    (shared regions such as watermarks, evidence off the object or in the border), a report."""
+    (shared regions such as watermarks, evidence off the object or in the border), a report.
+
+    DATA: an ImageFolder tree, a .csv/.parquet manifest, or benchmark[:n=..,cue=..]. Run the
+    same command again to resume; under torchrun --nproc_per_node=N it shards by rank.
+    """
     from ..audit import RunDirError, read_summary, run_audit
     from ..audit.distributed import launched_world_size
 
