@@ -36,25 +36,31 @@ def make_folder(root: Path, per_class: int = 8, size: int = 32, corrupt: bool = 
 
 
 class Slow(nn.Module):
-    """A model that sleeps in its forward, so a test can kill the run mid-way."""
+    """A model that sleeps in its forward, so a test can kill the run mid-way; with ``marker``
+    it appends a line to that file as each forward starts (so the test knows which batch runs)."""
 
-    def __init__(self, net: nn.Module, delay: float) -> None:
+    def __init__(self, net: nn.Module, delay: float, marker: str | None = None) -> None:
         super().__init__()
-        self.net, self.delay = net, delay
+        self.net, self.delay, self.marker = net, delay, marker
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.marker:
+            with open(self.marker, "a") as handle:
+                handle.write(f"{x.shape[0]}\n")
         time.sleep(self.delay)
         return self.net(x)
 
 
-def make_loaded(delay: float | None = None, size: int = 32) -> LoadedModel:
+def make_loaded(
+    delay: float | None = None, size: int = 32, marker: str | None = None
+) -> LoadedModel:
     """A seeded random SmallCNN (10 classes, the first three named as the folder's classes);
     wrapped in :class:`Slow` when ``delay`` is given (its layer is then ``net.relu3``)."""
     torch.manual_seed(0)
     net: nn.Module = SmallCNN().eval()
     layer = "relu3"
     if delay is not None:
-        net, layer = Slow(net, delay).eval(), "net.relu3"
+        net, layer = Slow(net, delay, marker).eval(), "net.relu3"
     names = CLASSES + [f"other{i}" for i in range(7)]
     preprocess = Preprocess(size, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
     return LoadedModel(

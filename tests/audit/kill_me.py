@@ -1,4 +1,7 @@
-"""Run an audit with a slow model (the subprocess that test_runner kills with SIGKILL)."""
+"""Run an audit with a slow model (the subprocess that test_runner kills or interrupts).
+
+kill_me.py DATA OUT DELAY [FLUSH_EVERY [MARKER]]
+"""
 
 from __future__ import annotations
 
@@ -12,4 +15,7 @@ from camlens.audit import run_audit
 if __name__ == "__main__":
     torch.set_num_threads(1)
     data, out, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    run_audit(data, make_loaded(delay), out, batch_size=4, workers=0, flush_every=8, progress=False)
+    flush_every = int(sys.argv[4]) if len(sys.argv) > 4 else 8
+    marker = sys.argv[5] if len(sys.argv) > 5 else None
+    loaded = make_loaded(delay, marker=marker)
+    run_audit(data, loaded, out, batch_size=4, workers=0, flush_every=flush_every, progress=False)

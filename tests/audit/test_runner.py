@@ -120,6 +120,29 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     assert a["flags"] == b["flags"] and a["misclassified"]["count"] == b["misclassified"]["count"]
 
 
+def test_ctrl_c_writes_every_finished_image(tmp_path):
+    data = make_folder(tmp_path / "data", per_class=16)  # 48 images, batches of 4
+    out, marker = tmp_path / "run", tmp_path / "forwards.txt"
+    env = {**os.environ, "PYTHONPATH": str(HERE), "OMP_NUM_THREADS": "1"}
+    # parts of 1000 images: nothing reaches the disk unless the interrupt handler writes it
+    cmd = [sys.executable, str(HERE / "kill_me.py"), str(data), str(out), "1.5", "1000"]
+    proc = subprocess.Popen([*cmd, str(marker)], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if marker.exists() and len(marker.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.02)
+    started = len(marker.read_text().splitlines())  # batch `started` is asleep in its forward
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and b"KeyboardInterrupt" in err
+    rows = load_results(str(out))
+    assert rows["index"].tolist() == list(range(4 * (started - 1)))  # every finished batch
+    assert not list((out / "parts").glob("*.tmp"))
+    resumed = _audit(data, make_loaded(0.0), out)
+    assert resumed.already_done == 4 * (started - 1) and len(load_results(str(out))) == 48
+
+
 def test_rerun_does_nothing_and_other_runs_need_force(folder, loaded, tmp_path):
     out = tmp_path / "run"
     _audit(folder, loaded, out)
