@@ -192,6 +192,12 @@ def _whole_set(data: Any) -> dict[str, Any] | None:
     """The fields of a whole data set held in tensors (an object or a mapping), else ``None``."""
     if isinstance(data, Mapping):
         fields = _from_mapping(data)
+        if not isinstance(fields["images"], Tensor):
+            raise InvalidInputError(
+                f"the mapping has no images tensor (keys: {', '.join(map(str, data))}); give "
+                "'images' (N, C, H, W) and 'labels', 'masks', 'boxes' as needed."
+            )
+        return fields  # checked batch by batch, with a message that says what is wrong
     elif isinstance(data, Tensor | np.ndarray):
         fields = _record(data)
     elif any(isinstance(getattr(data, key, None), Tensor) for key in ("images", "inputs")):
