@@ -2,9 +2,9 @@
 
 Model: a random-weight ``resnet18(num_classes=10)`` at 32×32. ROAD draws its imputation noise from
 torch's global generator, so both sides run after the same ``torch.manual_seed``. Equality is
-bitwise where the arithmetic is the same (model calls, target scores, masks, Otsu); ROAD agrees to
-~1 float32 ulp of the imputed pixels (see ``test_imputer_is_bitwise_pgc``), Pearson to float32
-rounding (camlens computes it in float64).
+bitwise for the model calls, target scores, masks, Otsu and ROAD (the imputer works in float32 as
+the reference does, see ``test_imputer_is_bitwise_pgc``); Pearson to float32 rounding (camlens
+computes it in float64).
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def test_wrong_targets_raise(make) -> None:
 
 # --- road ---------------------------------------------------------------------------------------
 
-ROAD_TOL = 1e-6  # the imputed pixels differ by <= 1 float32 ulp (see below); scores by ~1e-8
+ROAD_TOL = 0.0  # the imputed pixels are bitwise the reference's (see below)
 
 
 def seeded(function, *args, **kwargs):
@@ -320,12 +320,6 @@ def test_noisy_linear_imputer_equals_pgc(channels: int) -> None:
     assert not torch.allclose(road.NoisyLinearImputer()(image, mask), actual, atol=1e-4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="camlens.metrics.imputation multiplies the known pixels by the weights in float64, "
-    "pytorch-grad-cam in float32 (python float * float32 array): 1-ulp differences. Remove this "
-    "marker once imputation.py keeps `values = pixels.numpy()` in float32.",
-)
 def test_imputer_is_bitwise_pgc() -> None:
     generator = torch.Generator().manual_seed(3)
     image = torch.randn(3, 16, 16, generator=generator)

@@ -43,7 +43,7 @@ def noisy_linear_impute(
     c, h, w = image.shape
     known = keep.detach().cpu().numpy().astype(bool).ravel()
     pixels = image.detach().cpu().float().reshape(c, -1)
-    values = pixels.numpy().astype(np.float64)
+    values = pixels.numpy()
     missing = np.flatnonzero(~known)
     m = missing.size
     if m == 0:

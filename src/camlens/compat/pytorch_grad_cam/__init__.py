@@ -5,8 +5,8 @@ Replace ``pytorch_grad_cam`` with ``camlens.compat.pytorch_grad_cam`` in the imp
     from camlens.compat.pytorch_grad_cam import GradCAM
     from camlens.compat.pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-Every method pytorch-grad-cam exports is here, in its module. Not provided: ``metrics`` (with
-camlens' metrics), ``AblationLayerFasterRCNN`` (detection through a CAM),
+Every method pytorch-grad-cam exports is here, in its module, and its ``metrics`` (ROAD,
+confidence change, ARCC). Not provided: ``AblationLayerFasterRCNN`` (detection through a CAM),
 ``ActivationsAndGradients`` (pytorch-grad-cam's hook helper; camlens captures per call). Intended
 differences (errors instead of silent truncation, Eigen-CAM's sign, ...) are listed in
 docs/migration.md.
@@ -14,7 +14,7 @@ docs/migration.md.
 
 from __future__ import annotations
 
-from . import utils
+from . import metrics, utils
 from .ablation_cam import AblationCAM
 from .ablation_layer import AblationLayer, AblationLayerVit
 from .eigen_cam import EigenCAM
@@ -42,8 +42,7 @@ from .shapley_cam import ShapleyCAM
 from .xgrad_cam import XGradCAM
 
 # Not exported (no stubs, so the import fails with ImportError rather than returning something
-# approximate): AblationLayerFasterRCNN, ActivationsAndGradients; ``metrics/`` comes with the
-# metrics issue (add ``from . import metrics`` and its modules then).
+# approximate): AblationLayerFasterRCNN, ActivationsAndGradients.
 
 __all__ = [
     "FEM",
@@ -70,5 +69,6 @@ __all__ = [
     "ShapleyCAM",
     "XGradCAM",
     "run_dff_on_image",
+    "metrics",
     "utils",
 ]
