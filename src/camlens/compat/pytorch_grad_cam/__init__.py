@@ -68,7 +68,7 @@ __all__ = [
     "SegEigenCAM",
     "ShapleyCAM",
     "XGradCAM",
-    "run_dff_on_image",
     "metrics",
+    "run_dff_on_image",
     "utils",
 ]
