@@ -5,6 +5,7 @@ kill_me.py DATA OUT DELAY [FLUSH_EVERY [MARKER]]
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import torch
@@ -13,6 +14,10 @@ from audit_helpers import make_loaded
 from camlens.audit import run_audit
 
 if __name__ == "__main__":
+    # A process started in the background of a non-interactive shell (CI, nohup ... &) inherits
+    # SIGINT as ignored, and Python then installs no KeyboardInterrupt handler: restore it, so the
+    # test's SIGINT is the Ctrl-C of an interactive run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     torch.set_num_threads(1)
     data, out, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
     flush_every = int(sys.argv[4]) if len(sys.argv) > 4 else 8
