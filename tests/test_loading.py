@@ -15,6 +15,7 @@ from PIL import Image
 from camlens import InvalidInputError
 from camlens.loading import (
     DeviceError,
+    ImageTooLargeError,
     InvalidImageError,
     ModelLoadError,
     UnknownModelError,
@@ -101,11 +102,11 @@ def test_too_many_pixels_is_rejected_before_decoding(tmp_path):
     path = tmp_path / "huge.png"
     path.write_bytes(_png_header_only(20000, 20000))
     assert path.stat().st_size < 200
-    with pytest.raises(InvalidImageError, match=r"too many pixels|more than the limit"):
+    with pytest.raises(ImageTooLargeError, match=r"too many pixels|more than the limit"):
         load_image(path)
     small = tmp_path / "small.png"
     Image.new("RGB", (100, 100)).save(small)
-    with pytest.raises(InvalidImageError, match="10,000 pixels, more than the limit of 5,000"):
+    with pytest.raises(ImageTooLargeError, match="10,000 pixels, more than the limit of 5,000"):
         load_image(small, max_pixels=5000)
     assert load_image(small, max_pixels=10_000).size == (100, 100)
 

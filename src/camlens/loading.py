@@ -85,6 +85,10 @@ class InvalidImageError(InvalidInputError):
     """A file that is not a readable image: missing, not an image, truncated, or too many pixels."""
 
 
+class ImageTooLargeError(InvalidImageError):
+    """An image with more pixels than the limit (checked from the header, before decoding)."""
+
+
 class UntrustedFileWarning(UserWarning):
     """A pickled model is being unpickled: that runs the file's code; load only files you trust."""
 
@@ -236,7 +240,7 @@ def load_image(source: str | PathLike[str] | bytes, *, max_pixels: int = 40_000_
         with image:
             pixels = image.width * image.height
             if pixels > max_pixels:
-                raise InvalidImageError(
+                raise ImageTooLargeError(
                     f"{what}: {image.width}x{image.height} is {pixels:,} pixels, more than the "
                     f"limit of {max_pixels:,}; resize it first."
                 )
@@ -245,7 +249,7 @@ def load_image(source: str | PathLike[str] | bytes, *, max_pixels: int = 40_000_
     except Image.DecompressionBombError as exc:  # PIL's own guard, beyond 2 * MAX_IMAGE_PIXELS
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
-        raise InvalidImageError(
+        raise ImageTooLargeError(
             f"{what}: {size}, more than the limit of {max_pixels:,} (a decompression bomb?); "
             "resize it first."
         ) from None
@@ -871,6 +875,7 @@ def load_model(
 
 __all__ = [
     "DeviceError",
+    "ImageTooLargeError",
     "InvalidImageError",
     "LoadedModel",
     "ModelLoadError",

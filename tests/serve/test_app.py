@@ -207,8 +207,8 @@ BAD_REQUESTS = {
     ),
     "20000x20000": (
         {"files": {"image": ("huge.png", bomb_png(), "image/png")}},
-        422,
-        "invalid_image",
+        413,
+        "image_too_large",
         "pixels",
     ),
     "unknown method": (

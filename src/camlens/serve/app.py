@@ -35,7 +35,7 @@ from ..core.errors import (
     LayerOutputError,
     TargetError,
 )
-from ..loading import InvalidImageError, load_image
+from ..loading import ImageTooLargeError, InvalidImageError, load_image
 from ..methods import METHODS
 from .errors import ServeError, bad_request, invalid, too_large, unsupported_type
 from .explainer import DEFAULT_METHOD, DESCRIPTIONS, Explainer
@@ -147,6 +147,8 @@ def as_serve_error(exc: CamlensError) -> ServeError:
     if isinstance(exc, ServeError):
         return exc
     message = " ".join(str(exc).split())
+    if isinstance(exc, ImageTooLargeError):  # a decompression bomb or just too big: 413
+        return ServeError(413, "image_too_large", message)
     if isinstance(exc, InvalidImageError):
         return invalid("invalid_image", message)
     if isinstance(exc, LayerNotFoundError | LayerNotReachedError | LayerOutputError):
