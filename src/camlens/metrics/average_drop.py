@@ -41,17 +41,20 @@ def confidence_pair(
     return select(logits, index, score), select(masked, index, score)
 
 
-class AverageDrop(PerImageMetric):
-    """100 · max(0, Y - O) / Y per image (see the module docstring); lower is better."""
+class ConfidenceMetric(PerImageMetric):
+    """Base of the Grad-CAM++ metrics: one value per image from ``(Y, O)`` (:meth:`from_scores`)."""
 
-    name = "average_drop"
-    higher_is_better = False
     requires = frozenset({"model"})
 
     def __init__(self, score: str = "probability", batch_size: int = 64) -> None:
         self.score = check_score(score)
         self.batch_size = batch_size
         super().__init__()
+
+    @staticmethod
+    def from_scores(y: Tensor, o: Tensor) -> Tensor:
+        """``(B,)`` value per image from the scores on the inputs (Y) and on ``inputs * maps``."""
+        raise NotImplementedError
 
     def update(
         self,
@@ -67,4 +70,15 @@ class AverageDrop(PerImageMetric):
         y, o = confidence_pair(
             model, inputs, maps, targets, self.score, self.batch_size, type(self).__name__
         )
-        self._values.append(100 * torch.relu(y - o) / (y + 1e-7))
+        self._values.append(self.from_scores(y, o))
+
+
+class AverageDrop(ConfidenceMetric):
+    """100 · max(0, Y - O) / Y per image (see the module docstring); lower is better."""
+
+    name = "average_drop"
+    higher_is_better = False
+
+    @staticmethod
+    def from_scores(y: Tensor, o: Tensor) -> Tensor:
+        return 100 * torch.relu(y - o) / (y + 1e-7)
