@@ -24,7 +24,6 @@ otherwise :class:`ModelLoadError` names the file and where to put it.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import importlib
 import io
 import re
@@ -42,6 +41,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
 from .core.errors import CamlensError, InvalidInputError
+from .pretrained import sha256_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -332,14 +332,6 @@ def _imagenet_preprocess(size: int) -> tuple[_Preprocess, _Crop]:
 # --- files ----------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _looks_like_path(text: str) -> bool:
     return (
         "/" in text
@@ -542,7 +534,7 @@ def _from_saved_file(path: Path, device: torch.device, input_size: int | None) -
         input_size=size,
         device=device,
         weights=str(path),
-        weights_sha256=_sha256(path),
+        weights_sha256=sha256_of(path),
         target_layer=None,
         crop=crop,
         notes=[f"{kind} {path}", *notes],
@@ -613,7 +605,7 @@ def _from_torchvision(
                 f"and camlens does not download: put {Path(enum.url).name} (from {enum.url}) in "
                 f"{file.parent}/, or pass a local file with --weights FILE (or --weights random)."
             )
-        digest = _sha256(file)
+        digest = sha256_of(file)
         prefix = file.stem.rsplit("-", 1)[-1]  # torchvision names files <arch>-<sha256[:8]>
         if re.fullmatch(r"[0-9a-f]{6,}", prefix) and not digest.startswith(prefix):
             raise ModelLoadError(
@@ -657,7 +649,7 @@ def _from_torchvision(
     if classes is not None and expected is not None and classes != expected:
         model = tv.models.get_model(name, weights=None, num_classes=classes)
     _load_state(model, state, name, path)
-    digest = _sha256(path)
+    digest = sha256_of(path)
     categories = None
     for enum in type(default):  # a torchvision file under another name: its own categories
         if digest.startswith(Path(enum.url).stem.rsplit("-", 1)[-1]):
@@ -729,7 +721,7 @@ def _from_timm(
             )
         overlay = {"file": cached, "source": ""}  # the local file, never the hub
         model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay)
-        label, digest = cached, _sha256(Path(cached))
+        label, digest = cached, sha256_of(Path(cached))
     elif weights.lower() == RANDOM:
         model = timm.create_model(name, pretrained=False)
         label, notes = RANDOM, ["random weights: the maps and classes mean nothing"]
@@ -741,7 +733,7 @@ def _from_timm(
         if classes is not None and classes != getattr(model, "num_classes", classes):
             model = timm.create_model(name, pretrained=False, num_classes=classes)
         _load_state(model, state, name, path)
-        label, digest = str(path), _sha256(path)
+        label, digest = str(path), sha256_of(path)
     config = timm.data.resolve_data_config({}, model=model)
     if input_size:
         config["input_size"] = (3, input_size, input_size)
