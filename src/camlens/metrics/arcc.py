@@ -81,8 +81,8 @@ class ARCC(PerImageMetric):
             score=self.score,
             generator=self._generator,
             batch_size=self.batch_size,
+            logits=logits,
         )
-        road = ((lerf - morf) / 2).mean(dim=1).double().clamp(0, 1)
         road = (2 * ((lerf - morf) / 2).mean(dim=1).double()).clamp(0, 1)
         parts = (
             coherent + 1e-8,

@@ -108,9 +108,14 @@ def road_changes(
     score: str,
     generator: torch.Generator | None,
     batch_size: int,
+    logits: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """``(lerf, morf)``, each ``(B, P)``: score after imputation minus the original score."""
-    logits = model_logits(model, inputs, batch_size)
+    """``(lerf, morf)``, each ``(B, P)``: score after imputation minus the original score.
+
+    ``logits``: the model's outputs on ``inputs`` when the caller already has them.
+    """
+    if logits is None:
+        logits = model_logits(model, inputs, batch_size)
     index = class_indices(targets, inputs.shape[0], logits.device, logits)
     original = select(logits, index, score)
     changes = []
