@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+
+from .shapes import supersampled
 
 
 def background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -33,15 +35,9 @@ def background(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(img, 0, 1).astype(np.float32)
 
 
-def _blend(img: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray:
+def blend(img: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """``img (S, S, 3)`` with ``colour`` laid over it at coverage ``alpha (S, S)``."""
     return img * (1 - alpha[..., None]) + alpha[..., None] * colour
-
-
-def _stroke_alpha(size: int, draw_fn) -> np.ndarray:
-    k = 4
-    canvas = Image.new("L", (size * k, size * k), 0)
-    draw_fn(ImageDraw.Draw(canvas), k)
-    return (np.asarray(canvas, dtype=np.float32) / 255.0).reshape(size, k, size, k).mean((1, 3))
 
 
 def add_distractors(rng: np.random.Generator, img: np.ndarray, count: int) -> np.ndarray:
@@ -73,7 +69,7 @@ def add_distractors(rng: np.random.Generator, img: np.ndarray, count: int) -> np
             sigma = rng.uniform(0.04, 0.1) * size
             yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
             alpha = 0.6 * np.exp(-((xx + 0.5 - cx) ** 2 + (yy + 0.5 - cy) ** 2) / (2 * sigma**2))
-            out = _blend(out, alpha.astype(np.float32), colour)
+            out = blend(out, alpha.astype(np.float32), colour)
             continue
-        out = _blend(out, _stroke_alpha(size, fn), colour)
+        out = blend(out, supersampled(size, fn), colour)
     return out

@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ..core.errors import InvalidInputError
-from .background import add_distractors, background
+from .background import add_distractors, background, blend
 from .shapes import CLASSES, extent, shape_alpha
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -131,7 +131,7 @@ def render(seed: int, split_index: int, i: int, size: int) -> tuple[np.ndarray, 
     alpha = shape_alpha(name, size, cx, cy, r, angle)
     under = img[alpha > 0.5].mean(axis=0) if (alpha > 0.5).any() else img.mean(axis=(0, 1))
     colour = _object_colour(rng, under)
-    img = img * (1 - alpha[..., None]) + alpha[..., None] * colour
+    img = blend(img, alpha, colour)
     return np.clip(img, 0, 1).astype(np.float32), label, alpha
 
 

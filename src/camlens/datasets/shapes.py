@@ -8,6 +8,7 @@ mask is ``alpha > 0.5`` (the pixels where the shape's colour dominates).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -53,14 +54,24 @@ def shape_alpha(name: str, size: int, cx: float, cy: float, r: float, angle: flo
     Pixel ``(row, col)`` covers ``[col, col+1) × [row, row+1)``; the shape is drawn at
     ``SUPERSAMPLE``× resolution and averaged over each pixel's sub-pixels.
     """
+    outline = None if name == "circle" else _polygon(name, r, angle)
+
+    def paint(draw: ImageDraw.ImageDraw, k: int) -> None:
+        if outline is None:
+            draw.ellipse([k * (cx - r), k * (cy - r), k * (cx + r), k * (cy + r)], fill=255)
+        else:
+            draw.polygon([(k * (cx + dx), k * (cy + dy)) for dx, dy in outline], fill=255)
+
+    return supersampled(size, paint)
+
+
+def supersampled(size: int, draw: Callable[[ImageDraw.ImageDraw, int], None]) -> np.ndarray:
+    """Coverage ``(size, size)`` float32 in [0, 1] of what ``draw(d, k)`` paints (255) on an
+    ``L`` canvas ``k = SUPERSAMPLE`` times finer: each pixel's mean over its ``k × k``
+    sub-pixels."""
     k = SUPERSAMPLE
     canvas = Image.new("L", (size * k, size * k), 0)
-    draw = ImageDraw.Draw(canvas)
-    if name == "circle":
-        draw.ellipse([k * (cx - r), k * (cy - r), k * (cx + r), k * (cy + r)], fill=255)
-    else:
-        pts = [(k * (cx + dx), k * (cy + dy)) for dx, dy in _polygon(name, r, angle)]
-        draw.polygon(pts, fill=255)
+    draw(ImageDraw.Draw(canvas), k)
     hi = np.asarray(canvas, dtype=np.float32) / 255.0
     return hi.reshape(size, k, size, k).mean(axis=(1, 3))
 
