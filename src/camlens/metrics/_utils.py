@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.capture import warn_if_training
 from ..core.errors import InvalidInputError, TargetError
+from ..core.postprocess import upsample
 from ..targets import ClassTarget, RankTarget
 
 SCORES = ("probability", "logit")
@@ -65,9 +65,7 @@ def as_maps(maps: Any, inputs: Tensor | None = None, *, unit: bool = False) -> T
             raise InvalidInputError(
                 f"got {maps.shape[0]} maps for {inputs.shape[0]} images; give one map per image."
             )
-        if maps.shape[1:] != inputs.shape[2:]:
-            size = tuple(inputs.shape[2:])
-            maps = F.interpolate(maps[:, None], size, mode="bilinear", align_corners=False)[:, 0]
+        maps = upsample(maps, inputs.shape[2:])
     if unit and (maps.min() < -1e-6 or maps.max() > 1 + 1e-6):
         raise InvalidInputError(
             f"maps must be in [0, 1] (got [{maps.min():.3g}, {maps.max():.3g}]); "
