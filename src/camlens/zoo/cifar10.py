@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import CamlensError
+from ..pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .paths import ENV_VAR, shared_data_candidates, shared_data_dir
-from .registry import IMAGENET_MEAN, IMAGENET_STD
 
 
 class DataNotFoundError(CamlensError, FileNotFoundError):

@@ -25,7 +25,14 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ..core.errors import CamlensError, InvalidInputError
-from ..pretrained import WeightsChecksumError, WeightsNotFoundError, sha256_of
+from ..datasets.shapes import CLASSES
+from ..pretrained import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    WeightsChecksumError,
+    WeightsNotFoundError,
+    sha256_of,
+)
 from . import benchmark_cnn
 from .benchmark_cnn import BenchmarkCNN
 from .cifar_resnet import cifar_resnet
@@ -33,9 +40,7 @@ from .paths import ENV_VAR, shared_data_candidates, shared_data_dir
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 BENCHMARK_RECORD = WEIGHTS_DIR / "benchmark.json"
-BENCHMARK_CLASSES = ["circle", "square", "triangle", "cross", "star"]
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+BENCHMARK_CLASSES = list(CLASSES)  # the shapes benchmark's classes, in label order
 CIFAR10_CLASSES = [
     "airplane",
     "automobile",
