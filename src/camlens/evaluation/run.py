@@ -324,7 +324,7 @@ def evaluate(
     state: dict[str, dict[str, Any]] = {}  # method -> metric -> accumulator
     per_class: dict[str, dict[str, dict[int, Any]]] = {}  # for metrics without per_image
     seconds = dict.fromkeys(cams, 0.0)
-    metric_seconds = {m: dict.fromkeys(factories, 0.0) for m in cams}
+    metric_seconds: dict[str, dict[str, float]] = {}  # with state, on the first batch
     all_labels: list[Tensor] = []
     skipped: dict[str, str] = {}
     n_images, correct, unlabelled = 0, 0, 0
