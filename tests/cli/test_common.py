@@ -11,10 +11,12 @@ from camlens.cli._common import (
     EXIT_FAILURE,
     EXIT_USAGE,
     TargetSpec,
+    class_label,
     describe,
     exit_code_for,
     one_line,
     parse_method,
+    parse_methods,
     split_list,
     unique_stems,
 )
@@ -22,6 +24,7 @@ from camlens.core.errors import LayerNotFoundError, TargetError
 from camlens.loading import (
     DeviceError,
     InvalidImageError,
+    LoadedModel,
     ModelLoadError,
     UnknownModelError,
     WeightsUnavailableError,
@@ -63,6 +66,24 @@ def test_method_names_and_close_matches():
     assert parse_method("scorecam")[0] == "scorecam"
     with pytest.raises(click.BadParameter, match=r"Did you mean gradcam\b"):
         parse_method("gradcamm")
+
+
+def test_method_lists():
+    assert parse_methods("Grad-CAM++, scorecam,") == ["gradcam++", "scorecam"]
+    with pytest.raises(click.BadParameter, match="give at least one method"):
+        parse_methods(" , ")
+    with pytest.raises(click.BadParameter, match="Did you mean gradcam"):
+        parse_methods("gradcam,gradcamm")
+
+
+def test_class_labels():
+    def loaded(categories):
+        return LoadedModel(
+            torch.nn.Identity(), "m", categories, None, None, torch.device("cpu"), None, None, None
+        )
+
+    assert class_label(loaded(["cat", "dog"]), 1) == "dog (1)"
+    assert class_label(loaded(None), 7) == "class 7"
 
 
 def test_targets_and_lists():

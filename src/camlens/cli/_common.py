@@ -258,6 +258,14 @@ def parse_method(name: str, param: str = "--method") -> tuple[str, type]:
     return canonical, cls
 
 
+def parse_methods(value: str, param: str = "--methods") -> list[str]:
+    """Canonical names of a comma-separated ``--methods``; a usage error when none is given."""
+    names = [parse_method(m, param)[0] for m in split_list(value)]
+    if not names:
+        raise click.BadParameter("give at least one method.", param_hint=param)
+    return names
+
+
 def split_list(value: str | Iterable[str] | None) -> list[str]:
     """``"a,b, c"`` (or repeated options) as ``["a", "b", "c"]``."""
     if value is None:
@@ -431,6 +439,12 @@ def check_categories(loaded: Any, outputs: Any) -> None:
             f"{len(loaded.categories)} class names for a model with {width} outputs; "
             "pass a --labels file with one name per output."
         )
+
+
+def class_label(loaded: Any, index: int) -> str:
+    """``"tabby (281)"`` when the model has class names, else ``"class 281"``."""
+    name = loaded.category(index)
+    return name if loaded.categories is None else f"{name} ({index})"
 
 
 def unique_stems(paths: Iterable[Any]) -> list[str]:

@@ -16,18 +16,18 @@ from ._common import (
     GuardedCommand,
     check_categories,
     check_image_paths,
+    class_label,
     complete_methods,
     debug_option,
     device_option,
     load_model_for_cli,
     model_options,
     note,
-    parse_method,
+    parse_methods,
     progress,
     resolve_layer_option,
     resolve_targets,
     say,
-    split_list,
     unique_stems,
 )
 
@@ -97,10 +97,7 @@ def command(
     from ..loading import load_image
     from ..viz import save_grid
 
-    names = [parse_method(m, "--methods")[0] for m in split_list(methods)]
-    if not names:
-        raise click.BadParameter("give at least one method.", param_hint="--methods")
-    names = list(dict.fromkeys(names))
+    names = list(dict.fromkeys(parse_methods(methods)))
     single_file = out.suffix.lower() == ".png"
     if single_file and len(images) > 1:
         raise click.BadParameter(
@@ -132,9 +129,7 @@ def command(
         check_categories(loaded, first.outputs)
         index = int(first.targets[0].category)
         probabilities = first.outputs[0].detach().float().flatten().softmax(0)
-        name = loaded.category(index)
-        name = name if loaded.categories is None else f"{name} ({index})"
-        label = f"{name} {100 * float(probabilities[index]):.1f}%"
+        label = f"{class_label(loaded, index)} {100 * float(probabilities[index]):.1f}%"
         cams = [[results[m].per_layer[layer][0].detach().cpu() for layer in columns] for m in names]
         png = out if single_file else out / f"{stem}.compare.png"
         save_grid(

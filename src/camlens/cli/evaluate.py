@@ -27,7 +27,7 @@ from ._common import (
     load_model_for_cli,
     model_options,
     note,
-    parse_method,
+    parse_methods,
     resolve_layer_option,
     say,
     split_list,
@@ -279,9 +279,7 @@ def command(
     for path in outs:
         if path.suffix.lower() not in (".md", ".csv"):
             raise click.BadParameter(f"{path}: use a .md or .csv file.", param_hint="--out")
-    method_names = [parse_method(m, "--methods")[0] for m in split_list(methods)]
-    if not method_names:
-        raise click.BadParameter("give at least one method.", param_hint="--methods")
+    method_names = parse_methods(methods)
     metric_names = split_list(metrics) or None
     if metric_names is not None:
         from ..metrics import METRICS

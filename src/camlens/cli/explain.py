@@ -18,6 +18,7 @@ from ._common import (
     GuardedCommand,
     check_categories,
     check_image_paths,
+    class_label,
     complete_methods,
     debug_option,
     device_option,
@@ -231,8 +232,7 @@ class _Writer:
             np.save(base.with_name(base.name + ".npy"), cam_map.astype(np.float32))
             png = base.with_name(base.name + ".png")
             if self.figure:
-                name = self.loaded.category(index)
-                name = name if self.loaded.categories is None else f"{name} ({index})"
+                name = class_label(self.loaded, index)
                 percent = 100 * float(probabilities[index])
                 title = f"{name} {percent:.1f}%\n{self.method} @ {', '.join(layers)}, {tag}"
                 fig = figure(picture, cam_map, title, colormap=self.colormap, alpha=self.alpha)
@@ -276,7 +276,5 @@ class _Writer:
             )
             return
         more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
-        name = (
-            predicted["name"] if self.loaded.categories is None else f"{predicted['name']} ({best})"
-        )
+        name = class_label(self.loaded, best)
         say(f"{path}  {name} {100 * predicted['probability']:.1f}%  -> {records[0]['png']}{more}")
