@@ -16,7 +16,6 @@ handed to ``tape.gradient(..., output_gradients=...)`` (the chain rule across th
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Callable, Sequence
 
 import keras
@@ -27,7 +26,6 @@ from torch import Tensor
 
 from ..core.capture import Capture, ReshapeTransform
 from ..core.errors import (
-    AutoLayerWarning,
     LayerNotReachedError,
     LayerOutputError,
     TargetError,
@@ -132,17 +130,7 @@ class KerasAdapter:
 
         leaves = [(layer, record(path)) for path, layer in walk(self.model) if is_leaf(layer)]
         self._run(self._keras_input(batch), leaves)
-        chosen = auto_choice(seen)
-        if chosen is None:
-            raise LayerNotReachedError(
-                "target_layers=None found no layer with a spatial output; pass target_layers=."
-            )
-        self.layers = [chosen]
-        warnings.warn(
-            f"target_layers=None: explaining layer {chosen[0]!r} of {self.model.name!r}.",
-            AutoLayerWarning,
-            stacklevel=4,
-        )
+        self.layers = [auto_choice(self.model, seen)]
 
     def reshape(self, output: Tensor, input_shape: Sequence[int], index: int) -> Tensor:
         """A layer's output (torch, Keras layout) as ``(B, C, *grid)``."""

@@ -7,9 +7,10 @@ Names: ``"block5_conv3"`` (a layer's own name, found at any depth if it is uniqu
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterator, Sequence
 
-from ..core.errors import LayerNotFoundError
+from ..core.errors import AutoLayerWarning, LayerNotFoundError, LayerNotReachedError
 
 
 def _children(layer: object) -> list[object]:
@@ -37,13 +38,31 @@ def is_leaf(layer: object) -> bool:
     return not _children(layer)
 
 
-def auto_choice(candidates: list[tuple[str, object]]) -> tuple[str, object] | None:
-    """``target_layers=None``: the last candidate that is not a pooling layer (the last conv
-    block's output, as the Keras Grad-CAM tutorial takes), else the last candidate."""
+def _last_non_pooling(candidates: list[tuple[str, object]]) -> tuple[str, object] | None:
     for path, layer in reversed(candidates):
         if "Pooling" not in type(layer).__name__:
             return path, layer
     return candidates[-1] if candidates else None
+
+
+def auto_choice(model: object, candidates: list[tuple[str, object]]) -> tuple[str, object]:
+    """``target_layers=None``: the last candidate that is not a pooling layer (the last conv
+    block's output, as the Keras Grad-CAM tutorial takes), else the last candidate.
+
+    For the adapters' ``ensure_layers``: warns :class:`AutoLayerWarning` naming the choice;
+    :class:`LayerNotReachedError` when there is no candidate.
+    """
+    chosen = _last_non_pooling(candidates)
+    if chosen is None:
+        raise LayerNotReachedError(
+            "target_layers=None found no layer with a spatial output; pass target_layers=."
+        )
+    warnings.warn(
+        f"target_layers=None: explaining layer {chosen[0]!r} of {model.name!r}.",
+        AutoLayerWarning,
+        stacklevel=5,  # ensure_layers' stacklevel=4 (as core's TorchAdapter), one frame deeper
+    )
+    return chosen
 
 
 def resolve_layers(model: object, target_layers: object) -> list[tuple[str, object]]:

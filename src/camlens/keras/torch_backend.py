@@ -11,13 +11,10 @@ layer output ``(B, H, W, C)`` is moved to ``(B, C, H, W)`` unless a ``reshape_tr
 
 from __future__ import annotations
 
-import warnings
-
 import keras
 from torch import Tensor, nn
 
 from ..core.capture import ReshapeTransform, TorchAdapter, check_input
-from ..core.errors import AutoLayerWarning, LayerNotReachedError
 from .intercept import intercept
 from .layers import auto_choice, is_leaf, resolve_layers, walk
 from .logits import logits_hook
@@ -84,17 +81,7 @@ class KerasTorchAdapter(TorchAdapter):
         finally:
             for h in handles:
                 h.remove()
-        chosen = auto_choice(seen)
-        if chosen is None:
-            raise LayerNotReachedError(
-                "target_layers=None found no layer with a spatial output; pass target_layers=."
-            )
-        self.layers = [chosen]
-        warnings.warn(
-            f"target_layers=None: explaining layer {chosen[0]!r} of {self.keras_model.name!r}.",
-            AutoLayerWarning,
-            stacklevel=4,
-        )
+        self.layers = [auto_choice(self.keras_model, seen)]
 
     def forward_cost(self, x1: Tensor, start: nn.Module | None = None) -> int:
         """The TensorFlow path's estimate: the largest ``inputs + 2 × output`` bytes of any leaf
