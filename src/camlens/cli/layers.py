@@ -20,6 +20,7 @@ from ._common import (
     load_model_for_cli,
     model_options,
     note,
+    one_line,
     say,
 )
 
@@ -67,7 +68,7 @@ def command(
 
     from ..core.discovery import choose_layer, format_layers
     from ..core.discovery import layers as find_layers
-    from ..loading import WeightsUnavailableError, load_image
+    from ..loading import DEFAULT_INPUT_SIZE, WeightsUnavailableError, load_image
 
     try:
         loaded = load_model_for_cli(model, weights, device, labels, size)
@@ -76,11 +77,11 @@ def command(
             raise
         architecture = "mobilenet_v2" if model == "demo" else model
         loaded = load_model_for_cli(architecture, "random", device, labels, size, quiet=True)
-        note(f"{' '.join(str(exc).split()).split(':')[0]}; listing layers with random weights")
+        note(f"{one_line(exc).split(':')[0]}; listing layers with random weights")
     if image is not None:
         x = loaded.preprocess(load_image(image))[None]
     else:
-        side = loaded.input_size or 224
+        side = loaded.input_size or DEFAULT_INPUT_SIZE
         x = torch.randn(1, 3, side, side, generator=torch.Generator().manual_seed(0))
     x = x.to(loaded.device)
     infos = find_layers(loaded.model, x)

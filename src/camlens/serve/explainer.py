@@ -31,6 +31,7 @@ from ..core.capture import model_logits
 from ..core.discovery import LayerInfo, choose_layer, layers
 from ..core.errors import LayerNotFoundError
 from ..core.layers import resolve_layers
+from ..loading import DEFAULT_INPUT_SIZE
 from ..methods import METHODS, get_method
 from ..targets import ClassTarget
 from ..viz.overlay import as_rgb, get_colormap, overlay, to_uint8
@@ -40,7 +41,6 @@ from .limits import Limits
 from .options import ExplainOptions
 
 DEFAULT_METHOD = "gradcam"
-DEFAULT_SIZE = 224
 
 # One line per method for GET /v1/methods and the page's method menu.
 DESCRIPTIONS = {
@@ -107,7 +107,7 @@ def _size_of(input_size: object) -> tuple[int, int]:
         return input_size, input_size
     if isinstance(input_size, tuple | list) and len(input_size) >= 2:
         return int(input_size[-2]), int(input_size[-1])
-    return DEFAULT_SIZE, DEFAULT_SIZE
+    return DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE
 
 
 class Explainer:
