@@ -132,22 +132,25 @@ class KerasAdapter:
         self._run(self._keras_input(batch), leaves)
         self.layers = [auto_choice(self.model, seen)]
 
+    def _channels_last(self, index: int) -> bool:
+        """Whether target layer ``index`` lays its image-like output out channels last (its
+        own ``data_format``, else Keras' ``image_data_format()``)."""
+        _, layer = self.layers[index]
+        fmt = getattr(layer, "data_format", None) or keras.config.image_data_format()
+        return fmt != "channels_first"
+
     def reshape(self, output: Tensor, input_shape: Sequence[int], index: int) -> Tensor:
         """A layer's output (torch, Keras layout) as ``(B, C, *grid)``."""
-        name, layer = self.layers[index]
         if self.reshape_transform is not None:
             return self.reshape_transform(output)
         if output.ndim == len(input_shape):
-            fmt = getattr(layer, "data_format", None) or keras.config.image_data_format()
-            return output if fmt == "channels_first" else channels_first(output)
-        return auto_reshape(output, input_shape, name)
+            return channels_first(output) if self._channels_last(index) else output
+        return auto_reshape(output, input_shape, self.layers[index][0])
 
     def _unreshape(self, value: Tensor, raw: Tensor, index: int) -> Tensor:
         """Inverse of :meth:`reshape` for the moved-channel case (identity otherwise)."""
         if self.reshape_transform is None and raw.ndim == value.ndim:
-            _, layer = self.layers[index]
-            fmt = getattr(layer, "data_format", None) or keras.config.image_data_format()
-            return value if fmt == "channels_first" else channels_last(value)
+            return channels_last(value) if self._channels_last(index) else value
         return value
 
     # --- capture ----------------------------------------------------------------------------
