@@ -12,6 +12,7 @@ from camlens.cli._common import (
     EXIT_USAGE,
     TargetSpec,
     class_label,
+    cpu_share,
     describe,
     exit_code_for,
     one_line,
@@ -84,6 +85,16 @@ def test_class_labels():
 
     assert class_label(loaded(["cat", "dog"]), 1) == "dog (1)"
     assert class_label(loaded(None), 7) == "class 7"
+
+
+def test_cpu_share(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert (cpu_share(1), cpu_share(2), cpu_share(4)) == (2, 1, 0)
+    assert cpu_share(4, at_least=1) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert (cpu_share(1), cpu_share(8)) == (4, 2)
+    monkeypatch.setattr("os.cpu_count", lambda: None)  # unknown: one core
+    assert cpu_share(1) == 1
 
 
 def test_targets_and_lists():

@@ -329,6 +329,11 @@ def progress(items: Iterable[T], *, total: int, desc: str, enabled: bool = True)
     yield from tqdm(items, total=total, desc=desc, unit="img", disable=disable, leave=False)
 
 
+def cpu_share(parts: int, *, at_least: int = 0, at_most: int = 4) -> int:
+    """This machine's CPU cores split over ``parts`` (workers, ranks), within the bounds."""
+    return max(at_least, min(at_most, (os.cpu_count() or 1) // parts))
+
+
 def load_model_for_cli(
     model: str,
     weights: str | None,

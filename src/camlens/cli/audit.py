@@ -17,6 +17,7 @@ from ._common import (
     CommandError,
     GuardedCommand,
     complete_methods,
+    cpu_share,
     debug_option,
     device_option,
     load_model_for_cli,
@@ -134,7 +135,7 @@ def command(
     if device.startswith("cuda") and ":" not in device and world > 1:
         device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     if workers is None:
-        workers = max(0, min(4, (os.cpu_count() or 1) // world))
+        workers = cpu_share(world)
     loaded = load_model_for_cli(model, weights, device, labels, size)
     try:
         result = run_audit(

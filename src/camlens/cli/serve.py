@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 
 import click
 
 from ._common import (
     GuardedCommand,
+    cpu_share,
     debug_option,
     device_option,
     load_model_for_cli,
@@ -156,7 +156,7 @@ def command(
     )
     sock = bind(host, port)  # first: a port in use fails before the model is loaded
     try:
-        torch.set_num_threads(threads or max(1, min(4, (os.cpu_count() or 1) // max_concurrency)))
+        torch.set_num_threads(threads or cpu_share(max_concurrency, at_least=1))
         loaded = load_model_for_cli(model or "demo", weights, device, labels, size)
         if layer:
             loaded.target_layer = layer
