@@ -260,15 +260,11 @@ def load(
     weights: an explicit checkpoint path (default: the shipped / shared one). Shipped and
     known checkpoints are SHA-256 checked; a benchmark checkpoint given by path is not.
     """
+    depth = name.removeprefix("cifar10-resnet")
     if name in ("benchmark-clean", "benchmark-biased"):
         zm = _load_benchmark(name, weights)
-    elif (
-        name.startswith("cifar10-resnet")
-        and name.removeprefix("cifar10-resnet").isdigit()
-        and (int(name.removeprefix("cifar10-resnet")) in CIFAR_CHECKPOINTS)
-    ):
-        depth = int(name.removeprefix("cifar10-resnet"))
-        zm = _load_cifar(name, depth, weights)
+    elif name.startswith("cifar10-resnet") and depth.isdigit() and int(depth) in CIFAR_CHECKPOINTS:
+        zm = _load_cifar(name, int(depth), weights)
     else:
         raise UnknownModelError(f"unknown zoo model {name!r}; choose one of {names()}.")
     zm.model.to(device).eval()
