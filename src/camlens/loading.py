@@ -47,6 +47,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_INPUT_SIZE = 224
 RANDOM = "random"
+RANDOM_NOTE = "random weights: the maps and classes mean nothing"
 DEMO_LAYER = "features.18"  # MobileNetV2's last conv block (7x7), as camlens.demo uses
 WEIGHT_SUFFIXES = (".pt", ".pth", ".pth.tar", ".bin", ".ckpt", ".safetensors", ".th", ".tar")
 
@@ -639,7 +640,7 @@ def _from_torchvision(
             model=model, name=name, categories=list(default.meta["categories"]),
             preprocess=preprocess, input_size=size, device=device, weights=RANDOM,
             weights_sha256=None, target_layer=_default_layer(name), crop=crop,
-            notes=["random weights: the maps and classes mean nothing"],
+            notes=[RANDOM_NOTE],
         )  # fmt: skip
     path = _existing_file(weights)
     state = _state_dict_of(_read_weights_file(path), path)
@@ -724,7 +725,7 @@ def _from_timm(
         label, digest = cached, sha256_of(Path(cached))
     elif weights.lower() == RANDOM:
         model = timm.create_model(name, pretrained=False)
-        label, notes = RANDOM, ["random weights: the maps and classes mean nothing"]
+        label, notes = RANDOM, [RANDOM_NOTE]
     else:
         path = _existing_file(weights)
         state = _state_dict_of(_read_weights_file(path), path)
@@ -853,8 +854,7 @@ def load_model(
         loaded = _from_torchvision(spec, weights, target, input_size)
     elif (timm := _timm()) is not None and timm.is_model(spec):
         loaded = _from_timm(spec, weights, target, input_size)
-    else:
-        timm = _timm()
+    else:  # every branch above was tried, so zoo and timm are set
         known = ["demo", *_zoo_names(zoo), *_torchvision_names()]
         known += timm.list_models() if timm is not None else []
         raise _unknown(spec, known)
