@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -77,10 +78,17 @@ class RunDir:
         self._put(name, text.encode())
 
     def _put(self, name: str, data: bytes) -> None:
-        final = self.path(name)
+        def write(target: str) -> None:
+            with self.fs.open(target, "wb") as handle:
+                handle.write(data)
+
+        self.write_atomic(self.path(name), write)
+
+    def write_atomic(self, final: str, write: Callable[[str], None]) -> None:
+        """``write(path)`` so that no reader sees a half-written ``final``: into ``final.tmp``
+        and a rename on local disks (object stores put whole objects, so directly there)."""
         target = final + ".tmp" if self.local else final
-        with self.fs.open(target, "wb") as handle:
-            handle.write(data)
+        write(target)
         if self.local:
             self.fs.mv(target, final)
 
@@ -160,11 +168,10 @@ class PartWriter:
             return
         table = pa.Table.from_batches(self.buffer, schema=SCHEMA)
         name = f"part-{self.rank:05d}-{self.session}-{self.seq:06d}.parquet"
-        final = self.run.path("parts", name)
-        target = final + ".tmp" if self.run.local else final
-        pq.write_table(table, target, filesystem=self.run.fs)
-        if self.run.local:
-            self.run.fs.mv(target, final)
+        self.run.write_atomic(
+            self.run.path("parts", name),
+            lambda target: pq.write_table(table, target, filesystem=self.run.fs),
+        )
         self.seq += 1
         self.written += self.pending
         self.buffer, self.pending = [], 0
