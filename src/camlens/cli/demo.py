@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import CamlensError
+from ._common import one_line
 
 
 @click.command(name="demo")
@@ -30,4 +31,4 @@ def command(out: Path, weights: Path | None) -> None:
     try:
         run_demo(out, weights=weights, echo=click.echo)
     except CamlensError as exc:  # weights missing or corrupt, demo extra not installed
-        raise click.ClickException(" ".join(str(exc).split())) from None
+        raise click.ClickException(one_line(exc)) from None

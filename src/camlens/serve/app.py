@@ -37,7 +37,7 @@ from ..core.errors import (
 )
 from ..loading import ImageTooLargeError, InvalidImageError, load_image
 from ..methods import METHODS
-from .errors import ServeError, bad_request, invalid, too_large, unsupported_type
+from .errors import ServeError, bad_request, invalid, timed_out, too_large, unsupported_type
 from .explainer import DEFAULT_METHOD, DESCRIPTIONS, Explainer
 from .gate import JobCancelled, WorkerPool, install_cancel_hook
 from .limits import Limits
@@ -156,7 +156,7 @@ def as_serve_error(exc: CamlensError) -> ServeError:
     if isinstance(exc, TargetError):
         return invalid("invalid_target", message)
     if isinstance(exc, JobCancelled):
-        return ServeError(503, "timeout", message, retry_after=1)
+        return timed_out(message, retry_after=1)
     if isinstance(exc, InvalidInputError):
         return invalid("invalid_input", message)
     return invalid("explain_failed", message)

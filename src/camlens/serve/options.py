@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ServeError, invalid
+from .errors import ServeError, bad_request, invalid
 
 
 class ExplainOptions(BaseModel):
@@ -44,16 +44,13 @@ def options_error(exc: ValidationError) -> ServeError:
     for error in exc.errors(include_url=False):
         where = ".".join(str(p) for p in error["loc"]) or "options"
         if error["type"] == "json_invalid":
-            return ServeError(
-                400,
+            return bad_request(
                 "invalid_options",
                 "the 'options' form field must be a JSON object, e.g. "
                 '{"method": "gradcam", "alpha": 0.5}; it is not valid JSON.',
             )
         if error["type"] == "model_type":
-            return ServeError(
-                400, "invalid_options", "the 'options' form field must be a JSON object."
-            )
+            return bad_request("invalid_options", "the 'options' form field must be a JSON object.")
         if error["type"] == "extra_forbidden":
             problems.append(
                 f"unknown option {where!r} (known: {', '.join(ExplainOptions.model_fields)})"
