@@ -8,8 +8,6 @@ data by rank. ``camlens audit --summary RUN_DIR`` prints the findings of a finis
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from ._common import (
@@ -116,7 +114,8 @@ def command(
     same command again to resume; under torchrun --nproc_per_node=N it shards by rank.
     """
     from ..audit import RunDirError, read_summary, run_audit
-    from ..audit.distributed import launched_world_size
+    from ..audit.distributed import launched_world_size, local_device
+    from ..loading import resolve_device
 
     if summary_dir is not None:
         if data is not None or model is not None:
@@ -132,8 +131,7 @@ def command(
         )
     canonical, _ = parse_method(method)
     world = launched_world_size()
-    if device.startswith("cuda") and ":" not in device and world > 1:
-        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    device = str(local_device(resolve_device(device)))  # torchrun: GPU LOCAL_RANK for bare cuda
     if workers is None:
         workers = cpu_share(world)
     loaded = load_model_for_cli(model, weights, device, labels, size)
