@@ -229,7 +229,8 @@ class _Writer:
             index = int(result.targets[i].category)
             base = self.out / f"{stem}.{self.method}.{tag}"
             cam_map = result.maps[i].detach().float().cpu().numpy()
-            np.save(base.with_name(base.name + ".npy"), cam_map.astype(np.float32))
+            npy = base.with_name(base.name + ".npy")
+            np.save(npy, cam_map.astype(np.float32))
             png = base.with_name(base.name + ".png")
             if self.figure:
                 name = class_label(self.loaded, index)
@@ -252,7 +253,7 @@ class _Writer:
                     "probability": float(probabilities[index]),
                     "score": float(outputs[index]),
                     "png": str(png),
-                    "npy": str(base.with_name(base.name + ".npy")),
+                    "npy": str(npy),
                 }
             )
         predicted = {
