@@ -11,7 +11,8 @@ Use it in a command module::
     def command(device, debug): ...
 
 ``GuardedCommand`` turns any exception into one ``Error: ...`` line on stderr and an exit code
-from :data:`EXIT_CODES` (the traceback too with ``--debug`` or ``CAMLENS_DEBUG=1``), and prints
+from :data:`EXIT_CODES`, looked up from the error's category in :data:`camlens.errors.CATEGORIES`
+(the traceback too with ``--debug`` or ``CAMLENS_DEBUG=1``), and prints
 Python warnings as one line each.
 """
 
@@ -28,23 +29,30 @@ from typing import Any, TypeVar
 
 import click
 
+from ..errors import CATEGORIES
+
 T = TypeVar("T")
 
-EXIT_OK = 0
-EXIT_FAILURE = 1  # the command ran and failed (model error, out of memory, unexpected bug)
-EXIT_USAGE = 2  # bad command line: unknown option, method, layer, model name, class, device
-EXIT_BAD_INPUT = 3  # an input file that cannot be used: missing, not an image, truncated, too big
-EXIT_UNAVAILABLE = 4  # the model or its weights cannot be loaded here (offline, bad file), no GPU
-EXIT_INTERRUPTED = 130  # Ctrl-C
 
-EXIT_CODES = {
-    EXIT_OK: "success",
-    EXIT_FAILURE: "runtime failure (the model failed to run, out of memory, unexpected error)",
-    EXIT_USAGE: "usage error (unknown option, method, layer, model name, class or device)",
-    EXIT_BAD_INPUT: "bad input (an image or labels file that is missing, unreadable or too large)",
-    EXIT_UNAVAILABLE: "model, weights or device unavailable (not on this machine, or a bad file)",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
-}
+def _exit(category: str) -> int:
+    code = CATEGORIES[category].exit_code
+    assert code is not None, category
+    return code
+
+
+# The exit codes come from camlens.errors.CATEGORIES, the one table (docs/cli.md shows it).
+EXIT_OK = _exit("success")  # 0
+EXIT_FAILURE = _exit("internal")  # 1: the command ran and failed
+EXIT_USAGE = _exit("usage")  # 2: bad command line, option value, name or layer
+EXIT_BAD_INPUT = _exit("input")  # 3: an input file or data that cannot be used
+EXIT_UNAVAILABLE = _exit("unavailable")  # 4: the model, weights, data or device
+EXIT_INTERRUPTED = _exit("interrupted")  # 130: Ctrl-C
+
+#: exit code -> what it means (the categories of that code, in the table's order).
+EXIT_CODES: dict[int, str] = {}
+for _category in CATEGORIES.values():
+    if _category.exit_code is not None:
+        EXIT_CODES.setdefault(_category.exit_code, _category.meaning)
 
 _DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?|mps|auto)$")
 
@@ -63,30 +71,15 @@ def one_line(text: object) -> str:
 
 
 def exit_code_for(exc: BaseException) -> int:
-    """The exit code for an exception (see :data:`EXIT_CODES`)."""
-    from ..core.errors import LayerNotFoundError, TargetError
-    from ..loading import DeviceError, InvalidImageError, ModelLoadError, UnknownModelError
+    """The exit code for an exception: click's own for click's, else its category's in
+    :data:`camlens.errors.CATEGORIES` (see :data:`EXIT_CODES`)."""
+    from ..errors import exit_code
 
-    if isinstance(exc, click.exceptions.Exit):
+    if isinstance(exc, click.exceptions.Exit | click.ClickException):
         return exc.exit_code
-    if isinstance(exc, click.ClickException):
-        return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt | click.Abort):
+    if isinstance(exc, click.Abort):
         return EXIT_INTERRUPTED
-    if isinstance(exc, UnknownModelError | LayerNotFoundError | TargetError):
-        return EXIT_USAGE
-    if isinstance(exc, InvalidImageError):
-        return EXIT_BAD_INPUT
-    if isinstance(exc, ModelLoadError | DeviceError):
-        return EXIT_UNAVAILABLE
-    from ..core.errors import InvalidInputError
-    from ..pretrained import MissingDependencyError, WeightsNotFoundError
-
-    if isinstance(exc, MissingDependencyError | WeightsNotFoundError):
-        return EXIT_UNAVAILABLE
-    if isinstance(exc, InvalidInputError):
-        return EXIT_BAD_INPUT
-    return EXIT_FAILURE
+    return exit_code(exc)
 
 
 def describe(exc: BaseException) -> str:
