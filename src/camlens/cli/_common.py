@@ -376,7 +376,11 @@ def resolve_layer_option(loaded: Any, layer: str, example: Any) -> list[str]:
     from ..core.errors import LayerNotFoundError
     from ..core.layers import resolve_layers
 
-    names = split_list(layer) or ["auto"]
+    names = split_list(layer) if layer is not None else ["auto"]
+    if not names:
+        raise click.BadParameter(
+            f"{layer!r}: give at least one layer name (or auto).", param_hint="--layer"
+        )
     chosen = []
     for name in names:
         if name.lower() == "auto":

@@ -53,6 +53,23 @@ def _parse_options(values: tuple[str, ...], option: str) -> dict[str, dict[str, 
     return out
 
 
+def _check_metric_options(options: dict[str, dict[str, Any]]) -> None:
+    """A usage error (exit 2) for a ``--metric-option`` its metric does not take or cannot use,
+    found by building the metric with it before any model is loaded."""
+    from ..metrics import METRICS
+
+    for name, kwargs in options.items():
+        if name not in METRICS:
+            raise click.BadParameter(
+                f"unknown metric {name!r}; known: {', '.join(METRICS)}.",
+                param_hint="--metric-option",
+            )
+        try:
+            METRICS[name](**kwargs)
+        except (TypeError, ValueError) as exc:  # InvalidInputError is a ValueError
+            raise click.BadParameter(f"{name}: {exc}", param_hint="--metric-option") from None
+
+
 class _Folder(torch.utils.data.Dataset):
     """Images of a folder, preprocessed for the model; labels from class sub-folders."""
 
@@ -167,9 +184,9 @@ def _load_data(
     folder = Path(spec).expanduser()
     if folder.is_dir():
         return _folder_data(folder, loaded, targets)
-    raise click.BadParameter(
-        f"{spec!r} is neither 'benchmark', 'cifar10' nor a folder.", param_hint="--data"
-    )
+    from ..core.errors import InvalidInputError
+
+    raise InvalidInputError(f"--data {spec!r} is neither 'benchmark', 'cifar10' nor a folder.")
 
 
 @click.command(name="evaluate", cls=GuardedCommand)
@@ -293,6 +310,7 @@ def command(
     if on_cue and data_spec != "benchmark":
         raise click.BadParameter("--on-cue needs --data benchmark.", param_hint="--on-cue")
     metric_kwargs = _parse_options(metric_options, "--metric-option")
+    _check_metric_options(metric_kwargs)
     method_kwargs = _parse_options(method_options, "--method-option")
     start = time.perf_counter()
     loaded = load_model_for_cli(model, weights, device, labels, size)
