@@ -1,5 +1,6 @@
 """What every ``camlens`` command shares: exit codes, one-line errors, ``--device``, ``--debug``,
-model options, method names with close matches, and progress bars.
+model options, method names with close matches, and progress bars (images, and the masked
+images of the perturbation methods: :func:`batch_progress`).
 
 Use it in a command module::
 
@@ -18,6 +19,7 @@ Python warnings as one line each.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -314,12 +316,69 @@ def say(message: str) -> None:
     tqdm.write(message, file=sys.stdout)
 
 
-def progress(items: Iterable[T], *, total: int, desc: str, enabled: bool = True) -> Iterator[T]:
-    """``tqdm`` over ``items`` on stderr: shown only on a terminal and for more than one item."""
+def progress_option(f: F) -> F:
+    """``--progress/--no-progress``: progress bars on stderr always / never (default: when
+    stderr is a terminal). ``None`` when neither is given."""
+    return click.option(
+        "--progress/--no-progress",
+        "show_progress",
+        default=None,
+        help="Progress bars on stderr (images; masked images of Score-CAM, Ablation-CAM, ...): "
+        "--progress always, --no-progress never; by default when stderr is a terminal.",
+    )(f)
+
+
+def bars_shown(enabled: bool | None) -> bool:
+    """Whether to show progress bars for a ``--progress/--no-progress`` value."""
+    if enabled is None:
+        try:
+            return sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            return False
+    return bool(enabled)
+
+
+def progress(
+    items: Iterable[T], *, total: int, desc: str, enabled: bool | None = None
+) -> Iterator[T]:
+    """``tqdm`` over ``items`` on stderr, for more than one item: on a terminal
+    (``enabled=None``), always (``True``) or never (``False``)."""
     from tqdm import tqdm
 
-    disable = None if (enabled and total > 1) else True  # None: only when stderr is a tty
-    yield from tqdm(items, total=total, desc=desc, unit="img", disable=disable, leave=False)
+    disable = not (bars_shown(enabled) and total > 1)
+    yield from tqdm(
+        items, total=total, desc=desc, unit="img", disable=disable, leave=False, file=sys.stderr
+    )
+
+
+@contextlib.contextmanager
+def batch_progress(enabled: bool | None, desc: str = "masked images") -> Iterator[None]:
+    """Within the block, a tqdm bar on stderr of the masked images the perturbation methods
+    score (:func:`camlens.progress`), with tqdm's estimate of the time left; restarted for each
+    layer and image. Shown as :func:`progress` decides (``None``: on a terminal)."""
+    if not bars_shown(enabled):
+        yield
+        return
+    from tqdm import tqdm
+
+    from ..core.progress import progress as report_to
+
+    bar: Any = None
+
+    def report(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit="img", leave=False, file=sys.stderr)
+        elif done == 0:
+            bar.reset(total=total)
+        bar.update(done - bar.n)
+
+    try:
+        with report_to(report):
+            yield
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def cpu_share(parts: int, *, at_least: int = 0, at_most: int = 4) -> int:
