@@ -11,7 +11,7 @@ Watch it with a callable::
     seen = []
     with camlens.progress(lambda done, total: seen.append((done, total))):
         camlens.ScoreCAM(model, "layer4", batch_size=128)(torch.rand(1, 3, 64, 64))
-    print(seen[0], seen[-1])  # (0, 490) (490, 490): 512 channels, 22 constant ones skipped
+    print(seen[0], seen[-1])  # (0, n) (n, n): n of the 512 channels (constant ones are skipped)
 
 The callable is called once with ``(0, total)`` when a method starts a layer's batches (so the
 total, and with the time of the first batches an estimate of the rest, is known early), then
