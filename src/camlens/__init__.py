@@ -19,6 +19,7 @@ from .core.errors import (
     TargetError,
     TrainingModeWarning,
 )
+from .core.progress import progress
 from .explain import explain
 from .methods import (
     CAM,
@@ -168,4 +169,5 @@ __all__ = [
     "format_layers",
     "get_method",
     "layers",
+    "progress",
 ]

@@ -40,7 +40,17 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
-from .core.errors import CamlensError, InvalidInputError
+from .errors import (
+    CamlensError,
+    DeviceError,
+    ImageTooLargeError,
+    InvalidImageError,
+    InvalidInputError,
+    ModelLoadError,
+    UnknownModelError,
+    UntrustedFileWarning,
+    WeightsUnavailableError,
+)
 from .pretrained import sha256_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -64,34 +74,6 @@ _TORCHVISION_LAYERS = {
     "convnext": "features",
     "regnet": "trunk_output",
 }
-
-
-class ModelLoadError(CamlensError, RuntimeError):
-    """A model that cannot be loaded: unknown name, weights not available offline, bad file."""
-
-
-class UnknownModelError(ModelLoadError, LookupError):
-    """A model name that is neither a file, a zoo name, a torchvision nor a timm model."""
-
-
-class WeightsUnavailableError(ModelLoadError, FileNotFoundError):
-    """Weights that are not on this machine (nothing is downloaded): names the file to provide."""
-
-
-class DeviceError(CamlensError, RuntimeError):
-    """A device name that is unknown or not available on this machine."""
-
-
-class InvalidImageError(InvalidInputError):
-    """A file that is not a readable image: missing, not an image, truncated, or too many pixels."""
-
-
-class ImageTooLargeError(InvalidImageError):
-    """An image with more pixels than the limit (checked from the header, before decoding)."""
-
-
-class UntrustedFileWarning(UserWarning):
-    """A pickled model is being unpickled: that runs the file's code; load only files you trust."""
 
 
 @dataclass

@@ -22,7 +22,18 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .core.errors import CamlensError, InvalidInputError
+from .errors import (
+    InvalidInputError,
+)
+from .errors import (
+    MissingDependencyError as MissingDependencyError,
+)
+from .errors import (
+    WeightsChecksumError as WeightsChecksumError,
+)
+from .errors import (
+    WeightsNotFoundError as WeightsNotFoundError,
+)
 
 CHECKPOINT_NAME = "mobilenet_v2-b0353104.pth"
 CHECKPOINT_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
@@ -34,18 +45,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RESIZE_SIZE = 256
 CROP_SIZE = 224
-
-
-class WeightsNotFoundError(CamlensError, FileNotFoundError):
-    """The pretrained checkpoint is neither given, installed, cached nor downloadable."""
-
-
-class WeightsChecksumError(CamlensError, ValueError):
-    """A local checkpoint whose SHA-256 is not the expected one (corrupt or another file)."""
-
-
-class MissingDependencyError(CamlensError, ImportError):
-    """An optional dependency (torchvision) that this feature needs is not installed."""
 
 
 def _torchvision() -> Any:

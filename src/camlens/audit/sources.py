@@ -284,6 +284,11 @@ def open_source(data: str | Path, masks: str | Path | None = None) -> Source:
             f"{text}: no such folder or manifest; DATA is an ImageFolder tree, a .csv/.parquet "
             "manifest, or 'benchmark[:n=...,seed=...]'."
         )
+    if not root.is_dir():
+        raise DataSourceError(
+            f"{text}: a file, not a folder or manifest; DATA is an ImageFolder tree, a "
+            ".csv/.parquet manifest, or 'benchmark[:n=...,seed=...]'."
+        )
     if root.is_dir() and (root / "manifest.csv").is_file():
         source = manifest_source(root / "manifest.csv", masks)
         if not source.classes:

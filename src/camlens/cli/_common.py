@@ -1,5 +1,6 @@
 """What every ``camlens`` command shares: exit codes, one-line errors, ``--device``, ``--debug``,
-model options, method names with close matches, and progress bars.
+model options, method names with close matches, and progress bars (images, and the masked
+images of the perturbation methods: :func:`batch_progress`).
 
 Use it in a command module::
 
@@ -11,12 +12,14 @@ Use it in a command module::
     def command(device, debug): ...
 
 ``GuardedCommand`` turns any exception into one ``Error: ...`` line on stderr and an exit code
-from :data:`EXIT_CODES` (the traceback too with ``--debug`` or ``CAMLENS_DEBUG=1``), and prints
+from :data:`EXIT_CODES`, looked up from the error's category in :data:`camlens.errors.CATEGORIES`
+(the traceback too with ``--debug`` or ``CAMLENS_DEBUG=1``), and prints
 Python warnings as one line each.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -28,23 +31,30 @@ from typing import Any, TypeVar
 
 import click
 
+from ..errors import CATEGORIES
+
 T = TypeVar("T")
 
-EXIT_OK = 0
-EXIT_FAILURE = 1  # the command ran and failed (model error, out of memory, unexpected bug)
-EXIT_USAGE = 2  # bad command line: unknown option, method, layer, model name, class, device
-EXIT_BAD_INPUT = 3  # an input file that cannot be used: missing, not an image, truncated, too big
-EXIT_UNAVAILABLE = 4  # the model or its weights cannot be loaded here (offline, bad file), no GPU
-EXIT_INTERRUPTED = 130  # Ctrl-C
 
-EXIT_CODES = {
-    EXIT_OK: "success",
-    EXIT_FAILURE: "runtime failure (the model failed to run, out of memory, unexpected error)",
-    EXIT_USAGE: "usage error (unknown option, method, layer, model name, class or device)",
-    EXIT_BAD_INPUT: "bad input (an image or labels file that is missing, unreadable or too large)",
-    EXIT_UNAVAILABLE: "model, weights or device unavailable (not on this machine, or a bad file)",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
-}
+def _exit(category: str) -> int:
+    code = CATEGORIES[category].exit_code
+    assert code is not None, category
+    return code
+
+
+# The exit codes come from camlens.errors.CATEGORIES, the one table (docs/cli.md shows it).
+EXIT_OK = _exit("success")  # 0
+EXIT_FAILURE = _exit("internal")  # 1: the command ran and failed
+EXIT_USAGE = _exit("usage")  # 2: bad command line, option value, name or layer
+EXIT_BAD_INPUT = _exit("input")  # 3: an input file or data that cannot be used
+EXIT_UNAVAILABLE = _exit("unavailable")  # 4: the model, weights, data or device
+EXIT_INTERRUPTED = _exit("interrupted")  # 130: Ctrl-C
+
+#: exit code -> what it means (the categories of that code, in the table's order).
+EXIT_CODES: dict[int, str] = {}
+for _category in CATEGORIES.values():
+    if _category.exit_code is not None:
+        EXIT_CODES.setdefault(_category.exit_code, _category.meaning)
 
 _DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?|mps|auto)$")
 
@@ -63,30 +73,15 @@ def one_line(text: object) -> str:
 
 
 def exit_code_for(exc: BaseException) -> int:
-    """The exit code for an exception (see :data:`EXIT_CODES`)."""
-    from ..core.errors import LayerNotFoundError, TargetError
-    from ..loading import DeviceError, InvalidImageError, ModelLoadError, UnknownModelError
+    """The exit code for an exception: click's own for click's, else its category's in
+    :data:`camlens.errors.CATEGORIES` (see :data:`EXIT_CODES`)."""
+    from ..errors import exit_code
 
-    if isinstance(exc, click.exceptions.Exit):
+    if isinstance(exc, click.exceptions.Exit | click.ClickException):
         return exc.exit_code
-    if isinstance(exc, click.ClickException):
-        return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt | click.Abort):
+    if isinstance(exc, click.Abort):
         return EXIT_INTERRUPTED
-    if isinstance(exc, UnknownModelError | LayerNotFoundError | TargetError):
-        return EXIT_USAGE
-    if isinstance(exc, InvalidImageError):
-        return EXIT_BAD_INPUT
-    if isinstance(exc, ModelLoadError | DeviceError):
-        return EXIT_UNAVAILABLE
-    from ..core.errors import InvalidInputError
-    from ..pretrained import MissingDependencyError, WeightsNotFoundError
-
-    if isinstance(exc, MissingDependencyError | WeightsNotFoundError):
-        return EXIT_UNAVAILABLE
-    if isinstance(exc, InvalidInputError):
-        return EXIT_BAD_INPUT
-    return EXIT_FAILURE
+    return exit_code(exc)
 
 
 def describe(exc: BaseException) -> str:
@@ -321,12 +316,69 @@ def say(message: str) -> None:
     tqdm.write(message, file=sys.stdout)
 
 
-def progress(items: Iterable[T], *, total: int, desc: str, enabled: bool = True) -> Iterator[T]:
-    """``tqdm`` over ``items`` on stderr: shown only on a terminal and for more than one item."""
+def progress_option(f: F) -> F:
+    """``--progress/--no-progress``: progress bars on stderr always / never (default: when
+    stderr is a terminal). ``None`` when neither is given."""
+    return click.option(
+        "--progress/--no-progress",
+        "show_progress",
+        default=None,
+        help="Progress bars on stderr (images; masked images of Score-CAM, Ablation-CAM, ...): "
+        "--progress always, --no-progress never; by default when stderr is a terminal.",
+    )(f)
+
+
+def bars_shown(enabled: bool | None) -> bool:
+    """Whether to show progress bars for a ``--progress/--no-progress`` value."""
+    if enabled is None:
+        try:
+            return sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            return False
+    return bool(enabled)
+
+
+def progress(
+    items: Iterable[T], *, total: int, desc: str, enabled: bool | None = None
+) -> Iterator[T]:
+    """``tqdm`` over ``items`` on stderr, for more than one item: on a terminal
+    (``enabled=None``), always (``True``) or never (``False``)."""
     from tqdm import tqdm
 
-    disable = None if (enabled and total > 1) else True  # None: only when stderr is a tty
-    yield from tqdm(items, total=total, desc=desc, unit="img", disable=disable, leave=False)
+    disable = not (bars_shown(enabled) and total > 1)
+    yield from tqdm(
+        items, total=total, desc=desc, unit="img", disable=disable, leave=False, file=sys.stderr
+    )
+
+
+@contextlib.contextmanager
+def batch_progress(enabled: bool | None, desc: str = "masked images") -> Iterator[None]:
+    """Within the block, a tqdm bar on stderr of the masked images the perturbation methods
+    score (:func:`camlens.progress`), with tqdm's estimate of the time left; restarted for each
+    layer and image. Shown as :func:`progress` decides (``None``: on a terminal)."""
+    if not bars_shown(enabled):
+        yield
+        return
+    from tqdm import tqdm
+
+    from ..core.progress import progress as report_to
+
+    bar: Any = None
+
+    def report(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit="img", leave=False, file=sys.stderr)
+        elif done == 0:
+            bar.reset(total=total)
+        bar.update(done - bar.n)
+
+    try:
+        with report_to(report):
+            yield
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def cpu_share(parts: int, *, at_least: int = 0, at_most: int = 4) -> int:
@@ -383,7 +435,11 @@ def resolve_layer_option(loaded: Any, layer: str, example: Any) -> list[str]:
     from ..core.errors import LayerNotFoundError
     from ..core.layers import resolve_layers
 
-    names = split_list(layer) or ["auto"]
+    names = split_list(layer) if layer is not None else ["auto"]
+    if not names:
+        raise click.BadParameter(
+            f"{layer!r}: give at least one layer name (or auto).", param_hint="--layer"
+        )
     chosen = []
     for name in names:
         if name.lower() == "auto":

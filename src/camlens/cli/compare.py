@@ -14,6 +14,7 @@ import click
 
 from ._common import (
     GuardedCommand,
+    batch_progress,
     check_categories,
     check_image_paths,
     class_label,
@@ -25,6 +26,7 @@ from ._common import (
     note,
     parse_methods,
     progress,
+    progress_option,
     resolve_layer_option,
     resolve_targets,
     say,
@@ -66,7 +68,7 @@ from ._common import (
 )
 @click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True)
 @click.option("--cell-size", type=click.FloatRange(min=0.5), default=2.4, show_default=True)
-@click.option("--progress/--no-progress", "show_progress", default=True, show_default=True)
+@progress_option
 @device_option
 @debug_option
 def command(
@@ -81,7 +83,7 @@ def command(
     out: Path,
     alpha: float,
     cell_size: float,
-    show_progress: bool,
+    show_progress: bool | None,
     device: str,
     debug: bool,
 ) -> None:
@@ -124,7 +126,8 @@ def command(
             columns = resolve_layer_option(loaded, layers, x)
             columns = list(dict.fromkeys(columns))
             note(f"{', '.join(names)} on {loaded.name} at {', '.join(columns)} ({x.device})")
-        results = camlens.explain(loaded.model, x, names, columns, the_target)
+        with batch_progress(show_progress):
+            results = camlens.explain(loaded.model, x, names, columns, the_target)
         first = next(iter(results.values()))
         check_categories(loaded, first.outputs)
         index = int(first.targets[0].category)

@@ -11,7 +11,6 @@ The table goes to stdout as Markdown; ``--out table.md|table.csv`` and ``--plot 
 from __future__ import annotations
 
 import ast
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ import torch
 
 from ._common import (
     GuardedCommand,
+    bars_shown,
+    batch_progress,
     complete_methods,
     debug_option,
     device_option,
@@ -28,6 +29,7 @@ from ._common import (
     model_options,
     note,
     parse_methods,
+    progress_option,
     resolve_layer_option,
     say,
     split_list,
@@ -51,6 +53,23 @@ def _parse_options(values: tuple[str, ...], option: str) -> dict[str, dict[str, 
             value = raw.strip()
         out.setdefault(name, {})[arg] = value
     return out
+
+
+def _check_metric_options(options: dict[str, dict[str, Any]]) -> None:
+    """A usage error (exit 2) for a ``--metric-option`` its metric does not take or cannot use,
+    found by building the metric with it before any model is loaded."""
+    from ..metrics import METRICS
+
+    for name, kwargs in options.items():
+        if name not in METRICS:
+            raise click.BadParameter(
+                f"unknown metric {name!r}; known: {', '.join(METRICS)}.",
+                param_hint="--metric-option",
+            )
+        try:
+            METRICS[name](**kwargs)
+        except (TypeError, ValueError) as exc:  # InvalidInputError is a ValueError
+            raise click.BadParameter(f"{name}: {exc}", param_hint="--metric-option") from None
 
 
 class _Folder(torch.utils.data.Dataset):
@@ -167,9 +186,9 @@ def _load_data(
     folder = Path(spec).expanduser()
     if folder.is_dir():
         return _folder_data(folder, loaded, targets)
-    raise click.BadParameter(
-        f"{spec!r} is neither 'benchmark', 'cifar10' nor a folder.", param_hint="--data"
-    )
+    from ..core.errors import InvalidInputError
+
+    raise InvalidInputError(f"--data {spec!r} is neither 'benchmark', 'cifar10' nor a folder.")
 
 
 @click.command(name="evaluate", cls=GuardedCommand)
@@ -247,7 +266,7 @@ def _load_data(
     default=None,
     help="Save the figure (bars per metric, deletion/insertion curves): .png, .svg, .pdf.",
 )
-@click.option("--progress/--no-progress", default=True, help="Progress bar on stderr.")
+@progress_option
 @device_option
 @debug_option
 def command(
@@ -269,7 +288,7 @@ def command(
     method_options: tuple[str, ...],
     outs: tuple[Path, ...],
     plot: Path | None,
-    progress: bool,
+    show_progress: bool | None,
     device: str,
     debug: bool,
 ) -> None:
@@ -293,6 +312,7 @@ def command(
     if on_cue and data_spec != "benchmark":
         raise click.BadParameter("--on-cue needs --data benchmark.", param_hint="--on-cue")
     metric_kwargs = _parse_options(metric_options, "--metric-option")
+    _check_metric_options(metric_kwargs)
     method_kwargs = _parse_options(method_options, "--method-option")
     start = time.perf_counter()
     loaded = load_model_for_cli(model, weights, device, labels, size)
@@ -307,23 +327,24 @@ def command(
     data, description = _load_data(data_spec, loaded, targets, limit, cue, seed)
     example = data["images"][:1] if isinstance(data, dict) else data[0]["image"][None]
     layers = resolve_layer_option(loaded, layer, example.to(loaded.device))
-    result = evaluate(
-        loaded.model,
-        data,
-        methods=method_names,
-        metrics=metric_names,
-        target_layers=layers,
-        targets=target,
-        batch_size=batch_size,
-        device=loaded.device,
-        progress=progress and sys.stderr.isatty(),
-        method_kwargs=method_kwargs,
-        metric_kwargs=metric_kwargs,
-        limit=limit,
-        mask_key="cue_masks" if on_cue else "masks",
-        by_class=on_cue,
-        class_names=loaded.categories,
-    )
+    with batch_progress(show_progress):
+        result = evaluate(
+            loaded.model,
+            data,
+            methods=method_names,
+            metrics=metric_names,
+            target_layers=layers,
+            targets=target,
+            batch_size=batch_size,
+            device=loaded.device,
+            progress=bars_shown(show_progress),
+            method_kwargs=method_kwargs,
+            metric_kwargs=metric_kwargs,
+            limit=limit,
+            mask_key="cue_masks" if on_cue else "masks",
+            by_class=on_cue,
+            class_names=loaded.categories,
+        )
     seconds = time.perf_counter() - start
     target_text = (
         targets if isinstance(target, str) else f"class {target} ({loaded.category(target)})"

@@ -16,6 +16,7 @@ from ._common import (
     EXIT_BAD_INPUT,
     CommandError,
     GuardedCommand,
+    batch_progress,
     check_categories,
     check_image_paths,
     class_label,
@@ -28,6 +29,7 @@ from ._common import (
     one_line,
     parse_method,
     progress,
+    progress_option,
     resolve_layer_option,
     resolve_targets,
     say,
@@ -91,7 +93,7 @@ from ._common import (
     help="First principal component of the weighted activations instead of their sum.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
-@click.option("--progress/--no-progress", "show_progress", default=True, show_default=True)
+@progress_option
 @click.option(
     "--skip-bad",
     is_flag=True,
@@ -118,7 +120,7 @@ def command(
     aug_smooth: bool,
     eigen_smooth: bool,
     as_json: bool,
-    show_progress: bool,
+    show_progress: bool | None,
     skip_bad: bool,
     device: str,
     debug: bool,
@@ -169,12 +171,13 @@ def command(
             cam = method_cls(loaded.model, layers)
             if not as_json:
                 note(f"{method_name} on {loaded.name} at layer {', '.join(layers)} ({x.device})")
-        results = cam.explain_targets(
-            x,
-            [target for _, target in chosen],
-            aug_smooth=aug_smooth,
-            eigen_smooth=eigen_smooth,
-        )
+        with batch_progress(show_progress, f"{method_name} masked images"):
+            results = cam.explain_targets(
+                x,
+                [target for _, target in chosen],
+                aug_smooth=aug_smooth,
+                eigen_smooth=eigen_smooth,
+            )
         check_categories(loaded, results[0].outputs)
         for i, (path_i, stem_i, _) in enumerate(batch):
             writer.write(path_i, stem_i, pictures[i], i, chosen, results, layers)

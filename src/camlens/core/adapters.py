@@ -29,10 +29,10 @@ def is_keras_torch_model(model: object) -> bool:
 
 
 def require_torch_model(model: object, method: str) -> None:
-    """Raise :class:`~camlens.keras.errors.KerasSupportError` if a PyTorch-only method is given
+    """Raise :class:`~camlens.errors.KerasSupportError` if a PyTorch-only method is given
     a Keras model (for methods that need torch modules, e.g. ``FullGrad``'s bias layers)."""
     if is_keras_model(model) or is_keras_torch_model(model):
-        from ..keras.errors import KerasSupportError
+        from ..errors import KerasSupportError
 
         raise KerasSupportError(
             f"{method} needs a PyTorch model (it reads torch modules or keeps a torch graph); "

@@ -1,9 +1,5 @@
-"""The Keras path's own error (the shared ones are in :mod:`camlens.core.errors`)."""
+"""The Keras path's own error (defined in :mod:`camlens.errors`, re-exported here)."""
 
 from __future__ import annotations
 
-from ..core.errors import CamlensError
-
-
-class KerasSupportError(CamlensError, NotImplementedError):
-    """Something camlens does only for PyTorch models (``differentiable=True``, FullGrad, ...)."""
+from ..errors import KerasSupportError as KerasSupportError

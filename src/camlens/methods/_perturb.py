@@ -5,7 +5,8 @@
   :func:`probe_cost` uses it for PyTorch models and the adapter's own estimate for Keras ones.
 - :func:`chunk_size`: how many perturbed images one forward pass may take.
 - :func:`channel_masks`: Score-CAM's per-channel input masks, built for a slice of channels only.
-- :func:`progress_bar`: a tqdm bar, or a no-op.
+- :func:`progress_bar`: the batch loop's progress (callbacks of :func:`camlens.progress`, a tqdm
+  bar).
 
 How a byte budget becomes a chunk size (``max_memory=``). The cost of one more perturbed image in
 a forward pass is estimated once per input shape from a probe: one image runs through the model
@@ -34,6 +35,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..core.progress import track
 
 #: Safety factor on the probed activation memory (workspaces and temporaries the probe misses).
 WORKSPACE_FACTOR = 1.5
@@ -249,24 +252,13 @@ def constant_maps(activations: Tensor, zero_only: bool = False) -> Tensor:
 
 
 # --- progress -----------------------------------------------------------------------------------
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        return None
-
-
 @contextlib.contextmanager
 def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
-    """A tqdm bar counting perturbed images when ``enabled``, else a no-op with ``update``."""
-    if not enabled:
-        yield _NoBar()
-        return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="img", leave=False)
-    try:
-        yield bar
-    finally:
-        bar.close()
+    """The batch loop's progress: ``update(n)`` after each batch tells the callbacks of
+    :func:`camlens.progress` (see :mod:`camlens.core.progress`) and, when ``enabled``, a tqdm bar
+    counting perturbed images."""
+    with track(total, desc, bar=enabled) as tracker:
+        yield tracker
 
 
 def ceil_div(a: int, b: int) -> int:

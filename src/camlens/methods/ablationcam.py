@@ -44,17 +44,13 @@ from torch import Tensor, nn
 
 from ..core.base import BaseCAM, LayerContext
 from ..core.capture import ReshapeTransform
-from ..core.errors import LayerOutputError
 from ..core.layers import LayersSpec
+from ..errors import LayerOutputError, NearZeroScoreWarning
 from ..targets import score_targets
 from . import _perturb
 
 #: pytorch-grad-cam's ``AblationLayer.ABLATION_VALUE``.
 PGC_ABLATION_OFFSET = 1e7
-
-
-class NearZeroScoreWarning(UserWarning):
-    """A target score so close to zero that Ablation-CAM's division by it was clamped."""
 
 
 class AblationCAM(BaseCAM):

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.errors import InvalidInputError
+from ..core.progress import track
 from ._base import (
     PixelAttribution,
     PixelExplanation,
@@ -97,18 +98,20 @@ class Occlusion(PixelAttribution):
         logits, resolved, base = clean_forward(self.model, x, targets)
         positions = len(rows) * len(cols)
         drops = torch.empty(batch * positions, dtype=base.dtype, device=x.device)
-        for start in range(0, batch * positions, self.batch_size):
-            pair = torch.arange(
-                start, min(start + self.batch_size, batch * positions), device=x.device
-            )
-            image, position = pair // positions, pair % positions
-            mask = (
-                in_row[position // len(cols)][:, None, :, None]
-                & in_col[position % len(cols)][:, None, None, :]
-            )  # (n, 1, H, W)
-            copies = torch.where(mask, fill[image], x[image])
-            scores = score_batch(self.model, copies, [resolved[i] for i in image.tolist()])
-            drops[pair] = base[image] - scores
+        with track(batch * positions, "Occlusion") as tracker:
+            for start in range(0, batch * positions, self.batch_size):
+                pair = torch.arange(
+                    start, min(start + self.batch_size, batch * positions), device=x.device
+                )
+                image, position = pair // positions, pair % positions
+                mask = (
+                    in_row[position // len(cols)][:, None, :, None]
+                    & in_col[position % len(cols)][:, None, None, :]
+                )  # (n, 1, H, W)
+                copies = torch.where(mask, fill[image], x[image])
+                scores = score_batch(self.model, copies, [resolved[i] for i in image.tolist()])
+                drops[pair] = base[image] - scores
+                tracker.update(len(pair))
 
         grid = drops.view(batch, len(rows), len(cols)).to(x.dtype)
         row_hits, col_hits = in_row.to(x.dtype), in_col.to(x.dtype)

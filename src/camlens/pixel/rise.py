@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.errors import InvalidInputError
+from ..core.progress import track
 from ._base import (
     PixelAttribution,
     PixelExplanation,
@@ -138,23 +139,25 @@ class RISE(PixelAttribution):
 
         saliency = torch.zeros(batch, height, width, dtype=x.dtype, device=x.device)
         total = self.n_masks * batch
-        for start in range(0, total, self.batch_size):
-            pair = torch.arange(start, min(start + self.batch_size, total), device=x.device)
-            mask_index, image = pair // batch, pair % batch  # mask-major: each mask built once
-            first, last = int(mask_index[0]), int(mask_index[-1]) + 1
-            if self.masks is not None:
-                masks = self.masks[first:last].to(device=x.device, dtype=x.dtype)
-            else:
-                masks = self.build_masks(
-                    grids[first:last].to(x.device),
-                    shifts[first:last].to(x.device),
-                    (height, width),
-                    x.dtype,
-                )
-            m = masks[mask_index - first]  # (n, H, W)
-            copies = torch.lerp(fill[image], x[image], m[:, None])  # x·M + fill·(1 − M)
-            chunk = score_batch(self.model, copies, [resolved[i] for i in image.tolist()])
-            saliency.index_add_(0, image, chunk.to(x.dtype)[:, None, None] * m)
+        with track(total, "RISE") as tracker:
+            for start in range(0, total, self.batch_size):
+                pair = torch.arange(start, min(start + self.batch_size, total), device=x.device)
+                mask_index, image = pair // batch, pair % batch  # mask-major: each mask built once
+                first, last = int(mask_index[0]), int(mask_index[-1]) + 1
+                if self.masks is not None:
+                    masks = self.masks[first:last].to(device=x.device, dtype=x.dtype)
+                else:
+                    masks = self.build_masks(
+                        grids[first:last].to(x.device),
+                        shifts[first:last].to(x.device),
+                        (height, width),
+                        x.dtype,
+                    )
+                m = masks[mask_index - first]  # (n, H, W)
+                copies = torch.lerp(fill[image], x[image], m[:, None])  # x·M + fill·(1 − M)
+                chunk = score_batch(self.model, copies, [resolved[i] for i in image.tolist()])
+                saliency.index_add_(0, image, chunk.to(x.dtype)[:, None, None] * m)
+                tracker.update(len(pair))
         saliency /= self.n_masks * self.p
         attributions = saliency[:, None].expand_as(x).contiguous()
         return PixelExplanation(attributions, logits, scores, resolved)

@@ -27,19 +27,12 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..core.errors import (
-    CamlensError,
-    InvalidInputError,
-    LayerNotFoundError,
-    LayerNotReachedError,
-    LayerOutputError,
-    TargetError,
-)
-from ..loading import ImageTooLargeError, InvalidImageError, load_image
+from ..errors import CamlensError, http_status
+from ..loading import load_image
 from ..methods import METHODS
-from .errors import ServeError, bad_request, invalid, timed_out, too_large, unsupported_type
+from .errors import ServeError, bad_request, invalid, too_large, unsupported_type
 from .explainer import DEFAULT_METHOD, DESCRIPTIONS, Explainer
-from .gate import JobCancelled, WorkerPool, install_cancel_hook
+from .gate import WorkerPool, install_cancel_hook
 from .limits import Limits
 from .options import (
     ErrorResponse,
@@ -143,23 +136,15 @@ def internal_error(exc: BaseException) -> ServeError:
 
 
 def as_serve_error(exc: CamlensError) -> ServeError:
-    """The HTTP answer for a camlens error raised while explaining."""
+    """The HTTP answer for a camlens error raised while explaining: the status of its category
+    (:data:`camlens.errors.CATEGORIES`), its class's ``code``, and its message."""
     if isinstance(exc, ServeError):
         return exc
     message = " ".join(str(exc).split())
-    if isinstance(exc, ImageTooLargeError):  # a decompression bomb or just too big: 413
-        return ServeError(413, "image_too_large", message)
-    if isinstance(exc, InvalidImageError):
-        return invalid("invalid_image", message)
-    if isinstance(exc, LayerNotFoundError | LayerNotReachedError | LayerOutputError):
-        return invalid("invalid_layer", f"{message} GET /v1/layers lists the candidates.")
-    if isinstance(exc, TargetError):
-        return invalid("invalid_target", message)
-    if isinstance(exc, JobCancelled):
-        return timed_out(message, retry_after=1)
-    if isinstance(exc, InvalidInputError):
-        return invalid("invalid_input", message)
-    return invalid("explain_failed", message)
+    if exc.code == "invalid_layer":
+        message = f"{message} GET /v1/layers lists the candidates."
+    retry_after = getattr(exc, "retry_after", None)
+    return ServeError(http_status(exc), exc.code, message, retry_after=retry_after)
 
 
 def prefers_png(accept: str | None) -> bool:

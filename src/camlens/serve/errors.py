@@ -3,23 +3,7 @@ what to do. Every one becomes ``{"error": code, "detail": message}``; none shows
 
 from __future__ import annotations
 
-from ..core.errors import CamlensError
-
-
-class ServeError(CamlensError):
-    """A request the server refuses: ``status`` (HTTP), ``code`` (stable, for clients), message.
-
-    ``retry_after``: seconds to put in a ``Retry-After`` header (busy and timeout answers).
-    """
-
-    def __init__(
-        self, status: int, code: str, message: str, *, retry_after: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
+from ..errors import ServeError as ServeError
 
 
 def bad_request(code: str, message: str) -> ServeError:

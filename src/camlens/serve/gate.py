@@ -27,17 +27,13 @@ from typing import Generic, TypeVar
 
 from torch import nn
 
-from ..core.errors import CamlensError
+from ..errors import JobCancelled as JobCancelled
 from .errors import busy, timed_out
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _local = threading.local()
-
-
-class JobCancelled(CamlensError):
-    """The request behind this job gave up (timeout or client gone); the job stops early."""
 
 
 def check_cancelled() -> None:

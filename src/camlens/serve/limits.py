@@ -5,13 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..core.errors import CamlensError
+from ..errors import ServeConfigError as ServeConfigError
 
 MIB = 1 << 20
-
-
-class ServeConfigError(CamlensError, ValueError):
-    """A limit or option of ``camlens serve`` that cannot work (zero workers, negative size...)."""
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,13 @@ from matplotlib import colormaps
 from matplotlib.colors import Colormap
 from PIL import Image
 
-from ..core.errors import InvalidInputError
+from ..errors import VizInputError as VizInputError
 
 # How far outside [0, 1] a float value may stray (rounding in upsampling / normalising).
 TOLERANCE = 1e-5
 
 ImageLike = Any  # np.ndarray (H, W, 3) uint8 or float in [0, 1], PIL.Image, torch (3, H, W)
 CamLike = Any  # np.ndarray or torch tensor (H, W), float in [0, 1]
-
-
-class VizInputError(InvalidInputError):
-    """An image, map, colormap or alpha that ``camlens.viz`` cannot draw."""
 
 
 def _to_numpy(value: object) -> np.ndarray:

@@ -6,13 +6,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import CamlensError
+from ..errors import DataNotFoundError as DataNotFoundError
 from ..pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .paths import ENV_VAR, shared_data_candidates, shared_data_dir
-
-
-class DataNotFoundError(CamlensError, FileNotFoundError):
-    """A data folder (e.g. the CIFAR-10 test set) that is not where it was looked for."""
 
 
 def cifar10_test_root(root: str | PathLike[str] | None = None) -> Path:

@@ -24,8 +24,13 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
-from ..core.errors import CamlensError, InvalidInputError
 from ..datasets.shapes import CLASSES
+from ..errors import (
+    InvalidInputError,
+)
+from ..errors import (
+    UnknownModelError as UnknownModelError,
+)
 from ..pretrained import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -73,10 +78,6 @@ CIFAR_CHECKPOINTS: dict[int, tuple[str, str]] = {
         "4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367",
     ),
 }
-
-
-class UnknownModelError(CamlensError, LookupError):
-    """A zoo name that is not registered."""
 
 
 class Preprocess:
