@@ -35,6 +35,8 @@ def test_help_lists_the_safety_options_and_the_loopback_default():
         "--queue",
         "--device",
         "--threads",
+        "--header-timeout",
+        "--allow-host",
     ):
         assert option in result.stdout, option
     assert "127.0.0.1" in result.stdout
