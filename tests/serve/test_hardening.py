@@ -125,9 +125,17 @@ def test_a_trickled_header_is_closed_at_the_deadline_not_kept_alive_per_byte(loa
             assert closed_by_server(sock, 6)
 
 
-def test_malformed_http_is_a_json_400(server):
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 40_000,  # unfinished, > 16 KB
+    ],
+    ids=["garbage", "a header past h11's 16 KB"],
+)
+def test_malformed_http_is_a_json_400(server, request_bytes):
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
-        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        sock.sendall(request_bytes)
         sock.settimeout(10)
         reply = b""
         while chunk := sock.recv(65536):
