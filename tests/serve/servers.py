@@ -35,18 +35,19 @@ def png_bytes(width: int = 96, height: int = 80, seed: int = 0) -> bytes:
 
 
 class ThreadServer:
-    """``uvicorn`` serving ``app`` on 127.0.0.1:<free port> in a daemon thread."""
+    """``uvicorn`` serving ``app`` on 127.0.0.1:<free port> in a daemon thread, configured as
+    ``camlens serve`` does (:func:`camlens.serve.server_config`, the app's limits)."""
 
     def __init__(self, app) -> None:
         import uvicorn
 
         from camlens.cli.serve import bind, url_of
+        from camlens.serve import server_config
 
         self.app = app
         self.sock = bind("127.0.0.1", 0)
         self.url = url_of(self.sock)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )

@@ -92,7 +92,7 @@ def test_explain_png_for_a_chosen_class_and_method(client, loaded):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     assert response.headers["x-camlens-target"] == "7"
-    assert response.headers["x-camlens-method"] == "GradCAMPlusPlus"
+    assert response.headers["x-camlens-method"] == "gradcam++"
     _, cam_map, view = direct(loaded, data, 7, method=camlens.GradCAMPlusPlus)
     expected = overlay(view, cam_map, "viridis", alpha=0.6)
     np.testing.assert_array_equal(decode_png(response.content), expected)

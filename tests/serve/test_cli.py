@@ -35,6 +35,8 @@ def test_help_lists_the_safety_options_and_the_loopback_default():
         "--queue",
         "--device",
         "--threads",
+        "--header-timeout",
+        "--allow-host",
     ):
         assert option in result.stdout, option
     assert "127.0.0.1" in result.stdout
@@ -77,3 +79,28 @@ def test_an_impossible_limit_is_a_usage_error():
     result = camlens("serve", "--max-concurrency", "0")
     assert result.returncode == 2
     assert "--max-concurrency" in result.stderr
+
+
+def test_header_timeout_and_allow_host_reach_the_server():
+    """``camlens serve`` in a subprocess: an idle connection is closed after --header-timeout,
+    and --allow-host adds a Host name to the loopback ones."""
+    import time
+
+    import httpx
+
+    from camlens.serve.burst import ServerProcess
+
+    args = ["--model", "resnet18", "--weights", "random", "--size", "32", "--threads", "1"]
+    with ServerProcess([*args, "--header-timeout", "1", "--allow-host", "camlens.test"]) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+            start = time.monotonic()
+            idle.settimeout(10)
+            assert idle.recv(1024) == b""  # closed by the server, not by the timeout here
+            assert time.monotonic() - start < 6
+        for host, status in (("camlens.test", 200), ("localhost", 200), ("evil.example", 400)):
+            response = httpx.get(f"{server.url}/healthz", headers={"Host": host}, timeout=30)
+            assert response.status_code == status, (host, response.text)
+        assert httpx.get(f"{server.url}/healthz", timeout=30).json()["limits"][
+            "header_timeout"
+        ] == pytest.approx(1.0)

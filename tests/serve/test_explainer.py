@@ -14,6 +14,7 @@ from serve.servers import png_bytes
 
 from camlens.loading import load_image
 from camlens.serve import Limits
+from camlens.serve.errors import ServeError
 from camlens.serve.explainer import Explainer, _size_of, small_map
 from camlens.serve.options import ExplainOptions
 
@@ -66,8 +67,8 @@ def test_run_explains_the_requested_class(loaded):
     explainer = Explainer(loaded, Limits())
     image = load_image(png_bytes(seed=13))
     options = ExplainOptions(target=42, top_k=3, map_size=8)
-    method, layer = explainer.check(options)
-    rendered = explainer.run(loaded.model, image, options, method, layer, want_png=False)
+    checked = explainer.check(options)
+    rendered = explainer.run(loaded.model, image, options, checked, want_png=False)
     body = rendered.body
     assert body["target"]["index"] == 42 and body["target"]["label"] == loaded.categories[42]
     assert len(body["top_k"]) == 3
@@ -75,7 +76,7 @@ def test_run_explains_the_requested_class(loaded):
     assert probabilities == sorted(probabilities, reverse=True)
     assert (body["map"]["height"], body["map"]["width"]) == (8, 8)
     assert rendered.headers["X-Camlens-Target"] == "42"
-    png = explainer.run(loaded.model, image, options, method, layer, want_png=True)
+    png = explainer.run(loaded.model, image, options, checked, want_png=True)
     assert png.body is None and png.png.startswith(b"\x89PNG")
 
 
@@ -96,20 +97,31 @@ def test_input_size_forms(size, expected):
 
 def test_check_accepts_bracketed_layer_names(loaded):
     explainer = Explainer(loaded, Limits())
-    method, layer = explainer.check(ExplainOptions(layer="layer4[-1]"))
-    assert layer == "layer4[-1]" and method.__name__ == "GradCAM"
+    checked = explainer.check(ExplainOptions(layer="layer4[-1]", method="Grad-CAM"))
+    assert checked.layer == "layer4[-1]" and checked.method.__name__ == "GradCAM"
+    assert checked.name == "gradcam" and checked.target is None
+
+
+def test_check_resolves_class_names_like_the_cli(loaded):
+    explainer = Explainer(loaded, Limits())
+    assert explainer.check(ExplainOptions(target="Tiger Cat")).target == 282
+    assert explainer.check(ExplainOptions(target="7")).target == 7
+    unnamed = Explainer(duck(loaded, categories=None), Limits())
+    with pytest.raises(ServeError, match="has no class names") as error:
+        unnamed.check(ExplainOptions(target="tabby"))
+    assert (error.value.status, error.value.code) == (422, "invalid_target")
 
 
 def test_greyscale_and_transparent_uploads_are_explained(loaded):
     explainer = Explainer(loaded, Limits())
     options = ExplainOptions()
-    method, layer = explainer.check(options)
+    checked = explainer.check(options)
     for mode in ("L", "RGBA", "P"):
         image = Image.new(mode, (40, 30))
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
         rgb = load_image(buffer.getvalue())
-        rendered = explainer.run(loaded.model, rgb, options, method, layer, want_png=False)
+        rendered = explainer.run(loaded.model, rgb, options, checked, want_png=False)
         assert rendered.body["image"].startswith("data:image/png;base64,")
 
 

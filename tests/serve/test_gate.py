@@ -192,6 +192,53 @@ def test_cancel_hook_stops_a_job_at_its_next_forward_pass():
     pool.shutdown()
 
 
+def test_a_client_that_leaves_stops_its_running_job_and_frees_its_queued_place():
+    model = Looping()
+    install_cancel_hook(model)
+    pool = WorkerPool([model], queue_size=1)
+    passes = []
+
+    def many_forwards(replica):
+        for _ in range(1_000_000):
+            replica(torch.zeros(1, 4))
+            passes.append(1)
+            time.sleep(0.001)
+        return "finished"
+
+    async def main():
+        running_gone, queued_gone = asyncio.Event(), asyncio.Event()
+
+        async def one(gone: asyncio.Event):
+            with pool.admit() as ticket:
+                return await ticket.run(many_forwards, far(), gone=gone.wait)
+
+        running = asyncio.create_task(one(running_gone))
+        while not passes:
+            await asyncio.sleep(0.01)
+        queued = asyncio.create_task(one(queued_gone))
+        while pool.admitted < 2:
+            await asyncio.sleep(0.01)
+        queued_gone.set()  # leaves the queue at once, never runs
+        with pytest.raises(ServeError) as left:
+            await queued
+        assert (left.value.status, left.value.code) == (499, "client_closed_request")
+        assert (pool.admitted, pool.running, pool.cancelled) == (1, 1, 1)
+        running_gone.set()
+        with pytest.raises(ServeError):
+            await running
+        for _ in range(600):
+            if pool.running == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert (pool.admitted, pool.running, pool.cancelled, pool.served) == (0, 0, 2, 0)
+        count = len(passes)
+        await asyncio.sleep(0.2)
+        assert len(passes) == count  # the job stopped at its next forward pass
+
+    asyncio.run(main())
+    pool.shutdown()
+
+
 def test_check_cancelled_outside_a_job_is_a_no_op():
     check_cancelled()
     assert issubclass(JobCancelled, Exception)

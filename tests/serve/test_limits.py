@@ -14,6 +14,9 @@ def test_defaults_and_capacity():
     assert limits.max_concurrency == 1
     assert limits.capacity == 1 + limits.queue
     assert Limits(max_concurrency=3, queue=0).capacity == 3
+    assert limits.max_connections == limits.capacity + 100
+    assert Limits(queue=0, extra_connections=0).max_connections == 1
+    assert limits.header_timeout == 10.0
 
 
 @pytest.mark.parametrize(
@@ -26,6 +29,8 @@ def test_defaults_and_capacity():
         ("queue", -1, "queue must be an integer >= 0"),
         ("timeout", 0, "timeout must be a positive number"),
         ("timeout", float("nan"), "timeout"),
+        ("header_timeout", 0, "header_timeout must be a positive number"),
+        ("extra_connections", -1, "extra_connections must be an integer >= 0"),
     ],
 )
 def test_bad_limits_raise_a_typed_error(field, value, words):

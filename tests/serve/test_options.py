@@ -16,6 +16,11 @@ def test_missing_or_empty_options_are_the_defaults(text):
     assert (defaults.colormap, defaults.alpha, defaults.top_k) == ("jet", 0.5, 5)
 
 
+def test_target_is_an_index_or_a_class_name():
+    assert parse_options('{"target": 281}').target == 281
+    assert parse_options('{"target": "tabby"}').target == "tabby"  # resolved by the explainer
+
+
 def test_options_are_read():
     options = parse_options('{"method": "layercam", "layer": "layer3", "target": 9, "alpha": 1}')
     assert (options.method, options.layer, options.target, options.alpha) == (
@@ -32,7 +37,9 @@ def test_options_are_read():
         ("{", 400, "not valid JSON"),
         ('"gradcam"', 400, "JSON object"),
         ('{"alpha": -0.1}', 422, "alpha: Input should be greater than or equal to 0"),
-        ('{"target": "cat"}', 422, "target"),
+        ('{"target": true}', 422, "target"),  # not class 1
+        ('{"target": 2.5}', 422, "target"),
+        ('{"target": -1}', 422, "target"),
         ('{"top_k": 0, "mapsize": 3}', 422, "unknown option 'mapsize'"),
     ],
 )

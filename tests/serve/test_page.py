@@ -181,9 +181,17 @@ def test_docs_page_renders_offline(site, browser_page):
     server, *_ = site
     page = browser_page
     failed: list[str] = []
+    blocked: list[str] = []  # what the Content-Security-Policy refused
     page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("console", lambda m: blocked.append(m.text) if "Security Policy" in m.text else None)
     page.goto(server.url + "/docs")
     page.wait_for_selector(".opblock-summary-path", timeout=60_000)
     paths = page.locator(".opblock-summary-path").all_text_contents()
     assert {"/v1/explain", "/v1/methods", "/v1/layers", "/healthz"} <= {p.strip() for p in paths}
     assert not failed, failed
+    assert not blocked, blocked  # Swagger UI runs under the docs policy
+    page.goto(server.url + "/redoc")
+    page.wait_for_selector("h1", timeout=60_000)
+    assert "camlens" in page.text_content("h1")
+    # ReDoc's only refusal is its own logo from its CDN: nothing is fetched from elsewhere
+    assert all("https://cdn.redoc.ly/" in text for text in blocked), blocked

@@ -17,8 +17,6 @@ from ._common import (
     note,
 )
 
-EXTRA_CONNECTIONS = 100  # connections allowed on top of --max-concurrency + --queue
-
 
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -104,6 +102,21 @@ def url_of(sock: socket.socket) -> str:
     help="Requests that may wait for a worker; beyond that 503 with Retry-After.",
 )
 @click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.01),
+    default=10.0,
+    show_default=True,
+    help="Seconds a connection has to send its request header; then it is closed.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name to accept besides localhost and loopback IPs on a loopback address "
+    "(a guard against DNS rebinding); repeatable.",
+)
+@click.option(
     "--threads",
     type=click.IntRange(min=1),
     default=None,
@@ -130,6 +143,8 @@ def command(
     timeout: float,
     max_concurrency: int,
     queue: int,
+    header_timeout: float,
+    allow_hosts: tuple[str, ...],
     threads: int | None,
     log_level: str,
     device: str,
@@ -145,7 +160,7 @@ def command(
     import torch
     import uvicorn
 
-    from ..serve import Limits, create_app
+    from ..serve import Limits, create_app, server_config
 
     limits = Limits(
         max_upload_bytes=int(max_upload_mb * (1 << 20)),
@@ -153,6 +168,7 @@ def command(
         timeout=timeout,
         max_concurrency=max_concurrency,
         queue=queue,
+        header_timeout=header_timeout,
     )
     sock = bind(host, port)  # first: a port in use fails before the model is loaded
     try:
@@ -160,7 +176,7 @@ def command(
         loaded = load_model_for_cli(model or "demo", weights, device, labels, size)
         if layer:
             loaded.target_layer = layer
-        app = create_app(loaded, limits)
+        app = create_app(loaded, limits, allowed_hosts=allow_hosts)
     except BaseException:
         sock.close()
         raise
@@ -175,16 +191,11 @@ def command(
         f"{explainer.default_layer}, {limits.max_concurrency} worker(s), queue {limits.queue}); "
         "Ctrl-C stops it."
     )
-    config = uvicorn.Config(
-        app,
-        log_level=log_level,
-        access_log=log_level == "debug",
-        # open connections beyond the admitted requests (page loads, /healthz, waiting
-        # clients) are bounded too: uvicorn answers 503 past this many
-        limit_concurrency=limits.capacity + EXTRA_CONNECTIONS,
-        timeout_keep_alive=5,
+    # open connections are bounded (limits.max_connections, 503 JSON past it) and each must
+    # send its request header within --header-timeout
+    server = uvicorn.Server(
+        server_config(app, log_level=log_level, access_log=log_level == "debug")
     )
-    server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
     finally:

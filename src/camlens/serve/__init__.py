@@ -1,9 +1,9 @@
 """``camlens serve``: a web page and an HTTP API that explain uploaded images with one model.
 
 from camlens.loading import load_model
-from camlens.serve import Limits, create_app
+from camlens.serve import Limits, create_app, run
 app = create_app(load_model("demo"), Limits(max_concurrency=1, queue=16))
-# uvicorn.run(app, host="127.0.0.1", port=8000)
+# run(app, host="127.0.0.1", port=8000)  # uvicorn with the header deadline and connection limit
 
 Needs the ``serve`` extra (FastAPI, uvicorn, python-multipart, fastapi-offline).
 """
@@ -13,5 +13,6 @@ from __future__ import annotations
 from .app import create_app
 from .errors import ServeError
 from .limits import Limits, ServeConfigError
+from .server import run, server_config
 
-__all__ = ["Limits", "ServeConfigError", "ServeError", "create_app"]
+__all__ = ["Limits", "ServeConfigError", "ServeError", "create_app", "run", "server_config"]

@@ -7,6 +7,9 @@ served from local files (the ``fastapi-offline`` package; no CDN).
 
 Every refusal is JSON ``{"error": code, "detail": message}`` with a 4xx/503 status; an unexpected
 failure is a 500 with the same shape and no traceback (the traceback goes to the server's log).
+Every response has ``nosniff`` and a Content-Security-Policy, and on a loopback address a
+``Host`` that is not a loopback name is refused (:mod:`camlens.serve.headers`). Serve it with
+:func:`camlens.serve.server_config` (uvicorn with a header deadline and a JSON connection limit).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import copy
 import logging
 import time
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,14 +29,23 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CamlensError, http_status
 from ..loading import load_image
 from ..methods import METHODS
-from .errors import ServeError, bad_request, invalid, too_large, unsupported_type
+from .errors import (
+    ServeError,
+    bad_request,
+    client_gone,
+    invalid,
+    too_large,
+    unsupported_type,
+)
 from .explainer import DEFAULT_METHOD, DESCRIPTIONS, Explainer
 from .gate import WorkerPool, install_cancel_hook
+from .headers import PAGE_POLICY, HostGuard, SecurityHeaders
 from .limits import Limits
 from .options import (
     ErrorResponse,
@@ -56,20 +69,16 @@ IMAGE_TYPES = (
     "image/tiff",
     "application/octet-stream",  # what clients send when they do not know the type
 )
-# The page loads only its own files; images come from data: and blob: URLs.
-PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
 ERRORS = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in {
-        400: "malformed request (no image part, options not JSON)",
+        400: "malformed request (no image part, options not JSON), or a Host that is not "
+        "this server's name",
         408: "the upload took longer than --timeout",
         413: "upload larger than --max-upload-mb",
         415: "not multipart/form-data, or the image part is not declared as an image",
         422: "a corrupt or too large image, an unknown method or layer, a class out of range",
-        503: "busy (queue full) or timed out: retry after the Retry-After seconds",
+        503: "busy (queue or connections full) or timed out: retry after the Retry-After seconds",
     }.items()
 }
 
@@ -196,7 +205,15 @@ def _fastapi(**kwargs: Any) -> FastAPI:
     return FastAPIOffline(**kwargs)
 
 
-def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
+async def client_gone_signal(receive: Receive) -> None:
+    """Return once the client has disconnected (call after the request body has been read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def create_app(
+    loaded: Any, limits: Limits | None = None, *, allowed_hosts: Iterable[str] = ()
+) -> FastAPI:
     """The web app and HTTP API for one model.
 
     Args:
@@ -205,6 +222,8 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
             ``target_layer``). With ``limits.max_concurrency = n > 1`` the model is copied
             ``n - 1`` times, one replica per worker thread.
         limits: the safety limits (:class:`Limits`).
+        allowed_hosts: ``Host`` names accepted on a loopback address besides ``localhost`` and
+            loopback IPs (e.g. a name in ``/etc/hosts``); see :class:`HostGuard`.
 
     Construction probes the model once (layers, number of classes); no thread is started
     until the first request.
@@ -232,6 +251,16 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
     app.state.pool = pool
     app.state.limits = limits
     app.add_middleware(BodyLimit, limit=limits.max_upload_bytes)
+    # Swagger UI, ReDoc and their local files (fastapi-offline mounts them at /static-offline-docs)
+    docs_paths = ["/docs", "/redoc", "/static-offline-docs"]
+    stack = app.build_middleware_stack
+
+    def guarded_stack() -> ASGIApp:  # outside Starlette's error middleware: covers its 500s too
+        return SecurityHeaders(
+            HostGuard(stack(), allowed_hosts), page_paths=["/static/"], docs_paths=docs_paths
+        )
+
+    app.build_middleware_stack = guarded_stack  # type: ignore[method-assign]
 
     @app.exception_handler(ServeError)
     async def serve_error(request: Request, exc: ServeError) -> JSONResponse:
@@ -318,6 +347,8 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
                     request.form(max_files=1, max_fields=8),
                     max(deadline - time.monotonic(), 0.0),
                 )
+            except ClientDisconnect:
+                raise client_gone("the client left during its upload.") from None
             except asyncio.TimeoutError:  # TimeoutError from 3.11, not in 3.10
                 raise ServeError(
                     408,
@@ -343,7 +374,7 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
                         "invalid_options", "'options' must be a text field of JSON, not a file."
                     )
                 options = parse_options(raw_options)
-                method, layer = explainer.check(options)
+                checked = explainer.check(options)
                 data = await upload.read()
             finally:
                 await form.close()
@@ -353,10 +384,12 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
 
             def job(model: Any):
                 image = load_image(data, max_pixels=limits.max_pixels)
-                return explainer.run(model, image, options, method, layer, want_png=want_png)
+                return explainer.run(model, image, options, checked, want_png=want_png)
 
-            try:
-                rendered = await ticket.run(job, deadline)
+            try:  # the body is read: a message now can only be the client leaving
+                rendered = await ticket.run(
+                    job, deadline, gone=lambda: client_gone_signal(request.receive)
+                )
             except CamlensError:
                 raise
             except Exception as exc:  # answered here: the connection stays usable
@@ -413,12 +446,15 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
             "served": stats.served,
             "rejected": stats.rejected,
             "timed_out": stats.timed_out,
+            "cancelled": stats.cancelled,
             "limits": {
                 "max_upload_bytes": limits.max_upload_bytes,
                 "max_pixels": limits.max_pixels,
                 "timeout": limits.timeout,
                 "max_concurrency": limits.max_concurrency,
                 "queue": limits.queue,
+                "header_timeout": limits.header_timeout,
+                "max_connections": limits.max_connections,
             },
         }
 
@@ -430,11 +466,7 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
     async def page() -> FileResponse:
         return FileResponse(
             STATIC / "index.html",
-            headers={
-                "Content-Security-Policy": PAGE_POLICY,
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "no-cache",
-            },
+            headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache"},
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

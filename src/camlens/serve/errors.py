@@ -34,3 +34,8 @@ def busy(message: str, retry_after: int) -> ServeError:
 def timed_out(message: str, retry_after: int) -> ServeError:
     """503 with Retry-After: the request took longer than the server's timeout."""
     return ServeError(503, "timeout", message, retry_after=retry_after)
+
+
+def client_gone(message: str) -> ServeError:
+    """499 (nginx's "client closed request"): the client disconnected; nobody reads the answer."""
+    return ServeError(499, "client_closed_request", message)

@@ -29,14 +29,15 @@ from torch import Tensor, nn
 
 from ..core.capture import model_logits
 from ..core.discovery import LayerInfo, choose_layer, layers
-from ..core.errors import LayerNotFoundError
+from ..core.errors import InvalidInputError, LayerNotFoundError
 from ..core.layers import resolve_layers
-from ..loading import DEFAULT_INPUT_SIZE
+from ..loading import DEFAULT_INPUT_SIZE, LoadedModel
 from ..methods import METHODS, get_method
 from ..targets import ClassTarget
 from ..viz.overlay import as_rgb, get_colormap, overlay, to_uint8
 from .errors import invalid
 from .gate import check_cancelled
+from .headers import header_text
 from .limits import Limits
 from .options import ExplainOptions
 
@@ -69,6 +70,22 @@ DESCRIPTIONS = {
     "refinecam": "RefineCAM: several layers, refined from coarse to fine",
     "sess": "SESS: several scales and tiles, fused (slow)",
 }
+
+
+# The canonical name of each method: its key in camlens.METHODS (what GET /v1/methods lists).
+METHOD_NAMES = {cls: name for name, cls in METHODS.items()}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A request's options resolved before it is queued: the method class and its canonical
+    name (``"gradcam++"`` whatever spelling was sent), the layer, the class index (``None``:
+    the top-1 class)."""
+
+    method: type
+    name: str
+    layer: str
+    target: int | None
 
 
 @dataclass
@@ -147,11 +164,12 @@ class Explainer:
             self._invertible = bool((back - 128 / 255).abs().max() < 0.5 / 255)
 
     # --- before queuing: cheap checks on the event loop ---------------------------------------
-    def check(self, options: ExplainOptions) -> tuple[type, str]:
-        """The method class and the layer name for ``options``, or a 422 that says what is wrong.
+    def check(self, options: ExplainOptions) -> Checked:
+        """``options`` resolved (:class:`Checked`), or a 422 that says what is wrong.
 
-        Checks the method, layer, class, colormap, ``top_k`` and ``map_size`` without running
-        the model.
+        Checks the method, layer, class (an index or a class name, resolved as the CLI's
+        ``--target`` is, by :meth:`camlens.loading.LoadedModel.class_index`), colormap,
+        ``top_k`` and ``map_size`` without running the model.
         """
         try:
             method = get_method(options.method)
@@ -166,12 +184,7 @@ class Explainer:
             resolve_layers(self.model, layer)
         except LayerNotFoundError as exc:
             raise invalid("unknown_layer", f"{exc} GET /v1/layers lists the layers.") from None
-        if options.target is not None and options.target >= self.num_classes:
-            raise invalid(
-                "invalid_target",
-                f"class {options.target} is out of range: the model has {self.num_classes} "
-                f"classes (0..{self.num_classes - 1}).",
-            )
+        target = self.class_index(options.target)
         try:
             get_colormap(options.colormap)
         except Exception as exc:
@@ -186,7 +199,24 @@ class Explainer:
                 "invalid_options",
                 f"map_size must be at most {self.limits.max_map_side}, got {options.map_size}.",
             )
-        return method, layer
+        return Checked(method, METHOD_NAMES[method], layer, target)
+
+    def class_index(self, target: int | str | None) -> int | None:
+        """The class index of ``target`` (an index, or a class name when the model has names),
+        or a 422 ``invalid_target``."""
+        if target is None:
+            return None
+        try:  # the CLI's one rule, over this server's (checked) class names
+            index = LoadedModel.class_index(self, str(target))  # type: ignore[arg-type]
+        except InvalidInputError as exc:
+            raise invalid("invalid_target", " ".join(str(exc).split())) from None
+        if index >= self.num_classes:
+            raise invalid(
+                "invalid_target",
+                f"class {index} is out of range: the model has {self.num_classes} "
+                f"classes (0..{self.num_classes - 1}).",
+            )
+        return index
 
     def label(self, index: int) -> str | None:
         return self.categories[index] if self.categories else None
@@ -219,8 +249,7 @@ class Explainer:
         model: nn.Module,
         image: Image.Image,
         options: ExplainOptions,
-        method: type,
-        layer: str,
+        checked: Checked,
         *,
         want_png: bool,
     ) -> Rendered:
@@ -228,8 +257,9 @@ class Explainer:
         start = time.perf_counter()
         x = self._tensor(image)
         check_cancelled()
-        targets = None if options.target is None else ClassTarget(options.target)
-        cam = method(model, layer)
+        layer = checked.layer
+        targets = None if checked.target is None else ClassTarget(checked.target)
+        cam = checked.method(model, layer)
         explanation = cam.explain(x, targets)
         check_cancelled()
         logits = explanation.outputs.detach().reshape(x.shape[0], -1)[0].float().cpu()
@@ -248,10 +278,10 @@ class Explainer:
                 "probability": round(float(probabilities[index]), 6),
             }
 
-        headers = {
-            "X-Camlens-Method": method.__name__,
-            "X-Camlens-Layer": layer,
-            "X-Camlens-Target": str(target),
+        headers = {  # the same names as the JSON, encodable whatever the request named
+            "X-Camlens-Method": header_text(checked.name),
+            "X-Camlens-Layer": header_text(layer),
+            "X-Camlens-Target": header_text(target),
         }
         if want_png:
             return Rendered(None, png_bytes(blended), headers)
@@ -259,7 +289,7 @@ class Explainer:
         colours = to_uint8(get_colormap(options.colormap)(cam_map.double().numpy())[..., :3])
         body = {
             "model": self.name,
-            "method": options.method,
+            "method": checked.name,
             "layer": layer,
             "target": score(target),
             "prediction": score(int(logits.argmax())),

@@ -8,9 +8,11 @@ A burst queues instead of exhausting memory:
   ``ThreadPoolExecutor(workers)``, never on the event loop;
 - each job checks out a model *replica* of its own (camlens' hooks live on the model during a call,
   so two concurrent calls must not share one);
-- past the deadline the request gets 503 at once; the job is told to stop (a forward pre-hook on
-  the model raises :class:`JobCancelled` at its next forward pass) and its slot is released only
-  when the thread has really finished, so the number of running jobs never exceeds ``workers``.
+- past the deadline the request gets 503 at once; when the client disconnects (``gone``, while
+  queued or running) the request is dropped. Either way the job is told to stop (a forward
+  pre-hook on the model raises :class:`JobCancelled` at its next forward pass) and its slot is
+  released only when the thread has really finished, so the number of running jobs never
+  exceeds ``workers``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -28,7 +30,7 @@ from typing import Generic, TypeVar
 from torch import nn
 
 from ..errors import JobCancelled as JobCancelled
-from .errors import busy, timed_out
+from .errors import busy, client_gone, timed_out
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,7 +42,7 @@ def check_cancelled() -> None:
     """Raise :class:`JobCancelled` if the job running on this thread was cancelled."""
     event = getattr(_local, "cancel", None)
     if event is not None and event.is_set():
-        raise JobCancelled("the request timed out; the explanation was stopped")
+        raise JobCancelled("the request timed out or its client left; the explanation was stopped")
 
 
 def install_cancel_hook(model: nn.Module) -> None:
@@ -63,6 +65,7 @@ class GateStats:
     served: int
     rejected: int
     timed_out: int
+    cancelled: int
     mean_seconds: float
 
 
@@ -87,6 +90,7 @@ class WorkerPool(Generic[T]):
         self.served = 0
         self.rejected = 0
         self.timed_out = 0
+        self.cancelled = 0  # requests whose client left while queued or running
         self.mean_seconds = 1.0  # running mean of a job's duration, for Retry-After
 
     def stats(self) -> GateStats:
@@ -98,6 +102,7 @@ class WorkerPool(Generic[T]):
             self.served,
             self.rejected,
             self.timed_out,
+            self.cancelled,
             round(self.mean_seconds, 4),
         )
 
@@ -160,20 +165,49 @@ class Ticket(Generic[T]):
             self._pool.admitted -= 1
         self._closed = True
 
-    async def run(self, job: Callable[[T], R], deadline: float) -> R:
+    async def run(
+        self,
+        job: Callable[[T], R],
+        deadline: float,
+        gone: Callable[[], Awaitable[object]] | None = None,
+    ) -> R:
         """Run ``job(replica)`` on a worker thread; 503 if it is not done by ``deadline``
-        (``time.monotonic()`` seconds)."""
+        (``time.monotonic()`` seconds).
+
+        ``gone``: a coroutine function that returns once the client has disconnected; then the
+        request is dropped (:func:`~camlens.serve.errors.client_gone`) and its job stopped.
+        """
+        watcher = asyncio.ensure_future(gone()) if gone is not None else None
+        try:
+            return await self._run(job, deadline, watcher)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _run(
+        self, job: Callable[[T], R], deadline: float, watcher: asyncio.Future | None
+    ) -> R:
         pool = self._pool
         slots = pool._semaphore()
-        try:
-            await asyncio.wait_for(slots.acquire(), max(deadline - time.monotonic(), 0.0))
-        except asyncio.TimeoutError:  # TimeoutError from 3.11, not in 3.10
+        acquire = asyncio.ensure_future(slots.acquire())
+        outcome = await _first(acquire, deadline, watcher)
+        if outcome != "done":
+            acquire.cancel()
+            try:
+                await acquire
+            except asyncio.CancelledError:
+                pass
+            else:  # acquired at the last moment: give it back
+                slots.release()
+            if outcome == "gone":
+                pool.cancelled += 1
+                raise client_gone("the client left while its request waited for a worker.")
             pool.timed_out += 1
             raise timed_out(
                 "the request waited longer than the server's timeout for a free worker; "
                 "retry after the Retry-After seconds.",
                 pool.retry_after(),
-            ) from None
+            )
         cancel = threading.Event()
         loop = asyncio.get_running_loop()
         start = time.monotonic()
@@ -192,19 +226,33 @@ class Ticket(Generic[T]):
 
         future.add_done_callback(finished)
         try:
-            result = await asyncio.wait_for(
-                asyncio.shield(future), max(deadline - time.monotonic(), 0.0)
-            )
-        except asyncio.TimeoutError:  # TimeoutError from 3.11, not in 3.10
+            outcome = await _first(future, deadline, watcher)
+        except asyncio.CancelledError:  # the request's task itself was cancelled: stop the job
+            cancel.set()
+            raise
+        if outcome == "gone":
+            cancel.set()
+            pool.cancelled += 1
+            raise client_gone("the client left; its explanation was stopped.")
+        if outcome == "timeout":
             cancel.set()
             pool.timed_out += 1
             raise timed_out(
                 "the explanation took longer than the server's timeout and was stopped; "
                 "try a cheaper method (e.g. gradcam) or retry after the Retry-After seconds.",
                 pool.retry_after(),
-            ) from None
-        except asyncio.CancelledError:  # the client went away: stop the job too
-            cancel.set()
-            raise
+            )
+        result = future.result()
         pool.served += 1
         return result
+
+
+async def _first(task: asyncio.Future, deadline: float, watcher: asyncio.Future | None) -> str:
+    """``"done"`` when ``task`` ends first, ``"gone"`` when ``watcher`` does, else ``"timeout"``
+    at ``deadline``. Neither future is cancelled."""
+    waiting = {task} if watcher is None else {task, watcher}
+    timeout = max(deadline - time.monotonic(), 0.0)
+    done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        return "done"
+    return "gone" if watcher is not None and watcher in done else "timeout"

@@ -3,7 +3,9 @@ options and document the endpoints in ``/openapi.json``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from .errors import ServeError, bad_request, invalid
 
@@ -17,8 +19,10 @@ class ExplainOptions(BaseModel):
     layer: str | None = Field(
         None, description="a layer name from GET /v1/layers; default: the server's layer"
     )
-    target: int | None = Field(
-        None, ge=0, description="the class index to explain; default: the top-1 class"
+    target: Annotated[StrictInt, Field(ge=0)] | StrictStr | None = Field(
+        None,
+        description='the class to explain: an index (281 or "281") or a class name '
+        '("tabby", any case), as `camlens explain --target`; default: the top-1 class',
     )
     colormap: str = Field("jet", description="a matplotlib colormap name")
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="weight of the map in the overlay")
@@ -137,6 +141,7 @@ class Health(BaseModel):
     served: int
     rejected: int
     timed_out: int
+    cancelled: int
     limits: dict[str, int | float]
 
 
