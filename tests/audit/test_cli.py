@@ -50,3 +50,18 @@ def test_audit_then_summary_then_resume(tmp_path):
     assert again.exit_code == 0 and "resumed 20 images (20 already done" in again.output
     other = runner.invoke(main, [*args, "--method", "layercam"])
     assert other.exit_code == 2 and "--force" in other.output
+
+
+def test_no_readable_image_writes_the_report_and_exits_3(tmp_path):
+    pytest.importorskip("torchvision")
+    data = tmp_path / "z"
+    (data / "a").mkdir(parents=True)
+    (data / "a" / "1.jpg").write_bytes(b"")
+    out = tmp_path / "zrun"
+    args = ["audit", str(data), "--model", "resnet18", "--weights", "random", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--workers", "0", "--no-progress"])
+    assert result.exit_code == 3, result.output
+    assert "none of the 1 images could be read" in result.output
+    assert (out / "report.html").is_file() and "a/1.jpg" in (out / "report.html").read_text()
+    summary = CliRunner().invoke(main, ["audit", "--summary", str(out)])
+    assert summary.exit_code == 0 and "no image could be read" in summary.output

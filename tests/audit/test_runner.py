@@ -85,6 +85,57 @@ def test_corrupt_image_is_reported_and_skipped(tmp_path, loaded):
     assert "bean/broken.png" in (tmp_path / "run" / "report.html").read_text()
 
 
+def test_a_folder_with_no_readable_image_gives_a_report_of_its_errors(tmp_path, loaded):
+    data = tmp_path / "data"
+    (data / "a").mkdir(parents=True)
+    (data / "a" / "1.jpg").write_bytes(b"")  # empty
+    (data / "a" / "2.png").write_bytes(b"not a picture\n")
+    result = _audit(data, loaded, tmp_path / "run")
+    assert result.errors == 2 and result.processed == 2
+    findings = json.loads((tmp_path / "run" / "findings.json").read_text())
+    assert findings["n_images"] == 2 and findings["n_explained"] == 0
+    assert [e["path"] for e in findings["errors"]] == ["a/1.jpg", "a/2.png"]
+    assert findings["classes"] == [] and findings["flags"] == [] and findings["map_size"] is None
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "a/1.jpg" in report and "a/2.png" in report
+    assert "No image could be read" in report and "No class is flagged" not in report
+
+
+def test_a_resize_bomb_is_recorded_and_skipped(tmp_path, loaded):
+    from PIL import Image
+
+    data = make_folder(tmp_path / "data", per_class=2)
+    Image.new("RGB", (1, 10000)).save(data / CLASSES[0] / "strip.png")  # 124 bytes
+    result = _audit(data, loaded, tmp_path / "run")
+    rows = load_results(str(tmp_path / "run"))
+    assert result.errors == 1 and len(rows) == 7
+    bad = rows[rows["error"].notna()]
+    assert bad["path"].tolist() == ["apple/strip.png"]
+    assert "aspect ratio of 10,000:1" in bad["error"].iloc[0]
+
+
+def test_resume_redoes_a_part_truncated_under_its_final_name(folder, loaded, tmp_path):
+    out = tmp_path / "run"
+    _audit(folder, loaded, out)  # 24 images, 3 parts of 8
+    whole = load_results(str(out))
+    parts = sorted((out / "parts").glob("part-*.parquet"))
+    assert len(parts) == 3
+    parts[1].write_bytes(parts[1].read_bytes()[:300])  # a crash before the data reached disk
+    resumed = _audit(folder, loaded, out)
+    assert resumed.resumed and resumed.already_done == 16 and resumed.processed == 8
+    assert_same_rows(load_results(str(out)), whole)
+    assert not parts[1].exists()  # set aside, not read again
+    assert [p.name for p in (out / "parts").glob("*.corrupt")] == [parts[1].name + ".corrupt"]
+
+
+def test_an_empty_parts_folder_without_a_manifest_starts_the_run(folder, loaded, tmp_path):
+    out = tmp_path / "run"
+    (out / "parts").mkdir(parents=True)  # a kill between creating parts/ and the manifest
+    result = _audit(folder, loaded, out)
+    assert not result.resumed and result.processed == 24
+    assert (out / "manifest.json").is_file() and len(load_results(str(out))) == 24
+
+
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     data = make_folder(tmp_path / "data", per_class=16)  # 48 images, parts of 8
     killed = tmp_path / "killed"

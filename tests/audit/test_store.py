@@ -52,9 +52,48 @@ def test_resume_checks_the_manifest_and_force_starts_over(tmp_path):
 
 
 def test_parts_without_manifest_are_refused(tmp_path):
-    (tmp_path / "run" / "parts").mkdir(parents=True)
-    with pytest.raises(RunDirError, match="no manifest"):
+    parts = tmp_path / "run" / "parts"
+    parts.mkdir(parents=True)
+    (parts / "part-00000-x-000000.parquet").write_bytes(b"rows of another run")
+    with pytest.raises(RunDirError, match=r"holds 1 part file but no manifest\.json"):
         RunDir(str(tmp_path / "run")).check_or_start({}, force=False)
+
+
+def test_an_empty_parts_folder_without_a_manifest_is_a_fresh_start(tmp_path):
+    (tmp_path / "run" / "parts").mkdir(parents=True)  # a kill between the two writes
+    (tmp_path / "run" / "parts" / "part-00000-x-000000.parquet.tmp").write_bytes(b"half")
+    run = RunDir(str(tmp_path / "run"))
+    assert run.check_or_start({"model": "m"}, force=False) is False
+    assert run.read_manifest() == {"model": "m"}
+
+
+def test_the_manifest_is_written_before_the_parts_folder(tmp_path):
+    made = []
+    run = RunDir(str(tmp_path / "run"))
+    real = run.fs.makedirs
+
+    def makedirs(path, exist_ok=False):
+        made.append((path.rsplit("/", 1)[1], (tmp_path / "run" / "manifest.json").exists()))
+        return real(path, exist_ok=exist_ok)
+
+    run.fs.makedirs = makedirs
+    run.check_or_start({"model": "m"}, force=False)
+    assert ("parts", True) in made and ("parts", False) not in made
+
+
+def test_a_truncated_part_is_set_aside_and_its_images_are_not_done(tmp_path):
+    run = RunDir(str(tmp_path / "run"))
+    run.check_or_start({"model": "m"}, force=False)
+    writer = PartWriter(run, 0, 2)
+    writer.add(rows([0, 1]))
+    writer.add(rows([2, 3]))
+    first, second = run.part_files()
+    with open(second, "r+b") as handle:
+        handle.truncate(40)
+    assert run.set_aside_broken_parts() == [second]
+    assert run.part_files() == [first] and run.done() == {0, 1}
+    assert run.fs.exists(second + ".corrupt")
+    assert run.set_aside_broken_parts() == []
 
 
 def test_memory_filesystem_run_dir():

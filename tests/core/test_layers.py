@@ -47,3 +47,21 @@ def test_index_out_of_range_and_empty_and_bad_type(resnet):
         resolve_layers(resnet, [])
     with pytest.raises(LayerNotFoundError, match="not int"):
         resolve_layers(resnet, [3])
+
+
+@pytest.mark.parametrize(
+    "name", ["layer4.\u0661", "layer4[\u0661]", "layer4[-\u0661]", "layer\u0664", "layer4.\u00b9"]
+)
+def test_indices_are_ascii_digits_only(resnet, name):
+    # int() and str.isdigit() accept Arabic-Indic digits and superscripts: "layer4.١" found
+    # layer4[1], a name that no module has (and that a latin-1 HTTP header cannot carry)
+    with pytest.raises(LayerNotFoundError, match="no layer named"):
+        resolve_layers(resnet, name)
+
+
+def test_a_child_registered_under_a_non_ascii_name_is_found_by_that_name():
+    model = nn.Sequential()
+    model.add_module("\u0661", nn.ReLU())
+    model.add_module("blocks", nn.ModuleDict({"\u0662": nn.Identity()}))
+    assert resolve_layers(model, "\u0661") == [("\u0661", model[0])]
+    assert resolve_layers(model, "blocks.\u0662") == [("blocks.\u0662", model.blocks["\u0662"])]

@@ -77,10 +77,9 @@ def compute_findings(
     ok = ok.assign(group=group.astype(np.int64))
     maps = _maps(ok)
     n, h, w = maps.shape
-    energy = maps.reshape(n, -1).sum(1)
-    dist = np.where(
-        energy[:, None] > 0, maps.reshape(n, -1) / np.maximum(energy, 1e-30)[:, None], 0
-    )
+    flat = maps.reshape(n, h * w)  # not (n, -1): no image explained is n = 0
+    energy = flat.sum(1)
+    dist = np.where(energy[:, None] > 0, flat / np.maximum(energy, 1e-30)[:, None], 0)
     has_objects = bool(ok["object_share"].notna().any()) if n else False
 
     g = max(1, min(int(t["grid"]), h, w))
@@ -173,7 +172,7 @@ def compute_findings(
         "accuracy": _f(ok["correct"].mean()) if labelled and n else None,
         "labelled": labelled,
         "has_objects": has_objects,
-        "map_size": [h, w],
+        "map_size": [h, w] if n else None,
         "border": border,
         "thresholds": t,
         "classes": per_class,

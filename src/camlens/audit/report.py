@@ -64,9 +64,12 @@ border-radius:6px;padding:6px;font-size:12px;width:{{ 2 * thumb + 14 }}px}
 {% if f.flags %}{% for fl in f.flags %}
 <div class="flag"><span class="tag">{{ fl.kind }}</span><b>{{ fl.name }}</b>: {{ fl.detail }}
 ({{ fl.count }} images)</div>{% endfor %}
+{% elif not f.n_explained %}<p class="flag">No image could be read, so nothing was explained:
+see the skipped images below.</p>
 {% else %}<p class="ok">No class is flagged: no class's evidence concentrates on a region of its
 own{% if f.has_objects %} or mostly off the object{% endif %}.</p>{% endif %}
-<p class="meta">Map {{ f.map_size[0] }}×{{ f.map_size[1] }} cells; border band {{ pct(f.border) }}
+<p class="meta">{% if f.map_size %}Map {{ f.map_size[0] }}×{{ f.map_size[1] }} cells;
+{% endif %}border band {{ pct(f.border) }}
 of each side; shared region: ≥ {{ pct(f.thresholds.agreement) }} of a class's peaks in one cell of
 a {{ f.thresholds.grid }}×{{ f.thresholds.grid }} grid at ≥ {{ f.thresholds.lift }}× the other
 classes' rate.</p>

@@ -255,10 +255,12 @@ def _run(
         try:
             resumed = run.check_or_start(manifest, force)
             run.clean_temporaries()
+            broken = run.set_aside_broken_parts()
             done = run.done()
             status = {
                 "resumed": resumed,
                 "remaining": [i for i in range(len(source)) if i not in done],
+                "set_aside": broken,
             }
         except RunDirError as exc:
             status = {"error": str(exc)}
@@ -289,6 +291,8 @@ def _run(
         dynamic_ncols=True,
         smoothing=0.1,
     )
+    for path in status["set_aside"] if world.rank == 0 else []:
+        bar.write(f"set aside {path}.corrupt: the part file does not read back; redoing its images")
     try:
         for batch in loader:
             if batch["errors"]:

@@ -7,14 +7,18 @@ Layout of ``RUN_DIR`` (a local folder or a URL such as ``s3://bucket/runs/a``)::
     findings.json              the merged findings (rank 0, at the end)
     report.html                the self-contained report (rank 0, at the end)
 
-A part appears under its final name only once complete (written to ``.tmp`` then renamed on file
-systems that rename atomically; a single PUT on object stores), so an interrupted run leaves
-either whole parts or ignorable ``.tmp`` files, and the images in whole parts are never redone.
+A part appears under its final name only once complete (written to ``.tmp``, flushed to disk and
+renamed on file systems that rename atomically; a single PUT on object stores), so an interrupted
+run leaves either whole parts or ignorable ``.tmp`` files, and the images in whole parts are never
+redone. The manifest is written before ``parts/`` exists: a kill between the two leaves a run that
+resumes. A part that cannot be read all the same (a crash of the machine, a copy cut short) is
+set aside as ``<part>.corrupt`` when a run resumes, and its images are done again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -90,6 +94,7 @@ class RunDir:
         target = final + ".tmp" if self.local else final
         write(target)
         if self.local:
+            _fsync(target)  # the bytes on disk before the name: a crash leaves no cut part
             self.fs.mv(target, final)
 
     def check_or_start(self, manifest: dict[str, Any], force: bool) -> bool:
@@ -99,13 +104,15 @@ class RunDir:
             self.fs.rm(self.root, recursive=True)
             existing = None
         if existing is None:
-            if self.fs.exists(self.path("parts")):
+            parts = self.part_files()  # an empty parts/ is what a kill before the manifest left
+            if parts:
+                count = f"{len(parts)} part file{'s' if len(parts) > 1 else ''}"
                 raise RunDirError(
-                    f"{self.url} holds part files but no manifest.json; pass --force to start "
-                    "over or choose another --out."
+                    f"{self.url} holds {count} but no manifest.json, so they cannot be checked "
+                    "against this run; pass --force to start over or choose another --out."
                 )
-            self.fs.makedirs(self.path("parts"), exist_ok=True)
             self.write_json("manifest.json", manifest)
+            self.fs.makedirs(self.path("parts"), exist_ok=True)
             return False
         diffs = [
             f"{k}: {existing.get(k)!r} != {manifest.get(k)!r}"
@@ -128,6 +135,20 @@ class RunDir:
         for path in self.fs.glob(self.path("parts", "*.tmp")):
             self.fs.rm(path)
 
+    def set_aside_broken_parts(self) -> list[str]:
+        """Rename the part files that do not read back to ``<part>.corrupt``; their paths.
+
+        Whole parts are the rule (see the module docstring); this is for the exception: a file
+        cut short by a crash of the machine or a failed copy, which would stop every read."""
+        broken = []
+        for path in self.part_files():
+            try:
+                pq.read_table(path, columns=["index"], filesystem=self.fs)
+            except (pa.ArrowException, OSError, ValueError):
+                self.fs.mv(path, path + ".corrupt")
+                broken.append(path)
+        return broken
+
     def read(self, columns: list[str] | None = None) -> pa.Table:
         """All parts as one table (empty table with the schema when there are none)."""
         files = self.part_files()
@@ -142,6 +163,14 @@ class RunDir:
     def done(self) -> set[int]:
         """Indices of the images already in whole part files."""
         return set(self.read(["index"]).column("index").to_pylist())
+
+
+def _fsync(path: str) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class PartWriter:

@@ -38,6 +38,8 @@ def summary_text(findings: dict[str, Any], manifest: dict[str, Any]) -> str:
     lines.append("")
     if f["flags"]:
         lines += [f"FLAG {fl['kind']} {fl['name']}: {fl['detail']}" for fl in f["flags"]]
+    elif not f["n_explained"]:
+        lines.append("no image could be read: nothing was explained")
     else:
         lines.append("no class flagged")
     confusions = f["misclassified"]["confusions"][:5]

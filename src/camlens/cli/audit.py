@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from ._common import (
+    EXIT_BAD_INPUT,
     EXIT_USAGE,
     CommandError,
     GuardedCommand,
@@ -163,3 +164,9 @@ def command(
         flagged = result.findings["flagged_classes"]
         say(f"flagged classes: {', '.join(flagged) if flagged else 'none'}")
     say(f"report: {result.run_dir.rstrip('/')}/report.html")
+    if result.findings is not None and not result.findings["n_explained"]:
+        raise CommandError(
+            f"none of the {result.total} images could be read (see the skipped images in the "
+            "report); nothing was explained.",
+            EXIT_BAD_INPUT,
+        )

@@ -13,7 +13,10 @@ from .errors import LayerNotFoundError
 LayerSpec = nn.Module | str
 LayersSpec = LayerSpec | Sequence[LayerSpec]
 
-_TOKEN = re.compile(r"\[(-?\d+)\]")
+# ASCII digits only: ``\d``, ``str.isdigit()`` and ``int()`` also take "١٨" or "¹", which would
+# find ``features[18]`` under a name no module has
+_TOKEN = re.compile(r"\[(-?[0-9]+)\]")
+_INDEX = re.compile(r"-?[0-9]+")
 
 
 def _tokens(name: str) -> list[str]:
@@ -24,8 +27,9 @@ def _tokens(name: str) -> list[str]:
 def _walk(model: nn.Module, name: str) -> nn.Module | None:
     module = model
     for token in _tokens(name):
-        child = getattr(module, token, None) if not token.lstrip("-").isdigit() else None
-        if child is None and token.lstrip("-").isdigit():
+        index = _INDEX.fullmatch(token) is not None
+        child = getattr(module, token, None) if not index else None
+        if child is None and index:
             try:
                 child = module[int(token)]  # Sequential, ModuleList
             except (TypeError, IndexError, KeyError):

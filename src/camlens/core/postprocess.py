@@ -22,10 +22,24 @@ def upsample(maps: Tensor, size: Sequence[int]) -> Tensor:
     return F.interpolate(maps[:, None], size=size, mode=mode, align_corners=False)[:, 0]
 
 
-def normalize(maps: Tensor, eps: float = 0.0) -> Tensor:
+# A map is constant when it varies by at most this fraction of its largest magnitude: the rounding
+# of float32 sums and of bilinear upsampling (~5e-7 relative) is far below, any real map far above
+CONSTANT_RTOL = 1e-5
+
+
+def is_constant(maps: Tensor) -> Tensor:
+    """``(B,)`` bool: ``max - min <= CONSTANT_RTOL * max |x|`` per map (all zeros included)."""
+    flat = maps.flatten(1)
+    span = flat.amax(dim=1) - flat.amin(dim=1)
+    return span <= CONSTANT_RTOL * flat.abs().amax(dim=1)
+
+
+def normalize(maps: Tensor, eps: float = 0.0, *, low_res: Tensor | None = None) -> Tensor:
     """Per-image min-max to [0, 1]: ``(x - min) / (max - min)``.
 
-    With ``eps=0`` (camlens) a constant map becomes zeros, never NaN. ``eps > 0`` divides by
+    With ``eps=0`` (camlens) a constant map becomes zeros, never NaN: constant as
+    :func:`is_constant` decides on ``low_res`` (the layer's map before upsampling, whose values are
+    exact) when given, else on ``maps``; a 1x1 map is always constant. ``eps > 0`` divides by
     ``max + eps`` instead, as pytorch-grad-cam does (``1e-7``); it differs only for tiny maps.
     """
     flat = maps.flatten(1)
@@ -34,13 +48,15 @@ def normalize(maps: Tensor, eps: float = 0.0) -> Tensor:
     if eps > 0:
         out = shifted / (top + eps)
     else:
-        out = torch.where(top > 0, shifted / torch.where(top > 0, top, 1), 0)
+        constant = is_constant(flat if low_res is None else low_res)[:, None] | ~(top > 0)
+        out = torch.where(constant, 0, shifted / torch.where(constant, 1, top))
     return out.view_as(maps)
 
 
 def fuse_paper(raw: Sequence[Tensor], size: Sequence[int]) -> tuple[list[Tensor], Tensor]:
-    """camlens: each layer upsampled then normalised; the fused map is the normalised mean."""
-    per_layer = [normalize(upsample(m, size)) for m in raw]
+    """camlens: each layer upsampled then normalised (constant as its low-res map says); the fused
+    map is the normalised mean."""
+    per_layer = [normalize(upsample(m, size), low_res=m) for m in raw]
     fused = per_layer[0] if len(per_layer) == 1 else normalize(torch.stack(per_layer).mean(0))
     return per_layer, fused
 
