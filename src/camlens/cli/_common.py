@@ -80,9 +80,9 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, ModelLoadError | DeviceError):
         return EXIT_UNAVAILABLE
     from ..core.errors import InvalidInputError
-    from ..pretrained import MissingDependencyError, WeightsNotFoundError
+    from ..pretrained import MissingDependencyError, WeightsChecksumError, WeightsNotFoundError
 
-    if isinstance(exc, MissingDependencyError | WeightsNotFoundError):
+    if isinstance(exc, MissingDependencyError | WeightsNotFoundError | WeightsChecksumError):
         return EXIT_UNAVAILABLE
     if isinstance(exc, InvalidInputError):
         return EXIT_BAD_INPUT
@@ -155,6 +155,10 @@ class GuardedCommand(click.Command):
         except Exception as exc:
             if debug:
                 traceback.print_exc()
+            from ..extras import missing_extra
+
+            # a package of an extra that is not installed: name the extra, not the module
+            exc = missing_extra(exc, f"`{ctx.command_path}`") or exc
             raise CommandError(describe(exc), exit_code_for(exc)) from None
         finally:
             warnings.showwarning = previous
