@@ -79,7 +79,7 @@ def scripts_of(path: Path) -> list[Script]:
             scripts.append(Script(path, start + 1, [body], [start + 1], skip=marker.group(2)))
         elif kind == "continue":
             if not scripts or scripts[-1].skip is not None:
-                raise ValueError(f"{path}:{start + 1}: `docs: continue` without a block to continue")
+                raise ValueError(f"{path}:{start + 1}: `docs: continue` with no block before")
             scripts[-1].code.append(body)
             scripts[-1].lines.append(start + 1)
         else:
@@ -97,11 +97,31 @@ def test_docs_have_python_blocks():
     assert len(SCRIPTS) >= 30
 
 
+def test_markers_chain_and_skip(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\na = 1\n```\n\ntext\n\n<!-- docs: continue -->\n```python\nb = a\n```\n"
+        "```bash\nls\n```\n<!-- docs: skip needs a GPU -->\n```python\ncuda()\n```\n"
+        "```python\nc = 3\n```\n",
+        encoding="utf-8",
+    )
+    first, skipped, third = scripts_of(page)
+    assert (first.code, first.lines) == (["a = 1", "b = a"], [1, 8])
+    assert (skipped.skip, skipped.code) == ("needs a GPU", ["cuda()"])
+    assert (third.code, third.skip) == (["c = 3"], None)
+    page.write_text("<!-- docs: continue -->\n```python\nx\n```\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no block before"):
+        scripts_of(page)
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
 def test_docs_block_runs(script: Script, tmp_path: Path):
     if script.skip is not None:
         pytest.skip(f"marked as a fragment: {script.skip}")
-    parts = [f"# --- block at line {line}\n{code}" for line, code in zip(script.lines, script.code)]
+    parts = [
+        f"# --- block at line {line}\n{code}"
+        for line, code in zip(script.lines, script.code, strict=True)
+    ]
     source = tmp_path / "block.py"
     source.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     env = dict(os.environ)
