@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 240  # seconds per script
+TIMEOUT = 600  # seconds per script (a loaded machine; each takes seconds on a free one)
 _FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
 _MARKER = re.compile(r"^\s*<!--\s*docs:\s*(continue|skip)\b\s*(.*?)\s*-->\s*$")
 
