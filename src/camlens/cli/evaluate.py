@@ -11,12 +11,12 @@ The table goes to stdout as Markdown; ``--out table.md|table.csv`` and ``--plot 
 from __future__ import annotations
 
 import ast
+import functools
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import torch
 
 from ._common import (
     GuardedCommand,
@@ -34,6 +34,9 @@ from ._common import (
     say,
     split_list,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".jfif"}
 DEFAULT_METHODS = "gradcam,gradcam++,xgradcam,layercam,eigencam,randomcam"
@@ -72,22 +75,33 @@ def _check_metric_options(options: dict[str, dict[str, Any]]) -> None:
             raise click.BadParameter(f"{name}: {exc}", param_hint="--metric-option") from None
 
 
-class _Folder(torch.utils.data.Dataset):
+def _Folder(files: list[Path], labels: list[int] | None, preprocess: Any) -> Any:
     """Images of a folder, preprocessed for the model; labels from class sub-folders."""
+    return _folder_class()(files, labels, preprocess)
 
-    def __init__(self, files: list[Path], labels: list[int] | None, preprocess: Any) -> None:
-        self.files, self.labels, self.preprocess = files, labels, preprocess
 
-    def __len__(self) -> int:
-        return len(self.files)
+@functools.cache
+def _folder_class() -> type:
+    import torch  # here, not at the top: `camlens --help` lists this command without torch
 
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        from ..loading import load_image
+    class Folder(torch.utils.data.Dataset):
+        """Images of a folder, preprocessed for the model; labels from class sub-folders."""
 
-        item: dict[str, Any] = {"image": self.preprocess(load_image(self.files[i]))}
-        if self.labels is not None:
-            item["label"] = self.labels[i]
-        return item
+        def __init__(self, files: list[Path], labels: list[int] | None, preprocess: Any) -> None:
+            self.files, self.labels, self.preprocess = files, labels, preprocess
+
+        def __len__(self) -> int:
+            return len(self.files)
+
+        def __getitem__(self, i: int) -> dict[str, Any]:
+            from ..loading import load_image
+
+            item: dict[str, Any] = {"image": self.preprocess(load_image(self.files[i]))}
+            if self.labels is not None:
+                item["label"] = self.labels[i]
+            return item
+
+    return Folder
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -136,6 +150,8 @@ def _folder_data(folder: Path, loaded: Any, targets: str) -> tuple[Any, str]:
 
 def _tensor_data(images: torch.Tensor, fields: dict[str, Any], loaded: Any) -> dict[str, Any]:
     """Images in [0, 1] through the model's preprocessing; masks kept when the size is kept."""
+    import torch
+
     from ..zoo import Preprocess
 
     if isinstance(loaded.preprocess, Preprocess):  # takes a batch of tensors
@@ -158,6 +174,8 @@ def _tensor_data(images: torch.Tensor, fields: dict[str, Any], loaded: Any) -> d
 def _load_data(
     spec: str, loaded: Any, targets: str, limit: int | None, cue: str, seed: int
 ) -> tuple[Any, str]:
+    import torch
+
     if spec == "benchmark":
         from ..datasets import make_benchmark
 

@@ -1,0 +1,5 @@
+"""``python -m camlens``: the ``camlens`` command line."""
+
+from camlens.cli import main
+
+main(prog_name="camlens")
