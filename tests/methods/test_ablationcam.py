@@ -264,3 +264,31 @@ def test_rejects_bad_options(small_cnn):
         AblationCAM(small_cnn, "conv3", denominator="relative")
     with pytest.raises(ValueError):
         AblationCAM(small_cnn, "conv3", ratio_channels_to_ablate=0.0)
+
+
+class CountingStem(nn.Module):
+    """Counts the images its forward computes (the part of the network before the layer)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.images = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.images += x.shape[0]
+        return self.module(x)
+
+
+def test_the_part_before_the_layer_runs_once_per_image_whatever_the_chunk(small_cnn, images):
+    # Issue #12, item 9: with chunks of 3 of conv3's 16 channels the network before conv3 ran 6
+    # times per image. It now runs once, in the capture pass: every chunk of ablated copies is
+    # fed from its recorded outputs ("head-once"); the maps are the full re-run's.
+    x = images[:2]
+    small_cnn.conv1 = CountingStem(small_cnn.conv1)
+    cam = AblationCAM(small_cnn, "conv3", batch_size=3)
+    e = cam.explain(x, [0, 3])
+    assert cam.last_path == "head-once" and cam.paths == {"conv3": "head-once"}
+    assert small_cnn.conv1.images == 2  # the capture pass of the batch of 2, nothing more
+    full = AblationCAM(small_cnn, "conv3", tail=False).explain(x, [0, 3])
+    torch.testing.assert_close(e.raw["conv3"], full.raw["conv3"], atol=1e-5, rtol=1e-5)
+    assert no_hooks(small_cnn) and "forward" not in vars(small_cnn.conv2)

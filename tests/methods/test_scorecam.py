@@ -267,3 +267,64 @@ def test_folded_copy_counts_against_the_memory_budget(x32):
     cam(x32, [0, 1])
     assert len(calls) > 1
     assert cam.last_stats["layer3"]["chunk"] == (extra + 2 * per_image) // per_image
+
+
+
+class _BNNet(nn.Module):
+    """conv → BN pairs (folded by Score-CAM) before and after the target layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8)
+        self.conv2, self.bn2 = nn.Conv2d(8, 12, 3, padding=1, stride=2), nn.BatchNorm2d(12)
+        self.conv3, self.bn3 = nn.Conv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.bn2(self.conv2(x)))
+        return self.fc(torch.relu(self.bn3(self.conv3(x))).mean(dim=(2, 3)))
+
+
+def _bn_net(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    model = _BNNet().eval()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def _edit_data(model: nn.Module) -> None:
+    model.bn3.weight.data.mul_(-2.0)  # .data: the tensors' versions do not change
+    model.conv3.weight.data[0] += 0.5
+    model.bn3.running_mean.data.add_(0.3)
+
+
+def _edit_copy(model: nn.Module) -> None:
+    with torch.no_grad():
+        model.bn3.running_var.copy_(torch.rand_like(model.bn3.running_var) + 0.5)
+        model.conv3.weight.copy_(-model.conv3.weight)
+
+
+def _edit_load_state_dict(model: nn.Module) -> None:
+    model.load_state_dict(_bn_net(seed=7).state_dict())
+
+
+@pytest.mark.parametrize("edit", [_edit_data, _edit_copy, _edit_load_state_dict])
+def test_weights_edited_in_place_are_never_scored_with_a_stale_folded_copy(edit):
+    # Issue #12, item 7: an edit through .data does not bump the tensors' versions, and the
+    # folded copy kept scoring with the old weights (maps 0.03-0.04 off a fresh object's).
+    # The edits are after the target layer, so only the scoring of the masked images sees them.
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    model = _bn_net()
+    cam = ScoreCAM(model, "conv2")
+    before = cam(x, [3, 5]).clone()
+    edit(model)
+    after = cam(x, [3, 5])
+    fresh = ScoreCAM(model, "conv2")(x, [3, 5])
+    torch.testing.assert_close(after, fresh, atol=1e-6, rtol=0)
+    unfolded = ScoreCAM(model, "conv2", fold_batchnorm=False)(x, [3, 5])
+    torch.testing.assert_close(after, unfolded, atol=1e-5, rtol=0)
+    assert float((before - after).abs().max()) > 1e-4  # the edit did change the maps
