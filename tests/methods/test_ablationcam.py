@@ -99,7 +99,7 @@ def test_ablationcam_hand_computed(readout):
     e = cam.explain(x, targets=[ClassTarget(0)])
     torch.testing.assert_close(e.raw["features"][0], x[0, 0])
     torch.testing.assert_close(e.maps[0], normalize(x[:, 0])[0])
-    assert cam.last_path == "tail"
+    assert cam.last_path == "head-once"
 
 
 def test_ablationcam_negative_score_divides_by_its_magnitude(readout):
@@ -131,7 +131,7 @@ def test_small_cnn_matches_brute_force_reference(small_cnn, images):
     x = images[:2]
     cam = AblationCAM(small_cnn, "conv2", batch_size=3)
     e = cam.explain(x, [1, 4])
-    assert cam.last_path == "tail"
+    assert cam.last_path == "head-once"
     for b, c in enumerate([1, 4]):
         y = float(e.scores[b])
         yk = reference_scores(small_cnn, small_cnn.conv2, x[b : b + 1], c, 8)
@@ -146,7 +146,7 @@ def test_tail_and_full_paths_give_the_same_maps(small_cnn, images):
     tail = AblationCAM(small_cnn, "conv3")
     full = AblationCAM(small_cnn, "conv3", tail=False)
     a, b = tail.explain(x, [0, 3]), full.explain(x, [0, 3])
-    assert (tail.last_path, full.last_path) == ("tail", "full")
+    assert (tail.last_path, full.last_path) == ("head-once", "full")
     torch.testing.assert_close(a.raw["conv3"], b.raw["conv3"], atol=1e-5, rtol=1e-5)
 
 
@@ -185,7 +185,7 @@ def test_matches_pytorch_grad_cam(arch, layer, size):
     batch_size = 128 if layer == "layer4" else 32
     cam = PGCAblationCAM(model, layer, batch_size=batch_size)
     ours = cam(x, [6])
-    assert cam.last_path == "tail"
+    assert cam.last_path == "head-once"
     module = model.get_submodule(layer)
     theirs = TheirAblationCAM(model, [module], batch_size=batch_size)(
         x, [ClassifierOutputTarget(6)]
@@ -236,7 +236,8 @@ def test_chunks_respect_batch_size_and_memory_budget(small_cnn, images):
         cam = AblationCAM(small_cnn, "conv3", batch_size=5)
         reference = cam.explain(x, [1, 2]).raw["conv3"]
         assert counting.batches[0] == 2  # the capture
-        assert max(counting.batches[1:]) == 5 and sum(counting.batches[1:]) == 2 * 16
+        # 16 ablated copies per image, and one unablated copy that checks the reused head
+        assert max(counting.batches[1:]) == 5 and sum(counting.batches[1:]) == 2 * (16 + 1)
         per_copy = cam.copy_bytes(x, 0, "tail")
         assert per_copy >= 16 * 8 * 8 * 4  # at least conv3's output for one copy
         budget = AblationCAM(small_cnn, "conv3", max_memory=4 * per_copy + per_copy // 2)
@@ -292,3 +293,36 @@ def test_the_part_before_the_layer_runs_once_per_image_whatever_the_chunk(small_
     full = AblationCAM(small_cnn, "conv3", tail=False).explain(x, [0, 3])
     torch.testing.assert_close(e.raw["conv3"], full.raw["conv3"], atol=1e-5, rtol=1e-5)
     assert no_hooks(small_cnn) and "forward" not in vars(small_cnn.conv2)
+
+
+class InPlaceSkip(nn.Module):
+    """The stem's output is changed in place after the target layer ran: the recorded output
+    no longer holds what the layer saw, so the head is not reused ("tail": it runs again)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.block = nn.Conv2d(4, 4, 3, padding=1)
+        self.head = nn.Linear(4, 5)
+
+    def forward(self, x):
+        s = self.stem(x)
+        b = torch.relu(self.block(s))
+        return self.head((b + s.mul_(0.5)).mean(dim=(2, 3)))
+
+
+def test_outputs_changed_in_place_after_the_layer_fall_back_to_running_the_head_again():
+    torch.manual_seed(0)
+    model = InPlaceSkip().eval()
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    cam = AblationCAM(model, "block", batch_size=2)
+    e = cam.explain(x, [2, 3])
+    assert cam.last_path == "tail"
+    full = AblationCAM(model, "block", tail=False).explain(x, [2, 3])
+    torch.testing.assert_close(e.raw["block"], full.raw["block"], atol=1e-5, rtol=1e-5)
+    for b, c in enumerate([2, 3]):
+        yk = reference_scores(model, model.block, x[b : b + 1], c, 4)
+        w = (float(e.scores[b]) - yk) / abs(float(e.scores[b]))
+        expected = torch.relu((w[:, None, None] * layer_output(model, "block", x, b)).sum(0))
+        torch.testing.assert_close(e.raw["block"][b], expected, atol=1e-5, rtol=1e-4)
+    assert no_hooks(model) and all("forward" not in vars(m) for m in model.modules())

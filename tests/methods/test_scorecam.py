@@ -190,7 +190,8 @@ def test_default_budget_chunks_everything_for_a_tiny_model(readout):
 
 
 class _Untraceable(nn.Module):
-    """Conv → BN with data-dependent control flow: torch.fx cannot trace it."""
+    """Conv → BN with data-dependent control flow: torch.fx cannot trace it (camlens' pairing
+    does not trace, so it folds)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -220,7 +221,8 @@ def test_folded_batchnorm_scores_like_the_model_and_skips_its_batchnorms(x32):
             m.running_var.uniform_(0.5, 2.0)
     calls = _bn_calls(model)
     folded = ScoreCAM(model, "layer3").explain(x32, [1, 2])
-    assert calls == [2, 1]  # only the capture pass and the memory probe ran the model's own
+    # only the capture pass, the pairing pass of one image and the memory probe ran the model's
+    assert calls == [2, 1, 1]
     plain = ScoreCAM(model, "layer3", fold_batchnorm=False).explain(x32, [1, 2])
     assert len(calls) > 2
     torch.testing.assert_close(folded.raw["layer3"], plain.raw["layer3"], atol=1e-5, rtol=1e-4)
@@ -240,13 +242,35 @@ def test_folded_copy_follows_in_place_changes_of_the_model(x32):
     assert not torch.allclose(before, after, atol=1e-3)
 
 
-def test_folding_is_skipped_in_training_mode_and_for_untraceable_models():
+class _SharedConvOutput(nn.Module):
+    """The conv's output feeds the BN and a skip connection: folding would change the skip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return self.head((self.bn(y) + y).mean(dim=(2, 3)))
+
+
+def test_folding_is_skipped_in_training_mode_and_where_it_would_change_the_model():
     torch.manual_seed(0)
-    model = torchvision.models.resnet18(num_classes=10)
-    assert _perturb.FoldedBatchNorm().get(model.train()) is model
-    untraceable = _Untraceable().eval()
-    assert _perturb.FoldedBatchNorm().get(untraceable) is untraceable
     x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    model = torchvision.models.resnet18(num_classes=10)
+    assert _perturb.FoldedBatchNorm().get(model.train(), x[:1]) is model
+    shared = _SharedConvOutput().eval()
+    shared.bn.running_var.fill_(4.0)
+    assert _perturb.FoldedBatchNorm().get(shared, x[:1]) is shared
+    a = ScoreCAM(shared, "conv").explain(x, [0, 1]).raw["conv"]
+    b = ScoreCAM(shared, "conv", fold_batchnorm=False).explain(x, [0, 1]).raw["conv"]
+    torch.testing.assert_close(a, b)
+    untraceable = _Untraceable().eval()
+    untraceable.bn.running_var.fill_(4.0)
+    folded = _perturb.FoldedBatchNorm().get(untraceable, x[:1])
+    assert isinstance(folded.bn, nn.Identity) and folded.head is untraceable.head
     a = ScoreCAM(untraceable, "conv").explain(x, [0, 1]).raw["conv"]
     b = ScoreCAM(untraceable, "conv", fold_batchnorm=False).explain(x, [0, 1]).raw["conv"]
     torch.testing.assert_close(a, b)
@@ -256,8 +280,10 @@ def test_folded_copy_counts_against_the_memory_budget(x32):
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=10).eval()
     cam = ScoreCAM(model, "layer3")
-    extra = cam._folded.extra_bytes(model)
-    assert extra >= sum(p.numel() * 4 for p in model.parameters()) * 0.99
+    extra = cam._folded.extra_bytes(model, x32[:1])
+    # the folded weights: every conv of resnet18 is followed by a BN (fc is shared, not copied)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert extra == sum((m.weight.numel() + m.out_channels) * 4 for m in convs)
     per_image = cam.masked_image_bytes(x32)
     cam.max_memory = extra + 5 * per_image
     cam(x32, [0, 1])
@@ -267,7 +293,6 @@ def test_folded_copy_counts_against_the_memory_budget(x32):
     cam(x32, [0, 1])
     assert len(calls) > 1
     assert cam.last_stats["layer3"]["chunk"] == (extra + 2 * per_image) // per_image
-
 
 
 class _BNNet(nn.Module):

@@ -33,3 +33,7 @@ class TrainingModeWarning(UserWarning):
 
 class AutoLayerWarning(UserWarning):
     """Says which layer ``target_layers=None`` chose."""
+
+
+class ConcurrentUseError(CamlensError, RuntimeError):
+    """Two threads use one model in a way camlens cannot make safe (see docs/guide.md)."""

@@ -42,8 +42,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..core.base import BaseCAM, LayerContext
-from ..core.capture import ReshapeTransform
+from ..core.base import BaseCAM, Explanation, LayerContext
+from ..core.capture import Capture, ReshapeTransform
 from ..core.errors import LayerOutputError
 from ..core.layers import LayersSpec
 from ..targets import score_targets
@@ -113,6 +113,16 @@ class AblationCAM(BaseCAM):
         self._no_tail: set[tuple] = set()
         self._probe_cache: dict[tuple, int] = {}
         self._positions: dict[tuple, Tensor] = {}
+        if tail and hasattr(self.adapter, "record_head"):
+            self.adapter.record_head = True  # the capture keeps what ran before the layer
+
+    def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
+        try:
+            return super().explanations(capture, eigen_smooth=eigen_smooth)
+        finally:
+            release = getattr(capture.adapter, "release_head", None)
+            if release is not None:
+                release()  # the recorded outputs of the layers before the target
 
     # --- weights ---------------------------------------------------------------------------
     def channel_weights(
@@ -155,20 +165,35 @@ class AblationCAM(BaseCAM):
         x = ctx.input.detach()
         batch, channels = activations.shape[:2]
         scores = ctx.scores.detach().float()[:, None].repeat(1, channels)
-        plan = [self.channels_to_ablate(activations[b].detach()) for b in range(batch)]
-        total = sum(p.numel() for p in plan)
+        plan_channels = [self.channels_to_ablate(activations[b].detach()) for b in range(batch)]
+        total = sum(p.numel() for p in plan_channels)
         key = (ctx.layer_name, tuple(x.shape[1:]))
-        path = "full" if (not self.tail or key in self._no_tail) else "tail"
+        head_for = getattr(self.adapter, "head_for", None)
+        plan = None if head_for is None else head_for(ctx.input, ctx.layer_index)
+        if not self.tail or key in self._no_tail:
+            path = "full"
+        else:
+            path = "head-once" if plan is not None else "tail"
         with _perturb.progress_bar(
             self.progress, total, f"{type(self).__name__} {ctx.layer_name}"
         ) as bar:
             for b in range(batch):
-                todo = plan[b]
+                todo = plan_channels[b]
                 chunk = self._chunk(ctx, path, todo.numel())
+                checked = False
                 start = 0
                 while start < todo.numel():
                     part = todo[start : start + chunk]
-                    if path == "tail":
+                    if path == "head-once":
+                        try:
+                            if not checked:  # a pass of one unablated copy checks the head
+                                self._score_head(plan, x[b : b + 1], ctx, b, part[:0], False)
+                                checked = True
+                            result = self._score_head(plan, x[b : b + 1], ctx, b, part, True)
+                        except LayerOutputError:
+                            path = "tail"  # the model-agnostic way: run the network again
+                            continue
+                    elif path == "tail":
                         try:
                             result = self._score_tail(x[b : b + 1], ctx, b, part)
                         except LayerOutputError:
@@ -186,10 +211,11 @@ class AblationCAM(BaseCAM):
         return scores
 
     def _chunk(self, ctx: LayerContext, path: str, total: int) -> int:
+        probe = "full" if path == "full" else "tail"  # head-once: the tail's cost per copy
         return _perturb.chunk_size(
             self.batch_size,
             self.max_memory,
-            lambda: self.copy_bytes(ctx.input, ctx.layer_index, path),
+            lambda: self.copy_bytes(ctx.input, ctx.layer_index, probe),
             total,
         )
 
@@ -218,6 +244,41 @@ class AblationCAM(BaseCAM):
 
         logits = self.adapter.predict_with_layer_output(x1, ctx.layer_index, replace)
         return score_targets([ctx.targets[b]] * n, logits).float()
+
+    def _score_head(
+        self, plan: object, x1: Tensor, ctx: LayerContext, b: int, channels: Tensor, checked: bool
+    ) -> Tensor:
+        """Scores of the ablated copies from the outputs recorded before the layer in the
+        capture pass (nothing before the layer runs again). Unless ``checked``, one copy left as
+        it is comes first, whose logits must be the capture's: otherwise the recorded outputs
+        did not stand for the network (raises :class:`LayerOutputError`)."""
+        n = channels.numel()
+        extra = 0 if checked else 1
+
+        def replace(output: Tensor) -> Tensor:
+            copies = output.expand(n + extra, *output.shape[1:]).clone()
+            if n:
+                self._ablate(copies[extra:], ctx, channels)
+            return copies
+
+        logits = self.adapter.predict_from_head(plan, b, x1, replace)
+        if not checked:
+            self._check_unablated(logits[:1], ctx, b)
+        return score_targets([ctx.targets[b]] * n, logits[extra:]).float()
+
+    @staticmethod
+    def _check_unablated(logits: Tensor, ctx: LayerContext, b: int) -> None:
+        outputs = ctx.outputs
+        if isinstance(outputs, Tensor) and isinstance(logits, Tensor):
+            ref, got = outputs[b : b + 1].detach().float(), logits.float()
+        else:
+            ref = ctx.scores[b : b + 1].detach().float()
+            got = score_targets([ctx.targets[b]], logits).float()
+        if ref.shape != got.shape:
+            raise LayerOutputError("the network's output changed shape from recorded outputs.")
+        scale = float(ref.abs().max()) if ref.numel() else 0.0
+        if float((ref - got).abs().max()) > 1e-4 * scale + 1e-6:
+            raise LayerOutputError("the recorded outputs do not reproduce the model's output.")
 
     def _score_full(self, x1: Tensor, ctx: LayerContext, b: int, channels: Tensor) -> Tensor:
         n = channels.numel()
