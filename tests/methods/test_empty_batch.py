@@ -27,7 +27,10 @@ def test_an_empty_batch_gives_empty_maps(resnet, name):
         maps = cam(x, [])
     assert e.maps.shape == (0, 32, 32) and e.maps.dtype == torch.float32
     assert maps.shape == (0, 32, 32)
-    assert set(e.per_layer) == {"layer4"} and e.per_layer["layer4"].shape == (0, 32, 32)
-    assert e.raw["layer4"].shape[0] == 0 and e.scores.shape == (0,) and e.targets == []
+    names = set(e.per_layer) if cam.adapter is None else set(cam.adapter.layer_names)
+    assert set(e.per_layer) == set(e.raw) == names  # FullGrad: its own layers, no adapter
+    assert all(m.shape == (0, 32, 32) for m in e.per_layer.values())
+    assert all(r.shape[0] == 0 for r in e.raw.values())
+    assert e.scores.shape == (0,) and e.targets == []
     top = cam.topk(x, k=2)
     assert top.maps.shape == (0, 2, 32, 32) and top.indices.shape == (0, 2)
