@@ -12,6 +12,7 @@ from .core.discovery import LayerInfo, format_layers, layers
 from .core.errors import (
     AutoLayerWarning,
     CamlensError,
+    ConcurrentUseError,
     InvalidInputError,
     LayerNotFoundError,
     LayerNotReachedError,
@@ -121,6 +122,7 @@ __all__ = [
     "BoxTarget",
     "CamlensError",
     "ClassTarget",
+    "ConcurrentUseError",
     "CounterfactualTarget",
     "Deconvolution",
     "DeepFeatureFactorization",

@@ -155,3 +155,43 @@ def test_a_plain_forward_in_another_thread_is_not_recorded_or_changed():
         torch.testing.assert_close(out, plain)
     for m in maps:
         torch.testing.assert_close(m, expected, atol=1e-6, rtol=1e-5)
+
+
+def test_a_differentiable_call_while_another_thread_froze_the_parameters_says_what_to_do():
+    from camlens.core.capture import frozen_parameters
+
+    model = _model()
+    x = torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(7))
+    errors: list[Exception] = []
+
+    def differentiable_call() -> None:
+        try:
+            camlens.GradCAM(model, "layer", differentiable=True)(x)
+        except Exception as error:
+            errors.append(error)
+
+    with frozen_parameters(model):  # what another thread's (non-differentiable) call holds
+        t = threading.Thread(target=differentiable_call)
+        t.start()
+        t.join()
+    assert len(errors) == 1 and isinstance(errors[0], camlens.ConcurrentUseError)
+    assert "copy.deepcopy" in str(errors[0]) and "lock" in str(errors[0])
+    assert all(p.requires_grad for p in model.parameters())
+    maps = camlens.GradCAM(model, "layer", differentiable=True)(x)
+    assert maps.requires_grad
+
+
+def test_while_a_differentiable_call_runs_other_calls_leave_the_parameters_alone():
+    from camlens.core.capture import frozen_parameters
+
+    model = _model()
+    x = torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(8))
+    expected = camlens.GradCAM(model, "layer")(x)
+    with frozen_parameters(model, enabled=False):  # a differentiable call in another thread
+        seen: list[bool] = []
+        handle = model.fc.register_forward_hook(lambda m, i, o: seen.append(m.weight.requires_grad))
+        maps = camlens.GradCAM(model, "layer")(x)
+        handle.remove()
+    assert seen == [True]
+    torch.testing.assert_close(maps, expected)
+    assert all(p.requires_grad for p in model.parameters())
