@@ -466,48 +466,63 @@ class TorchAdapter:
         """Drop this thread's recorded outputs (their memory) once the method is done."""
         self._heads.pop(threading.get_ident(), None)
 
-    def predict_from_head(
-        self, plan: HeadPlan, b: int, x1: Tensor, replace: Callable[[Tensor], Tensor]
-    ) -> Tensor:
-        """Logits when target layer ``plan.layer_index`` outputs ``replace(its output)`` for
-        image ``b`` of the capture, with every module that ran before the layer in the capture
-        *not* run again: it returns its recorded output (sliced to image ``b``). Only the rest of
-        the network runs, on the replaced (larger) batch. ``x1`` is the image itself (the model
-        is still called with it; code between module calls runs as usual).
+    @contextlib.contextmanager
+    def from_head(
+        self, plan: HeadPlan, b: int, x1: Tensor
+    ) -> Iterator[Callable[[Callable[[Tensor], Tensor]], Tensor]]:
+        """A function ``run(replace)`` giving the logits when target layer ``plan.layer_index``
+        outputs ``replace(its output)`` for image ``b`` of the capture, with every module that
+        ran before the layer in the capture *not* run again: it returns its recorded output
+        (sliced to image ``b``). Only the rest of the network runs, on the replaced (larger)
+        batch. ``x1`` is the image itself (the model is still called with it; code between
+        module calls runs as usual). The modules are skipped for this thread only, while the
+        block lasts.
 
-        Raises :class:`LayerOutputError` when the recorded outputs were changed in place since
-        (by the model's own code), when a module cannot be skipped, or when the network after
-        the layer does not keep the replaced batch; callers then re-run the network.
+        ``run`` raises :class:`LayerOutputError` when the recorded outputs were changed in place
+        since (by the model's own code), when the model's code does not take them, or when the
+        network after the layer does not keep the replaced batch; callers then re-run the
+        network.
         """
-        if not plan.unchanged():
-            raise LayerOutputError("the outputs recorded before the layer were changed in place.")
         name, module = self.layers[plan.layer_index]
         owner = threading.get_ident()
-        expected: list[int] = []
 
-        def hook(mod: nn.Module, inputs: object, output: object) -> Tensor | None:
-            if not mine(owner, mod):
-                return None
-            new = replace(output)
-            expected.append(new.shape[0])
-            return new
+        with _skipping(plan, b) as state:
 
-        handle = module.register_forward_hook(hook)
-        try:
-            with _skipping(plan, b), torch.inference_mode():
-                logits = model_logits(self.model(x1))
-        except RuntimeError as error:
-            raise LayerOutputError(
-                f"cannot run the network from layer {name!r} on recorded outputs: {error}"
-            ) from error
-        finally:
-            handle.remove()
-        if len(expected) != 1 or len(logits) != expected[0]:
-            raise LayerOutputError(
-                f"the network after layer {name!r} did not keep the replaced batch "
-                f"({expected} -> {logits.shape[0]} outputs)."
-            )
-        return logits
+            def run(replace: Callable[[Tensor], Tensor]) -> Tensor:
+                if not plan.unchanged():
+                    raise LayerOutputError(
+                        f"the outputs recorded before layer {name!r} were changed in place."
+                    )
+                state.counts.clear()
+                expected: list[int] = []
+
+                def hook(mod: nn.Module, inputs: object, output: object) -> Tensor | None:
+                    if not mine(owner, mod):
+                        return None
+                    new = replace(output)
+                    expected.append(new.shape[0])
+                    return new
+
+                handle = module.register_forward_hook(hook)
+                try:
+                    with torch.inference_mode():
+                        logits = model_logits(self.model(x1))
+                except LayerOutputError:
+                    raise
+                except Exception as error:  # the model's code did not take the recorded outputs
+                    raise LayerOutputError(
+                        f"cannot run the network from layer {name!r} on recorded outputs: {error}"
+                    ) from error
+                finally:
+                    handle.remove()
+                if len(expected) != 1 or len(logits) != expected[0]:
+                    raise LayerOutputError(
+                        f"the network after layer {name!r} did not keep the replaced batch "
+                        f"({expected} -> {logits.shape[0]} outputs)."
+                    )
+                return logits
+
+            yield run
 
     def predict(self, x: Tensor) -> Tensor:
         """Logits for a batch, under ``torch.inference_mode`` (no graph, no hooks)."""
@@ -709,9 +724,12 @@ class _Pass:
         return calls[index] if index < len(calls) else _REAL
 
 
-def _dispatcher(key: int) -> Callable:
+def _dispatcher(entry: list[Any]) -> Callable:
+    """The ``forward`` that shadows a skipped module's: the recorded output for the threads
+    whose pass skips it, the module's own forward for everyone else."""
+
     def forward(*args: Any, **kwargs: Any) -> object:
-        module, own, passes = _SKIPPED[key]
+        module, own, passes = entry
         state = passes.get(threading.get_ident())
         if state is not None:
             action = state.action(module)
@@ -724,7 +742,7 @@ def _dispatcher(key: int) -> Callable:
 
 
 @contextlib.contextmanager
-def _skipping(plan: HeadPlan, b: int) -> Iterator[None]:
+def _skipping(plan: HeadPlan, b: int) -> Iterator[_Pass]:
     """For this thread's forward passes, the modules of ``plan`` return their recorded outputs
     instead of running (other threads run them as usual). The module's ``forward`` is shadowed
     by an instance attribute while any thread needs it, then restored."""
@@ -740,14 +758,14 @@ def _skipping(plan: HeadPlan, b: int) -> Iterator[None]:
                 if entry is None or entry[0] is not module:
                     own = module.__dict__.get("forward")
                     entry = _SKIPPED[key] = [module, own, {}]
-                    object.__setattr__(module, "forward", _dispatcher(key))
+                    object.__setattr__(module, "forward", _dispatcher(entry))
                 entry[2][tid] = state
                 installed.append(key)
         except Exception as error:
             _unskip(installed, tid)
             raise LayerOutputError(f"cannot skip a module before the layer: {error}") from error
     try:
-        yield
+        yield state
     finally:
         with _SKIP_LOCK:
             _unskip(installed, tid)

@@ -35,7 +35,9 @@ component, without duplicates); the others get weight 0.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -179,33 +181,37 @@ class AblationCAM(BaseCAM):
         ) as bar:
             for b in range(batch):
                 todo = plan_channels[b]
-                chunk = self._chunk(ctx, path, todo.numel())
-                checked = False
-                start = 0
-                while start < todo.numel():
-                    part = todo[start : start + chunk]
+                with contextlib.ExitStack() as stack:
+                    run = None
                     if path == "head-once":
                         try:
-                            if not checked:  # a pass of one unablated copy checks the head
-                                self._score_head(plan, x[b : b + 1], ctx, b, part[:0], False)
-                                checked = True
-                            result = self._score_head(plan, x[b : b + 1], ctx, b, part, True)
+                            run = stack.enter_context(self.adapter.from_head(plan, b, x[b : b + 1]))
+                            self._check_head(run, ctx, b)
                         except LayerOutputError:
                             path = "tail"  # the model-agnostic way: run the network again
-                            continue
-                    elif path == "tail":
-                        try:
-                            result = self._score_tail(x[b : b + 1], ctx, b, part)
-                        except LayerOutputError:
-                            path = "full"
-                            self._no_tail.add(key)
-                            chunk = self._chunk(ctx, path, todo.numel())
-                            continue
-                    else:
-                        result = self._score_full(x[b : b + 1], ctx, b, part)
-                    scores[b, part.to(scores.device)] = result
-                    bar.update(part.numel())
-                    start += part.numel()
+                    chunk = self._chunk(ctx, path, todo.numel())
+                    start = 0
+                    while start < todo.numel():
+                        part = todo[start : start + chunk]
+                        if path == "head-once":
+                            try:
+                                result = self._score_head(run, ctx, b, part)
+                            except LayerOutputError:
+                                path = "tail"
+                                continue
+                        elif path == "tail":
+                            try:
+                                result = self._score_tail(x[b : b + 1], ctx, b, part)
+                            except LayerOutputError:
+                                path = "full"
+                                self._no_tail.add(key)
+                                chunk = self._chunk(ctx, path, todo.numel())
+                                continue
+                        else:
+                            result = self._score_full(x[b : b + 1], ctx, b, part)
+                        scores[b, part.to(scores.device)] = result
+                        bar.update(part.numel())
+                        start += part.numel()
         self.paths[ctx.layer_name] = path
         self.last_path = path
         return scores
@@ -246,25 +252,44 @@ class AblationCAM(BaseCAM):
         return score_targets([ctx.targets[b]] * n, logits).float()
 
     def _score_head(
-        self, plan: object, x1: Tensor, ctx: LayerContext, b: int, channels: Tensor, checked: bool
+        self,
+        run: Callable[[Callable[[Tensor], Tensor]], Tensor],
+        ctx: LayerContext,
+        b: int,
+        channels: Tensor,
     ) -> Tensor:
         """Scores of the ablated copies from the outputs recorded before the layer in the
-        capture pass (nothing before the layer runs again). Unless ``checked``, one copy left as
-        it is comes first, whose logits must be the capture's: otherwise the recorded outputs
-        did not stand for the network (raises :class:`LayerOutputError`)."""
+        capture pass (nothing before the layer runs again)."""
         n = channels.numel()
-        extra = 0 if checked else 1
 
         def replace(output: Tensor) -> Tensor:
-            copies = output.expand(n + extra, *output.shape[1:]).clone()
-            if n:
-                self._ablate(copies[extra:], ctx, channels)
-            return copies
+            copies = output.expand(n, *output.shape[1:]).clone()
+            return self._ablate(copies, ctx, channels)
 
-        logits = self.adapter.predict_from_head(plan, b, x1, replace)
-        if not checked:
-            self._check_unablated(logits[:1], ctx, b)
-        return score_targets([ctx.targets[b]] * n, logits[extra:]).float()
+        return score_targets([ctx.targets[b]] * n, run(replace)).float()
+
+    def _check_head(
+        self, run: Callable[[Callable[[Tensor], Tensor]], Tensor], ctx: LayerContext, b: int
+    ) -> None:
+        """One pass of one unablated copy through the tail: its logits must be the capture's
+        (else the recorded outputs do not stand for the network: :class:`LayerOutputError`).
+        When the chunk size comes from a memory budget, the same pass is the probe of what one
+        more copy costs (the tail's activation memory), so no extra forward pass is needed."""
+        x = ctx.input
+        key = ("tail", ctx.layer_index, tuple(x.shape[1:]), x.dtype, x.device)
+        probe = key not in self._probe_cache and (
+            self.max_memory is not None or self.batch_size is None
+        )
+        live = (
+            _perturb._LiveTensors(self.model, start=self.adapter.layers[ctx.layer_index][1])
+            if probe
+            else contextlib.nullcontext()
+        )
+        with live:
+            logits = run(lambda output: output.clone())  # the tail may change it in place
+        self._check_unablated(logits, ctx, b)
+        if probe:
+            self._probe_cache[key] = int(_perturb.WORKSPACE_FACTOR * live.peak)
 
     @staticmethod
     def _check_unablated(logits: Tensor, ctx: LayerContext, b: int) -> None:

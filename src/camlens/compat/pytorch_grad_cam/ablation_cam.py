@@ -30,7 +30,10 @@ class AblationCAM(BaseCAM, _AblationCAM):
         ablated; the others get weight 0.
 
     Only the network after the target layer runs on the ablated copies when the model allows it
-    (pytorch-grad-cam runs the whole network for each copy); the numbers are the same.
+    (pytorch-grad-cam runs the whole network for each copy), and the part before the layer is not
+    run again at all: every chunk is fed from the outputs recorded in the one capture pass
+    (``last_path == "head-once"``; see docs/perturbation.md), so ``batch_size`` sets the chunks,
+    and with them the ablation values, without costing forward passes. The numbers are the same.
     """
 
     native_options: ClassVar[dict[str, Any]] = {
