@@ -326,3 +326,33 @@ def test_outputs_changed_in_place_after_the_layer_fall_back_to_running_the_head_
         expected = torch.relu((w[:, None, None] * layer_output(model, "block", x, b)).sum(0))
         torch.testing.assert_close(e.raw["block"][b], expected, atol=1e-5, rtol=1e-4)
     assert no_hooks(model) and all("forward" not in vars(m) for m in model.modules())
+
+
+def test_compat_batches_of_batch_size_share_forward_passes_with_its_numbers():
+    # pytorch-grad-cam's ablation values depend on a copy's place in its batch of batch_size
+    # (min - (j+1)·1e7 where the minimum is negative, as in mobilenet_v3_small features.3). The
+    # compat class gives every copy that value but runs many such batches per forward pass.
+    from pytorch_grad_cam import AblationCAM as TheirAblationCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from camlens.compat.pytorch_grad_cam import AblationCAM as CompatAblationCAM
+
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v3_small(num_classes=10).eval()
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    module = model.get_submodule("features.3")
+    batches: list[int] = []
+    handle = model.classifier.register_forward_pre_hook(
+        lambda m, args: batches.append(args[0].shape[0])
+    )
+    try:
+        cam = CompatAblationCAM(model, [module], batch_size=4)
+        ours = cam(x, [ClassifierOutputTarget(6)])
+    finally:
+        handle.remove()
+    channels = module.block[-1][0].out_channels
+    assert cam.last_path == "head-once" and channels > 8
+    # the capture, the check copy, then the ablated copies in passes of more than 4
+    assert batches[:2] == [1, 1] and sum(batches[2:]) == channels and max(batches[2:]) > 4
+    theirs = TheirAblationCAM(model, [module], batch_size=4)(x, [ClassifierOutputTarget(6)])
+    torch.testing.assert_close(torch.from_numpy(ours), torch.from_numpy(theirs), atol=1e-4, rtol=0)

@@ -73,6 +73,10 @@ class AblationCAM(BaseCAM):
     """
 
     uses_gradients = False
+    #: With ``ablation_value="pytorch-grad-cam"``: the values restart every this many copies of
+    #: a forward chunk (pytorch-grad-cam's ``batch_size``), so chunks of several of its batches
+    #: get its numbers; ``None``: the chunk is one such batch.
+    value_period: int | None = None
 
     def __init__(
         self,
@@ -277,9 +281,7 @@ class AblationCAM(BaseCAM):
         more copy costs (the tail's activation memory), so no extra forward pass is needed."""
         x = ctx.input
         key = ("tail", ctx.layer_index, tuple(x.shape[1:]), x.dtype, x.device)
-        probe = key not in self._probe_cache and (
-            self.max_memory is not None or self.batch_size is None
-        )
+        probe = key not in self._probe_cache
         live = (
             _perturb._LiveTensors(self.model, start=self.adapter.layers[ctx.layer_index][1])
             if probe
@@ -332,12 +334,14 @@ class AblationCAM(BaseCAM):
         low = copies[:1].min()  # every copy is the same image's output before ablation
         if bool(low == 0):
             return torch.zeros(n, device=copies.device, dtype=copies.dtype)
+        period = min(n, self.value_period or n)
         values = []
         current = low
-        for _ in range(n):  # pytorch-grad-cam re-reads the minimum after each ablation
+        for _ in range(period):  # pytorch-grad-cam re-reads the minimum after each ablation
             current = current - PGC_ABLATION_OFFSET
             values.append(current)
-        return torch.stack(values)
+        values = torch.stack(values)
+        return values if period == n else values.repeat(-(-n // period))[:n]
 
     def _channel_positions(self, copies: Tensor, ctx: LayerContext) -> Tensor:
         """``(C, S)``: where each channel of the (reshaped) activations lies in one raw copy."""
