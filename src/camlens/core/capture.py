@@ -8,6 +8,7 @@ sees that, never the model.
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -113,7 +114,8 @@ def mine(owner: int, module: nn.Module) -> bool:
 
 
 _FREEZE_LOCK = threading.Lock()
-#: id(model) -> [model, users, the parameters frozen for them, differentiable users]
+#: id(model) -> [model, users, the parameters frozen for them, differentiable users,
+#: {thread id: its users}] (a thread's own nested calls, e.g. Shapley-CAM's, do not conflict)
 _FROZEN: dict[int, list[Any]] = {}
 
 
@@ -128,12 +130,13 @@ def frozen_parameters(model: nn.Module, enabled: bool = True) -> Iterator[None]:
     the parameters as they are, and one cannot start while another thread has them frozen
     (:class:`ConcurrentUseError`).
     """
+    tid = threading.get_ident()
     with _FREEZE_LOCK:
         entry = _FROZEN.get(id(model))
         if entry is None or entry[0] is not model:
-            entry = _FROZEN[id(model)] = [model, 0, [], 0]
+            entry = _FROZEN[id(model)] = [model, 0, [], 0, {}]
         if not enabled:
-            if entry[2]:
+            if entry[2] and any(t != tid for t in entry[4]):
                 raise ConcurrentUseError(
                     "differentiable=True needs the model's parameter gradients, but another "
                     "thread is explaining with this model and has frozen them. Give each thread "
@@ -146,12 +149,16 @@ def frozen_parameters(model: nn.Module, enabled: bool = True) -> Iterator[None]:
                 for p in entry[2]:
                     p.requires_grad_(False)
             entry[1] += 1
+            entry[4][tid] = entry[4].get(tid, 0) + 1
     try:
         yield
     finally:
         with _FREEZE_LOCK:
             if enabled:
                 entry[1] -= 1
+                entry[4][tid] -= 1
+                if not entry[4][tid]:
+                    del entry[4][tid]
             else:
                 entry[3] -= 1
             if entry[1] == 0:
@@ -738,7 +745,22 @@ def _dispatcher(entry: list[Any]) -> Callable:
         real = own if own is not None else type(module).forward.__get__(module)
         return real(*args, **kwargs)
 
+    forward.camlens_skip_entry = entry  # type: ignore[attr-defined]
     return forward
+
+
+def module_copy(module: nn.Module) -> nn.Module:
+    """A shallow copy of ``module`` (its own ``_modules`` dict; parameters, buffers and hooks
+    shared) without the ``forward`` another thread's Ablation-CAM may be shadowing right now."""
+    clone = copy.copy(module)
+    clone._modules = dict(module._modules)
+    entry = getattr(clone.__dict__.get("forward"), "camlens_skip_entry", None)
+    if entry is not None:
+        if entry[1] is None:
+            del clone.__dict__["forward"]
+        else:
+            clone.__dict__["forward"] = entry[1]
+    return clone
 
 
 @contextlib.contextmanager

@@ -25,7 +25,6 @@ weights and the caller's own tensors are outside the budget; so is the one-image
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import re
 import threading
@@ -37,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.capture import model_logits
+from ..core.capture import model_logits, module_copy
 
 #: Safety factor on the probed activation memory (workspaces and temporaries the probe misses).
 WORKSPACE_FACTOR = 1.5
@@ -447,7 +446,7 @@ def _folded_copy(model: nn.Module, pairs: list[tuple[str, str]]) -> nn.Module:
                 norm.weight,
                 norm.bias,
             )
-            fused = copy.copy(conv)
+            fused = module_copy(conv)
             fused._parameters = dict(conv._parameters)
             fused._parameters["weight"] = nn.Parameter(weight.detach(), requires_grad=False)
             fused._parameters["bias"] = nn.Parameter(bias.detach(), requires_grad=False)
@@ -458,8 +457,7 @@ def _folded_copy(model: nn.Module, pairs: list[tuple[str, str]]) -> nn.Module:
     }
 
     def rebuild(module: nn.Module, prefix: str) -> nn.Module:
-        clone = copy.copy(module)
-        clone._modules = dict(module._modules)
+        clone = module_copy(module)
         for child, sub in module._modules.items():
             path = prefix + child
             if path in replacements:
