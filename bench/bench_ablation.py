@@ -11,6 +11,8 @@ shared machine barely move with one thread.
 
 - ``floor``: one plain forward pass of the image (``torch.inference_mode``): the least any
   Ablation-CAM must do (it needs the layer's activations and the target score).
+- ``tail only``: the part no model-agnostic Ablation-CAM can avoid once the layer's output is
+  known: every ablated copy of it made (chunks of 512) and run through avgpool + fc.
 - ``camlens``: ``camlens.AblationCAM`` (default options: chunks from a 512 MiB budget).
 - ``compat bs=32`` / ``compat bs=512``: ``camlens.compat.pytorch_grad_cam.AblationCAM`` with
   that ``batch_size`` (pytorch-grad-cam's ablation values, which depend on a copy's place in its
@@ -75,6 +77,24 @@ def bench_arch(arch: str, args: argparse.Namespace) -> list[dict]:
     forward()  # warm-up (allocator, one-time initialisation)
     wall, cpu, _ = timed(forward, args.repeats * 2)
     rows.append({"arch": arch, "entry": "floor (one forward)", "wall": wall, "cpu": cpu})
+
+    with torch.inference_mode():
+        acts = model.layer4(
+            model.layer3(
+                model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x))))))
+            )
+        )
+
+    def tail_floor() -> object:  # every ablated copy made and run through avgpool + fc
+        with torch.inference_mode():
+            for start in range(0, channels, 512):
+                n = min(512, channels - start)
+                copies = acts.expand(n, *acts.shape[1:]).clone()
+                copies[torch.arange(n), torch.arange(start, start + n)] = 0.0
+                model.fc(torch.flatten(model.avgpool(copies), 1))
+
+    wall, cpu, _ = timed(tail_floor, args.repeats)
+    rows.append({"arch": arch, "entry": f"tail only ({channels} copies)", "wall": wall, "cpu": cpu})
 
     def native() -> object:
         cam = camlens.AblationCAM(model, "layer4")
