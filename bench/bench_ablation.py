@@ -208,7 +208,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"# Ablation-CAM, layer4, {args.size} px, batch 1, 1 thread, torch {torch.__version__}")
-    print("| model | entry | wall (s) | CPU (s) | CPU / floor | pgc / this | path | max |Δmap| |")
+    print(
+        "| model | entry | wall (s) | CPU (s) | CPU / floor | pgc / this | path | max \\|Δmap\\| |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |")
     for arch in args.archs.split(","):
         rows = bench_arch(arch, args)
