@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .core.errors import (
     AutoLayerWarning,
     CamlensError,
+    ConcurrentUseError,
     InvalidInputError,
     LayerNotFoundError,
     LayerNotReachedError,
@@ -244,6 +245,7 @@ __all__ = [
     "BoxTarget",
     "CamlensError",
     "ClassTarget",
+    "ConcurrentUseError",
     "CounterfactualTarget",
     "Deconvolution",
     "DeepFeatureFactorization",

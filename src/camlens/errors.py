@@ -150,6 +150,13 @@ class LayerOutputError(CamlensError, TypeError):
     code = "invalid_layer"
 
 
+class ConcurrentUseError(CamlensError, RuntimeError):
+    """Two threads use one model in a way camlens cannot make safe (see docs/guide.md)."""
+
+    category = "usage"
+    code = "concurrent_use"
+
+
 class TargetError(CamlensError, ValueError):
     """A target that does not fit the model output or the batch."""
 

@@ -99,7 +99,7 @@ def test_ablationcam_hand_computed(readout):
     e = cam.explain(x, targets=[ClassTarget(0)])
     torch.testing.assert_close(e.raw["features"][0], x[0, 0])
     torch.testing.assert_close(e.maps[0], normalize(x[:, 0])[0])
-    assert cam.last_path == "tail"
+    assert cam.last_path == "head-once"
 
 
 def test_ablationcam_negative_score_divides_by_its_magnitude(readout):
@@ -131,7 +131,7 @@ def test_small_cnn_matches_brute_force_reference(small_cnn, images):
     x = images[:2]
     cam = AblationCAM(small_cnn, "conv2", batch_size=3)
     e = cam.explain(x, [1, 4])
-    assert cam.last_path == "tail"
+    assert cam.last_path == "head-once"
     for b, c in enumerate([1, 4]):
         y = float(e.scores[b])
         yk = reference_scores(small_cnn, small_cnn.conv2, x[b : b + 1], c, 8)
@@ -146,7 +146,7 @@ def test_tail_and_full_paths_give_the_same_maps(small_cnn, images):
     tail = AblationCAM(small_cnn, "conv3")
     full = AblationCAM(small_cnn, "conv3", tail=False)
     a, b = tail.explain(x, [0, 3]), full.explain(x, [0, 3])
-    assert (tail.last_path, full.last_path) == ("tail", "full")
+    assert (tail.last_path, full.last_path) == ("head-once", "full")
     torch.testing.assert_close(a.raw["conv3"], b.raw["conv3"], atol=1e-5, rtol=1e-5)
 
 
@@ -185,7 +185,7 @@ def test_matches_pytorch_grad_cam(arch, layer, size):
     batch_size = 128 if layer == "layer4" else 32
     cam = PGCAblationCAM(model, layer, batch_size=batch_size)
     ours = cam(x, [6])
-    assert cam.last_path == "tail"
+    assert cam.last_path == "head-once"
     module = model.get_submodule(layer)
     theirs = TheirAblationCAM(model, [module], batch_size=batch_size)(
         x, [ClassifierOutputTarget(6)]
@@ -236,7 +236,8 @@ def test_chunks_respect_batch_size_and_memory_budget(small_cnn, images):
         cam = AblationCAM(small_cnn, "conv3", batch_size=5)
         reference = cam.explain(x, [1, 2]).raw["conv3"]
         assert counting.batches[0] == 2  # the capture
-        assert max(counting.batches[1:]) == 5 and sum(counting.batches[1:]) == 2 * 16
+        # 16 ablated copies per image, and one unablated copy that checks the reused head
+        assert max(counting.batches[1:]) == 5 and sum(counting.batches[1:]) == 2 * (16 + 1)
         per_copy = cam.copy_bytes(x, 0, "tail")
         assert per_copy >= 16 * 8 * 8 * 4  # at least conv3's output for one copy
         budget = AblationCAM(small_cnn, "conv3", max_memory=4 * per_copy + per_copy // 2)
@@ -264,3 +265,94 @@ def test_rejects_bad_options(small_cnn):
         AblationCAM(small_cnn, "conv3", denominator="relative")
     with pytest.raises(ValueError):
         AblationCAM(small_cnn, "conv3", ratio_channels_to_ablate=0.0)
+
+
+class CountingStem(nn.Module):
+    """Counts the images its forward computes (the part of the network before the layer)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.images = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.images += x.shape[0]
+        return self.module(x)
+
+
+def test_the_part_before_the_layer_runs_once_per_image_whatever_the_chunk(small_cnn, images):
+    # Issue #12, item 9: with chunks of 3 of conv3's 16 channels the network before conv3 ran 6
+    # times per image. It now runs once, in the capture pass: every chunk of ablated copies is
+    # fed from its recorded outputs ("head-once"); the maps are the full re-run's.
+    x = images[:2]
+    small_cnn.conv1 = CountingStem(small_cnn.conv1)
+    cam = AblationCAM(small_cnn, "conv3", batch_size=3)
+    e = cam.explain(x, [0, 3])
+    assert cam.last_path == "head-once" and cam.paths == {"conv3": "head-once"}
+    assert small_cnn.conv1.images == 2  # the capture pass of the batch of 2, nothing more
+    full = AblationCAM(small_cnn, "conv3", tail=False).explain(x, [0, 3])
+    torch.testing.assert_close(e.raw["conv3"], full.raw["conv3"], atol=1e-5, rtol=1e-5)
+    assert no_hooks(small_cnn) and "forward" not in vars(small_cnn.conv2)
+
+
+class InPlaceSkip(nn.Module):
+    """The stem's output is changed in place after the target layer ran: the recorded output
+    no longer holds what the layer saw, so the head is not reused ("tail": it runs again)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.block = nn.Conv2d(4, 4, 3, padding=1)
+        self.head = nn.Linear(4, 5)
+
+    def forward(self, x):
+        s = self.stem(x)
+        b = torch.relu(self.block(s))
+        return self.head((b + s.mul_(0.5)).mean(dim=(2, 3)))
+
+
+def test_outputs_changed_in_place_after_the_layer_fall_back_to_running_the_head_again():
+    torch.manual_seed(0)
+    model = InPlaceSkip().eval()
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    cam = AblationCAM(model, "block", batch_size=2)
+    e = cam.explain(x, [2, 3])
+    assert cam.last_path == "tail"
+    full = AblationCAM(model, "block", tail=False).explain(x, [2, 3])
+    torch.testing.assert_close(e.raw["block"], full.raw["block"], atol=1e-5, rtol=1e-5)
+    for b, c in enumerate([2, 3]):
+        yk = reference_scores(model, model.block, x[b : b + 1], c, 4)
+        w = (float(e.scores[b]) - yk) / abs(float(e.scores[b]))
+        expected = torch.relu((w[:, None, None] * layer_output(model, "block", x, b)).sum(0))
+        torch.testing.assert_close(e.raw["block"][b], expected, atol=1e-5, rtol=1e-4)
+    assert no_hooks(model) and all("forward" not in vars(m) for m in model.modules())
+
+
+def test_compat_batches_of_batch_size_share_forward_passes_with_its_numbers():
+    # pytorch-grad-cam's ablation values depend on a copy's place in its batch of batch_size
+    # (min - (j+1)·1e7 where the minimum is negative, as in mobilenet_v3_small features.3). The
+    # compat class gives every copy that value but runs many such batches per forward pass.
+    from pytorch_grad_cam import AblationCAM as TheirAblationCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from camlens.compat.pytorch_grad_cam import AblationCAM as CompatAblationCAM
+
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v3_small(num_classes=10).eval()
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    module = model.get_submodule("features.3")
+    batches: list[int] = []
+    handle = model.classifier.register_forward_pre_hook(
+        lambda m, args: batches.append(args[0].shape[0])
+    )
+    try:
+        cam = CompatAblationCAM(model, [module], batch_size=4)
+        ours = cam(x, [ClassifierOutputTarget(6)])
+    finally:
+        handle.remove()
+    channels = module.block[-1][0].out_channels
+    assert cam.last_path == "head-once" and channels > 8
+    # the capture, the check copy, then the ablated copies in passes of more than 4
+    assert batches[:2] == [1, 1] and sum(batches[2:]) == channels and max(batches[2:]) > 4
+    theirs = TheirAblationCAM(model, [module], batch_size=4)(x, [ClassifierOutputTarget(6)])
+    torch.testing.assert_close(torch.from_numpy(ours), torch.from_numpy(theirs), atol=1e-4, rtol=0)

@@ -190,7 +190,8 @@ def test_default_budget_chunks_everything_for_a_tiny_model(readout):
 
 
 class _Untraceable(nn.Module):
-    """Conv → BN with data-dependent control flow: torch.fx cannot trace it."""
+    """Conv → BN with data-dependent control flow: torch.fx cannot trace it (camlens' pairing
+    does not trace, so it folds)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -220,7 +221,8 @@ def test_folded_batchnorm_scores_like_the_model_and_skips_its_batchnorms(x32):
             m.running_var.uniform_(0.5, 2.0)
     calls = _bn_calls(model)
     folded = ScoreCAM(model, "layer3").explain(x32, [1, 2])
-    assert calls == [2, 1]  # only the capture pass and the memory probe ran the model's own
+    # only the capture pass, the pairing pass of one image and the memory probe ran the model's
+    assert calls == [2, 1, 1]
     plain = ScoreCAM(model, "layer3", fold_batchnorm=False).explain(x32, [1, 2])
     assert len(calls) > 2
     torch.testing.assert_close(folded.raw["layer3"], plain.raw["layer3"], atol=1e-5, rtol=1e-4)
@@ -240,13 +242,35 @@ def test_folded_copy_follows_in_place_changes_of_the_model(x32):
     assert not torch.allclose(before, after, atol=1e-3)
 
 
-def test_folding_is_skipped_in_training_mode_and_for_untraceable_models():
+class _SharedConvOutput(nn.Module):
+    """The conv's output feeds the BN and a skip connection: folding would change the skip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return self.head((self.bn(y) + y).mean(dim=(2, 3)))
+
+
+def test_folding_is_skipped_in_training_mode_and_where_it_would_change_the_model():
     torch.manual_seed(0)
-    model = torchvision.models.resnet18(num_classes=10)
-    assert _perturb.FoldedBatchNorm().get(model.train()) is model
-    untraceable = _Untraceable().eval()
-    assert _perturb.FoldedBatchNorm().get(untraceable) is untraceable
     x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    model = torchvision.models.resnet18(num_classes=10)
+    assert _perturb.FoldedBatchNorm().get(model.train(), x[:1]) is model
+    shared = _SharedConvOutput().eval()
+    shared.bn.running_var.fill_(4.0)
+    assert _perturb.FoldedBatchNorm().get(shared, x[:1]) is shared
+    a = ScoreCAM(shared, "conv").explain(x, [0, 1]).raw["conv"]
+    b = ScoreCAM(shared, "conv", fold_batchnorm=False).explain(x, [0, 1]).raw["conv"]
+    torch.testing.assert_close(a, b)
+    untraceable = _Untraceable().eval()
+    untraceable.bn.running_var.fill_(4.0)
+    folded = _perturb.FoldedBatchNorm().get(untraceable, x[:1])
+    assert isinstance(folded.bn, nn.Identity) and folded.head is untraceable.head
     a = ScoreCAM(untraceable, "conv").explain(x, [0, 1]).raw["conv"]
     b = ScoreCAM(untraceable, "conv", fold_batchnorm=False).explain(x, [0, 1]).raw["conv"]
     torch.testing.assert_close(a, b)
@@ -256,8 +280,10 @@ def test_folded_copy_counts_against_the_memory_budget(x32):
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=10).eval()
     cam = ScoreCAM(model, "layer3")
-    extra = cam._folded.extra_bytes(model)
-    assert extra >= sum(p.numel() * 4 for p in model.parameters()) * 0.99
+    extra = cam._folded.extra_bytes(model, x32[:1])
+    # the folded weights: every conv of resnet18 is followed by a BN (fc is shared, not copied)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert extra == sum((m.weight.numel() + m.out_channels) * 4 for m in convs)
     per_image = cam.masked_image_bytes(x32)
     cam.max_memory = extra + 5 * per_image
     cam(x32, [0, 1])
@@ -267,3 +293,63 @@ def test_folded_copy_counts_against_the_memory_budget(x32):
     cam(x32, [0, 1])
     assert len(calls) > 1
     assert cam.last_stats["layer3"]["chunk"] == (extra + 2 * per_image) // per_image
+
+
+class _BNNet(nn.Module):
+    """conv → BN pairs (folded by Score-CAM) before and after the target layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8)
+        self.conv2, self.bn2 = nn.Conv2d(8, 12, 3, padding=1, stride=2), nn.BatchNorm2d(12)
+        self.conv3, self.bn3 = nn.Conv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.bn2(self.conv2(x)))
+        return self.fc(torch.relu(self.bn3(self.conv3(x))).mean(dim=(2, 3)))
+
+
+def _bn_net(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    model = _BNNet().eval()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def _edit_data(model: nn.Module) -> None:
+    model.bn3.weight.data.mul_(-2.0)  # .data: the tensors' versions do not change
+    model.conv3.weight.data[0] += 0.5
+    model.bn3.running_mean.data.add_(0.3)
+
+
+def _edit_copy(model: nn.Module) -> None:
+    with torch.no_grad():
+        model.bn3.running_var.copy_(torch.rand_like(model.bn3.running_var) + 0.5)
+        model.conv3.weight.copy_(-model.conv3.weight)
+
+
+def _edit_load_state_dict(model: nn.Module) -> None:
+    model.load_state_dict(_bn_net(seed=7).state_dict())
+
+
+@pytest.mark.parametrize("edit", [_edit_data, _edit_copy, _edit_load_state_dict])
+def test_weights_edited_in_place_are_never_scored_with_a_stale_folded_copy(edit):
+    # Issue #12, item 7: an edit through .data does not bump the tensors' versions, and the
+    # folded copy kept scoring with the old weights (maps 0.03-0.04 off a fresh object's).
+    # The edits are after the target layer, so only the scoring of the masked images sees them.
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    model = _bn_net()
+    cam = ScoreCAM(model, "conv2")
+    before = cam(x, [3, 5]).clone()
+    edit(model)
+    after = cam(x, [3, 5])
+    fresh = ScoreCAM(model, "conv2")(x, [3, 5])
+    torch.testing.assert_close(after, fresh, atol=1e-6, rtol=0)
+    unfolded = ScoreCAM(model, "conv2", fold_batchnorm=False)(x, [3, 5])
+    torch.testing.assert_close(after, unfolded, atol=1e-5, rtol=0)
+    assert float((before - after).abs().max()) > 1e-4  # the edit did change the maps

@@ -8,7 +8,8 @@ A method overrides one function: ``channel_weights(A, G)`` when its map is ``Σ_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,6 +75,25 @@ class TopK:
     probabilities: Tensor
 
 
+def _empty_batch(x: object) -> bool:
+    shape = getattr(x, "shape", None)
+    return shape is not None and len(shape) >= 3 and shape[0] == 0
+
+
+def _empty_batch_guard(explain_targets: Callable) -> Callable:
+    """``explain_targets`` that answers an empty batch with empty maps (every method, every
+    entry point: ``__call__``, ``explain``, ``topk``, ``camlens.explain``)."""
+
+    @functools.wraps(explain_targets)
+    def guarded(self: BaseCAM, input_tensor: object, target_sets: Sequence[object], **kw: object):
+        if _empty_batch(input_tensor):
+            return self.empty_explanations(input_tensor, target_sets)
+        return explain_targets(self, input_tensor, target_sets, **kw)
+
+    guarded._empty_batch_guard = True  # type: ignore[attr-defined]
+    return guarded
+
+
 class BaseCAM:
     """Base of the CAM methods: ``cam(input_tensor, targets=None) -> (B, H, W)`` maps in [0, 1].
 
@@ -91,6 +111,12 @@ class BaseCAM:
     # contrastive targets): camlens.explain runs those on their own instead of sharing one.
     shares_capture: ClassVar[bool] = True
     fuse = staticmethod(fuse_paper)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("explain_targets")
+        if own is not None and not getattr(own, "_empty_batch_guard", False):
+            cls.explain_targets = _empty_batch_guard(own)  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -166,6 +192,7 @@ class BaseCAM:
             input_tensor, [targets], aug_smooth=aug_smooth, eigen_smooth=eigen_smooth
         )[0]
 
+    @_empty_batch_guard
     def explain_targets(
         self,
         input_tensor: Tensor,
@@ -197,6 +224,37 @@ class BaseCAM:
         )
         return self.explanations(capture, eigen_smooth=eigen_smooth)
 
+    def empty_explanations(
+        self, input_tensor: object, target_sets: Sequence[object]
+    ) -> list[Explanation]:
+        """For a batch of 0 images: ``(0, *input_spatial)`` maps, no method math. The model
+        still runs on the empty batch (for the outputs and each layer's grid) when it can."""
+        x = check_input(self.prepare_input(input_tensor))
+        names = list(getattr(self.adapter, "layer_names", []))
+        empty = x.new_zeros((0, *x.shape[2:]), dtype=torch.float32)
+        capture, outputs = None, x.new_zeros((0, 0))
+        try:
+            capture = self.adapter.capture(x, target_sets, gradients=False)
+        except Exception:  # e.g. a method's own adapter that needs gradients
+            try:
+                outputs = self.adapter.predict(x)
+            except Exception:  # a model that cannot take an empty batch: maps need no forward
+                pass
+        results = []
+        for t in range(len(target_sets)):
+            if capture is None:
+                raw = {n: empty for n in names}
+                scores = x.new_zeros((0,))
+            else:
+                names = capture.layer_names
+                raw = {
+                    n: a.new_zeros((0, *a.shape[2:]), dtype=torch.float32)
+                    for n, a in zip(names, capture.activations, strict=True)
+                }
+                outputs, scores = capture.outputs, capture.scores[t]
+            results.append(Explanation(empty, {n: empty for n in names}, raw, outputs, scores, []))
+        return results
+
     def topk(
         self,
         input_tensor: Tensor,
@@ -215,7 +273,9 @@ class BaseCAM:
             eigen_smooth=eigen_smooth,
         )
         outputs = results[0].outputs.detach()
-        indices = torch.tensor([[t.category for t in r.targets] for r in results]).T
+        indices = torch.tensor(
+            [[t.category for t in r.targets] for r in results], dtype=torch.long
+        ).T
         indices = indices.to(outputs.device)
         return TopK(
             maps=torch.stack([r.maps for r in results], dim=1),

@@ -8,6 +8,7 @@ sees that, never the model.
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,7 @@ from torch.utils._pytree import tree_flatten, tree_map_only, tree_unflatten
 from ..targets import Target, resolve_targets, score_targets
 from .errors import (
     AutoLayerWarning,
+    ConcurrentUseError,
     InvalidInputError,
     LayerNotReachedError,
     LayerOutputError,
@@ -103,21 +105,68 @@ def check_input(x: object) -> Tensor:
     return x
 
 
+def mine(owner: int, module: nn.Module) -> bool:
+    """Whether a hook call belongs to the forward pass of thread ``owner`` (the thread that
+    installed the hook): hooks live on modules every thread shares, so a hook installed by one
+    call must let other threads' forward passes through untouched. DataParallel replicas run in
+    worker threads and count as the owner's."""
+    return threading.get_ident() == owner or getattr(module, "_is_replica", False)
+
+
+_FREEZE_LOCK = threading.Lock()
+#: id(model) -> [model, users, the parameters frozen for them, differentiable users,
+#: {thread id: its users}] (a thread's own nested calls, e.g. Shapley-CAM's, do not conflict)
+_FROZEN: dict[int, list[Any]] = {}
+
+
 @contextlib.contextmanager
 def frozen_parameters(model: nn.Module, enabled: bool = True) -> Iterator[None]:
     """Set ``requires_grad=False`` on every parameter for the block, then restore it.
 
     With parameters frozen, the autograd graph starts at the first target layer: no parameter
-    gradient is computed and parameters do not keep the graph alive.
+    gradient is computed and parameters do not keep the graph alive. Calls on one model from
+    several threads share the freeze: the first freezes, the last restores. A differentiable
+    call (``enabled=False``) needs the parameters' gradients: while one runs, other calls leave
+    the parameters as they are, and one cannot start while another thread has them frozen
+    (:class:`ConcurrentUseError`).
     """
-    params = [p for p in model.parameters() if p.requires_grad] if enabled else []
-    for p in params:
-        p.requires_grad_(False)
+    tid = threading.get_ident()
+    with _FREEZE_LOCK:
+        entry = _FROZEN.get(id(model))
+        if entry is None or entry[0] is not model:
+            entry = _FROZEN[id(model)] = [model, 0, [], 0, {}]
+        if not enabled:
+            if entry[2] and any(t != tid for t in entry[4]):
+                raise ConcurrentUseError(
+                    "differentiable=True needs the model's parameter gradients, but another "
+                    "thread is explaining with this model and has frozen them. Give each thread "
+                    "its own copy of the model (copy.deepcopy) or hold a lock around the calls."
+                )
+            entry[3] += 1
+        else:
+            if entry[1] == 0 and entry[3] == 0:
+                entry[2] = [p for p in model.parameters() if p.requires_grad]
+                for p in entry[2]:
+                    p.requires_grad_(False)
+            entry[1] += 1
+            entry[4][tid] = entry[4].get(tid, 0) + 1
     try:
         yield
     finally:
-        for p in params:
-            p.requires_grad_(True)
+        with _FREEZE_LOCK:
+            if enabled:
+                entry[1] -= 1
+                entry[4][tid] -= 1
+                if not entry[4][tid]:
+                    del entry[4][tid]
+            else:
+                entry[3] -= 1
+            if entry[1] == 0:
+                for p in entry[2]:
+                    p.requires_grad_(True)
+                entry[2] = []
+            if entry[1] == 0 and entry[3] == 0 and _FROZEN.get(id(model)) is entry:
+                del _FROZEN[id(model)]
 
 
 def _detach(differentiable: bool) -> Callable[[Tensor], Tensor]:
@@ -165,6 +214,7 @@ class _LayerHooks:
         self.records: list[list[_Record]] = [[] for _ in layers]
         self._lock = threading.Lock()
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.owner = threading.get_ident()
 
     def __enter__(self) -> _LayerHooks:
         for index, (_, module) in enumerate(self.layers):
@@ -180,6 +230,8 @@ class _LayerHooks:
         name = self.layers[index][0]
 
         def hook(module: nn.Module, inputs: object, output: object) -> object:
+            if not mine(self.owner, module):
+                return None  # another thread's forward pass through the shared module
             leaves, spec = tree_flatten(output)
             if not any(isinstance(leaf, Tensor) for leaf in leaves):
                 raise LayerOutputError(
@@ -249,6 +301,10 @@ class TorchAdapter:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
         self.model = model
+        #: Record, in a capture without gradients, the outputs of the modules that ran before
+        #: each target layer (set by Ablation-CAM; see :meth:`head_for`).
+        self.record_head = False
+        self._heads: dict[int, HeadRecord] = {}  # per thread: its last capture's record
         self.layers = None if target_layers is None else resolve_layers(model, target_layers)
         self.reshape_transform = reshape_transform
 
@@ -312,14 +368,22 @@ class TorchAdapter:
             x = x.clone()
         track = gradients or differentiable
         grad_mode = torch.enable_grad() if track else torch.no_grad()
+        recorder = (
+            _HeadRecorder(self.model, self.layers)
+            if self.record_head and not track
+            else contextlib.nullcontext()
+        )
         with (
             torch.inference_mode(False),
             grad_mode,
             frozen_parameters(self.model, enabled=not differentiable),
+            recorder,
             _LayerHooks(self.layers, track_graph=track) as hooks,
         ):
             output = self.model(x)
             chunks = hooks.activations()
+            if isinstance(recorder, _HeadRecorder):
+                self._heads[threading.get_ident()] = recorder.record(x)
             logits = model_logits(output)
             batch = x.shape[0]
             sets = [None] if target_sets is None else list(target_sets)
@@ -396,6 +460,77 @@ class TorchAdapter:
         return result
 
     # --- running the model again (perturbation methods) ----------------------------------------
+    def head_for(self, x: Tensor, layer_index: int) -> HeadPlan | None:
+        """What ran before target layer ``layer_index`` in this thread's last capture, if its
+        input was ``x`` (recorded when ``record_head`` is set and the capture took no
+        gradients), or ``None``."""
+        record = self._heads.get(threading.get_ident())
+        if record is None or record.input is not x:
+            return None
+        return record.plans.get(layer_index)
+
+    def release_head(self) -> None:
+        """Drop this thread's recorded outputs (their memory) once the method is done."""
+        self._heads.pop(threading.get_ident(), None)
+
+    @contextlib.contextmanager
+    def from_head(
+        self, plan: HeadPlan, b: int, x1: Tensor
+    ) -> Iterator[Callable[[Callable[[Tensor], Tensor]], Tensor]]:
+        """A function ``run(replace)`` giving the logits when target layer ``plan.layer_index``
+        outputs ``replace(its output)`` for image ``b`` of the capture, with every module that
+        ran before the layer in the capture *not* run again: it returns its recorded output
+        (sliced to image ``b``). Only the rest of the network runs, on the replaced (larger)
+        batch. ``x1`` is the image itself (the model is still called with it; code between
+        module calls runs as usual). The modules are skipped for this thread only, while the
+        block lasts.
+
+        ``run`` raises :class:`LayerOutputError` when the recorded outputs were changed in place
+        since (by the model's own code), when the model's code does not take them, or when the
+        network after the layer does not keep the replaced batch; callers then re-run the
+        network.
+        """
+        name, module = self.layers[plan.layer_index]
+        owner = threading.get_ident()
+
+        with _skipping(plan, b) as state:
+
+            def run(replace: Callable[[Tensor], Tensor]) -> Tensor:
+                if not plan.unchanged():
+                    raise LayerOutputError(
+                        f"the outputs recorded before layer {name!r} were changed in place."
+                    )
+                state.counts.clear()
+                expected: list[int] = []
+
+                def hook(mod: nn.Module, inputs: object, output: object) -> Tensor | None:
+                    if not mine(owner, mod):
+                        return None
+                    new = replace(output)
+                    expected.append(new.shape[0])
+                    return new
+
+                handle = module.register_forward_hook(hook)
+                try:
+                    with torch.inference_mode():
+                        logits = model_logits(self.model(x1))
+                except LayerOutputError:
+                    raise
+                except Exception as error:  # the model's code did not take the recorded outputs
+                    raise LayerOutputError(
+                        f"cannot run the network from layer {name!r} on recorded outputs: {error}"
+                    ) from error
+                finally:
+                    handle.remove()
+                if len(expected) != 1 or len(logits) != expected[0]:
+                    raise LayerOutputError(
+                        f"the network after layer {name!r} did not keep the replaced batch "
+                        f"({expected} -> {logits.shape[0]} outputs)."
+                    )
+                return logits
+
+            yield run
+
     def predict(self, x: Tensor) -> Tensor:
         """Logits for a batch, under ``torch.inference_mode`` (no graph, no hooks)."""
         with torch.inference_mode():
@@ -415,7 +550,11 @@ class TorchAdapter:
         name, module = self.layers[layer_index]
         expected: list[int] = []
 
-        def hook(mod: nn.Module, inputs: object, output: object) -> Tensor:
+        owner = threading.get_ident()
+
+        def hook(mod: nn.Module, inputs: object, output: object) -> Tensor | None:
+            if not mine(owner, mod):
+                return None  # another thread's forward pass: left alone
             new = replace(output)
             expected.append(new.shape[0])
             return new
@@ -436,3 +575,231 @@ class TorchAdapter:
                 f"({expected} -> {logits.shape[0]} outputs)."
             )
         return logits
+
+
+# --- the part of the network before a layer, run once ------------------------------------------
+_REAL = object()  # a module call that runs (an enclosing call of the layer, or after it)
+
+
+@dataclass
+class HeadPlan:
+    """What the forward pass did before target layer ``layer_index`` started, for running the
+    network again from that layer on (Ablation-CAM's ablated copies) without the part before it.
+
+    calls: per module (by id), its calls before the layer in order, each the recorded output
+        (returned again, not computed) or ``_REAL`` (a call that encloses the layer: it runs);
+        calls nested inside a recorded call do not happen again. The layer's own call returns
+        its recorded output too (the caller's hook replaces it).
+    batch: the capture's batch size (outputs are sliced to one image when it is above 1).
+    versions: the recorded tensors and their versions, to refuse outputs changed in place since.
+    """
+
+    layer_index: int
+    modules: dict[int, nn.Module]
+    calls: dict[int, list[object]]
+    batch: int
+    versions: list[tuple[Tensor, int]]
+
+    def unchanged(self) -> bool:
+        return all(t._version == v for t, v in self.versions)
+
+    def output(self, action: object, b: int) -> object:
+        if self.batch == 1:
+            return action
+        return tree_map_only(Tensor, lambda t: t[b : b + 1], action)
+
+
+@dataclass
+class HeadRecord:
+    input: Tensor
+    plans: dict[int, HeadPlan]
+
+
+class _HeadRecorder:
+    """Hooks on every module that record, when each target layer starts, which module calls had
+    completed (their outputs) and which were still running (the layer's enclosing calls)."""
+
+    def __init__(self, model: nn.Module, layers: Sequence[tuple[str, nn.Module]]) -> None:
+        self.model = model
+        self.owner = threading.get_ident()
+        self.targets = {id(m): i for i, (_, m) in enumerate(layers)}
+        self.open: list[tuple[nn.Module, int]] = []
+        self.done: list[list[tuple[nn.Module, int, object]]] = [[]]
+        self.counts: dict[int, int] = {}
+        self.snapshots: dict[int, tuple[list, list, int]] = {}
+        self.layer_outputs: dict[int, object] = {}
+        self.bad: set[int] = set()
+        self.broken = False
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> _HeadRecorder:
+        for m in self.model.modules():
+            self._handles.append(m.register_forward_pre_hook(self._pre))
+            self._handles.append(m.register_forward_hook(self._post))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+
+    def _recording(self) -> bool:
+        return len(self.snapshots) < len(self.targets)
+
+    def _pre(self, module: nn.Module, args: object) -> None:
+        if threading.get_ident() != self.owner or self.broken:
+            return
+        index = self.counts.get(id(module), 0)
+        self.counts[id(module)] = index + 1
+        layer = self.targets.get(id(module))
+        if layer is not None:
+            if layer in self.snapshots:
+                self.bad.add(layer)
+            else:
+                done = [list(frame) for frame in self.done]
+                self.snapshots[layer] = (list(self.open), done, index)
+        self.open.append((module, index))
+        self.done.append([])
+
+    def _post(self, module: nn.Module, args: object, output: object) -> None:
+        if threading.get_ident() != self.owner or self.broken:
+            return
+        if not self.open or self.open[-1][0] is not module:
+            self.broken = True  # a call we did not see start (hooks added mid-forward, ...)
+            return
+        _, index = self.open.pop()
+        self.done.pop()
+        layer = self.targets.get(id(module))
+        if layer is not None and layer not in self.layer_outputs:
+            self.layer_outputs[layer] = output
+        if self._recording():
+            self.done[-1].append((module, index, output))
+
+    def record(self, x: Tensor) -> HeadRecord:
+        batch = x.shape[0]
+        plans = {}
+        if not self.broken:
+            for layer, (open_calls, done, layer_call) in self.snapshots.items():
+                if layer in self.bad or layer not in self.layer_outputs:
+                    continue
+                plan = self._plan(layer, open_calls, done, layer_call, batch)
+                if plan is not None:
+                    plans[layer] = plan
+        return HeadRecord(x, plans)
+
+    def _plan(
+        self, layer: int, open_calls: list, done: list, layer_call: int, batch: int
+    ) -> HeadPlan | None:
+        entries: dict[int, list[tuple[int, object]]] = {}
+        modules: dict[int, nn.Module] = {}
+        versions: list[tuple[Tensor, int]] = []
+        for module, index in open_calls:
+            modules[id(module)] = module
+            entries.setdefault(id(module), []).append((index, _REAL))
+        recorded = [c for frame in done for c in frame]
+        target = next(m for m in self.model.modules() if self.targets.get(id(m)) == layer)
+        recorded.append((target, layer_call, self.layer_outputs[layer]))
+        for module, index, output in recorded:
+            for leaf in tree_flatten(output)[0]:
+                if isinstance(leaf, Tensor):
+                    if batch > 1 and (leaf.ndim == 0 or leaf.shape[0] != batch):
+                        return None  # cannot slice one image's output out of it
+                    versions.append((leaf, leaf._version))
+            modules[id(module)] = module
+            entries.setdefault(id(module), []).append((index, output))
+        calls = {k: [a for _, a in sorted(v, key=lambda e: e[0])] for k, v in entries.items()}
+        return HeadPlan(layer, modules, calls, batch, versions)
+
+
+_SKIP_LOCK = threading.Lock()
+#: id(module) -> [module, the instance's own forward or None, {thread id: pass state}]
+_SKIPPED: dict[int, list[Any]] = {}
+
+
+class _Pass:
+    """One thread's forward pass over a :class:`HeadPlan`: per module, how many calls so far."""
+
+    def __init__(self, plan: HeadPlan, b: int) -> None:
+        self.plan = plan
+        self.b = b
+        self.counts: dict[int, int] = {}
+
+    def action(self, module: nn.Module) -> object:
+        calls = self.plan.calls[id(module)]
+        index = self.counts.get(id(module), 0)
+        self.counts[id(module)] = index + 1
+        return calls[index] if index < len(calls) else _REAL
+
+
+def _dispatcher(entry: list[Any]) -> Callable:
+    """The ``forward`` that shadows a skipped module's: the recorded output for the threads
+    whose pass skips it, the module's own forward for everyone else."""
+
+    def forward(*args: Any, **kwargs: Any) -> object:
+        module, own, passes = entry
+        state = passes.get(threading.get_ident())
+        if state is not None:
+            action = state.action(module)
+            if action is not _REAL:
+                return state.plan.output(action, state.b)
+        real = own if own is not None else type(module).forward.__get__(module)
+        return real(*args, **kwargs)
+
+    forward.camlens_skip_entry = entry  # type: ignore[attr-defined]
+    return forward
+
+
+def module_copy(module: nn.Module) -> nn.Module:
+    """A shallow copy of ``module`` (its own ``_modules`` dict; parameters, buffers and hooks
+    shared) without the ``forward`` another thread's Ablation-CAM may be shadowing right now."""
+    clone = copy.copy(module)
+    clone._modules = dict(module._modules)
+    entry = getattr(clone.__dict__.get("forward"), "camlens_skip_entry", None)
+    if entry is not None:
+        if entry[1] is None:
+            del clone.__dict__["forward"]
+        else:
+            clone.__dict__["forward"] = entry[1]
+    return clone
+
+
+@contextlib.contextmanager
+def _skipping(plan: HeadPlan, b: int) -> Iterator[_Pass]:
+    """For this thread's forward passes, the modules of ``plan`` return their recorded outputs
+    instead of running (other threads run them as usual). The module's ``forward`` is shadowed
+    by an instance attribute while any thread needs it, then restored."""
+    state = _Pass(plan, b)
+    tid = threading.get_ident()
+    installed = []
+    with _SKIP_LOCK:
+        try:
+            for key, module in plan.modules.items():
+                if all(a is _REAL for a in plan.calls[key]):
+                    continue
+                entry = _SKIPPED.get(key)
+                if entry is None or entry[0] is not module:
+                    own = module.__dict__.get("forward")
+                    entry = _SKIPPED[key] = [module, own, {}]
+                    object.__setattr__(module, "forward", _dispatcher(entry))
+                entry[2][tid] = state
+                installed.append(key)
+        except Exception as error:
+            _unskip(installed, tid)
+            raise LayerOutputError(f"cannot skip a module before the layer: {error}") from error
+    try:
+        yield state
+    finally:
+        with _SKIP_LOCK:
+            _unskip(installed, tid)
+
+
+def _unskip(keys: list[int], tid: int) -> None:
+    for key in keys:
+        module, own, passes = _SKIPPED[key]
+        passes.pop(tid, None)
+        if not passes:
+            del _SKIPPED[key]
+            if own is None:
+                module.__dict__.pop("forward", None)
+            else:
+                object.__setattr__(module, "forward", own)

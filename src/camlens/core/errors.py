@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import AutoLayerWarning as AutoLayerWarning
 from ..errors import CamlensError as CamlensError
+from ..errors import ConcurrentUseError as ConcurrentUseError
 from ..errors import InvalidInputError as InvalidInputError
 from ..errors import LayerNotFoundError as LayerNotFoundError
 from ..errors import LayerNotReachedError as LayerNotReachedError

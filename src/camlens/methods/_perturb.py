@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -36,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..core.capture import model_logits, module_copy
 from ..core.progress import track
 
 #: Safety factor on the probed activation memory (workspaces and temporaries the probe misses).
@@ -108,6 +110,7 @@ class _LiveTensors:
         self.alive: dict[int, tuple[weakref.ref, int]] = {}
         self.peak = 0
         self._handles: list[Any] = []
+        self.owner = threading.get_ident()
 
     def _track(self, value: object) -> None:
         if isinstance(value, Tensor):
@@ -128,11 +131,15 @@ class _LiveTensors:
         self.peak = max(self.peak, sum(n for _, n in self.alive.values()))
 
     def _pre(self, module: nn.Module, inputs: object) -> None:
+        if threading.get_ident() != self.owner:
+            return  # another thread's forward pass through the shared modules
         if self.started:
             self._track(inputs)
             self._measure()
 
     def _post(self, module: nn.Module, inputs: object, output: object) -> None:
+        if threading.get_ident() != self.owner:
+            return
         if module is self.start:
             self.started = True
             self.alive.clear()
@@ -265,53 +272,189 @@ def ceil_div(a: int, b: int) -> int:
     return math.ceil(a / b)
 
 
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
 class FoldedBatchNorm:
     """An eval-mode copy of a model with every BatchNorm folded into the convolution before it,
     for the thousands of forward passes of a perturbation method (Score-CAM: one per channel).
 
     Folding ``BN(conv(x)) = conv'(x)`` with ``w' = w γ/σ``, ``b' = (b - μ) γ/σ + β`` saves one
     memory-bound pass per BatchNorm (ResNet-50 on CPU: ~7-12% of a forward pass); the scores agree
-    with the original model up to float rounding (~1e-6 relative). The copy is made with
-    ``torch.fx.experimental.optimization.fuse`` and rebuilt when a parameter or buffer of the
-    model changes (tensor versions are checked each call). ``get`` returns the model itself when it
-    is in training mode, has no conv→BN pair, or cannot be traced by ``torch.fx``.
+    with the original model up to float rounding (~1e-6 relative).
+
+    Which convolution feeds which BatchNorm is found once per model structure and input shape,
+    by one forward pass of one image with hooks on the convolutions and BatchNorms: a pair is a
+    BatchNorm whose input is a convolution's output and nothing else's (its node in the autograd
+    graph has one consumer), each module run once and carrying no hooks of its own. The folded
+    model is then checked against the model on that image. No ``torch.fx`` tracing: its tracer
+    patches ``nn.Module.__call__`` for every thread while it runs.
+
+    The copy itself is made on every :meth:`get` from the model's current tensors — the folded
+    weights are computed again (one elementwise pass over the paired convolutions' weights) and
+    every other module, parameter and buffer is the model's own, shared, not copied — so no
+    cache can score with weights that are no longer the model's, whether they were changed
+    through ``.data``, ``copy_`` or ``load_state_dict``. ``get`` returns the model itself when it
+    is in training mode or has no foldable pair.
     """
 
     def __init__(self) -> None:
-        self._key: tuple | None = None
-        self._module: nn.Module | None = None
+        self._lock = threading.Lock()
+        self._pairs: dict[tuple, list[tuple[str, str]]] = {}
 
-    @staticmethod
-    def _state_key(model: nn.Module) -> tuple:
-        tensors = [*model.parameters(), *model.buffers()]
-        return (id(model), *((id(t), t._version) for t in tensors))
-
-    def get(self, model: nn.Module) -> nn.Module:
-        if model.training or not any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()
-        ):
+    def get(self, model: nn.Module, x1: Tensor) -> nn.Module:
+        """The folded copy of ``model`` for inputs shaped like ``x1`` (one image), or ``model``."""
+        if model.training or not any(type(m) in _NORMS for m in model.modules()):
             return model
-        key = self._state_key(model)
-        if key != self._key:
-            self._key, self._module = key, self._fold(model)
-        return self._module or model
+        key = (tuple(id(m) for m in model.modules()), tuple(x1.shape[1:]), x1.dtype, x1.device)
+        with self._lock:
+            pairs = self._pairs.get(key)
+        if pairs is None:
+            pairs = _find_pairs(model, x1[:1])
+            with self._lock:
+                self._pairs[key] = pairs
+        if not pairs or any(model.get_submodule(bn).training for _, bn in pairs):
+            return model
+        return _folded_copy(model, pairs)
 
-    @staticmethod
-    def _fold(model: nn.Module) -> nn.Module | None:
-        from torch.fx.experimental.optimization import fuse
+    def extra_bytes(self, model: nn.Module, x1: Tensor) -> int:
+        """Bytes the folded copy holds beyond the model's own tensors (0 when not folded)."""
+        return folded_bytes(self.get(model, x1), model)
 
-        try:
-            folded = fuse(model, inplace=False)
-        except Exception:  # not traceable by torch.fx (data-dependent control flow, ...)
-            return None
-        folded.eval()
-        for p in folded.parameters():
-            p.requires_grad_(False)
-        return folded
 
-    def extra_bytes(self, model: nn.Module) -> int:
-        """Bytes the folded copy holds (0 when the model itself is used)."""
-        folded = self.get(model)
-        if folded is model:
-            return 0
-        return sum(_nbytes(t) for t in (*folded.parameters(), *folded.buffers()))
+def folded_bytes(folded: nn.Module, model: nn.Module) -> int:
+    """Bytes of ``folded``'s tensors that are not ``model``'s (the folded weights)."""
+    if folded is model:
+        return 0
+    own = {id(t) for t in (*model.parameters(), *model.buffers())}
+    return sum(_nbytes(t) for t in (*folded.parameters(), *folded.buffers()) if id(t) not in own)
+
+
+def _find_pairs(model: nn.Module, x1: Tensor) -> list[tuple[str, str]]:
+    """(conv name, BatchNorm name) pairs that fold exactly; checked on ``x1``."""
+    names: dict[int, list[str]] = {}
+    for name, m in model.named_modules(remove_duplicate=False):
+        names.setdefault(id(m), []).append(name)
+
+    def plain(m: nn.Module) -> bool:  # one name, no parametrization
+        return len(names[id(m)]) == 1 and not getattr(m, "parametrizations", None)
+
+    convs = {id(m): m for m in model.modules() if type(m) in _CONVS and plain(m)}
+    norms = {
+        id(m): m
+        for m in model.modules()
+        if type(m) in _NORMS and plain(m) and not m.training and m.running_mean is not None
+    }
+    if not convs or not norms:
+        return []
+    owner = threading.get_ident()
+    calls: dict[int, int] = {}
+    conv_node: dict[int, Any] = {}
+    norm_input: dict[int, Any] = {}
+
+    def after_conv(m: nn.Module, args: object, output: object) -> None:
+        if threading.get_ident() == owner:
+            calls[id(m)] = calls.get(id(m), 0) + 1
+            conv_node[id(m)] = getattr(output, "grad_fn", None)
+
+    def before_norm(m: nn.Module, args: tuple) -> None:
+        if threading.get_ident() == owner:
+            calls[id(m)] = calls.get(id(m), 0) + 1
+            norm_input[id(m)] = getattr(args[0], "grad_fn", None) if args else None
+
+    handles = [m.register_forward_hook(after_conv) for m in convs.values()]
+    handles += [m.register_forward_pre_hook(before_norm) for m in norms.values()]
+    try:
+        with torch.inference_mode(False), torch.enable_grad():
+            out = model_logits(model(x1.detach().clone().requires_grad_(True)))
+    except Exception:
+        return []
+    finally:
+        for h in handles:
+            h.remove()
+    if not isinstance(out, Tensor) or out.grad_fn is None:
+        return []
+    users = _consumers(out.grad_fn)
+    by_node = {node: key for key, node in conv_node.items() if node is not None}
+    pairs = []
+    for key, node in norm_input.items():
+        conv_key = by_node.get(node)
+        if conv_key is None or users.get(node) != 1:
+            continue
+        conv, norm = convs[conv_key], norms[key]
+        if (
+            calls.get(conv_key) != 1
+            or calls.get(key) != 1
+            or conv.out_channels != norm.num_features
+        ):
+            continue
+        pairs.append((names[conv_key][0], names[key][0]))
+    if not pairs:
+        return []
+    with torch.inference_mode():
+        expected = out.detach()
+        got = model_logits(_folded_copy(model, pairs)(x1))
+    scale = float(expected.abs().max())
+    if got.shape != expected.shape or float((got - expected).abs().max()) > 1e-3 * scale + 1e-5:
+        return []  # the model does something the pairing cannot see: score it unfolded
+    return pairs
+
+
+def _consumers(root: Any) -> dict[Any, int]:
+    """For every autograd node reachable from ``root``: how many nodes take its output."""
+    users: dict[Any, int] = {}
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            users[nxt] = users.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return users
+
+
+def _folded_copy(model: nn.Module, pairs: list[tuple[str, str]]) -> nn.Module:
+    """``model`` with each pair's conv replaced by the folded conv and its BatchNorm by
+    ``Identity``: only the modules on the way to them are copied (shallowly); everything else,
+    and every other parameter and buffer, is the model's own."""
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+    replacements: dict[str, nn.Module] = {}
+    with torch.no_grad():
+        for conv_name, norm_name in pairs:
+            conv, norm = model.get_submodule(conv_name), model.get_submodule(norm_name)
+            weight, bias = fuse_conv_bn_weights(
+                conv.weight,
+                conv.bias,
+                norm.running_mean,
+                norm.running_var,
+                norm.eps,
+                norm.weight,
+                norm.bias,
+            )
+            fused = module_copy(conv)
+            fused._parameters = dict(conv._parameters)
+            fused._parameters["weight"] = nn.Parameter(weight.detach(), requires_grad=False)
+            fused._parameters["bias"] = nn.Parameter(bias.detach(), requires_grad=False)
+            replacements[conv_name] = fused
+            replacements[norm_name] = nn.Identity()
+    ancestors = {
+        name.rsplit(".", i)[0] for name in replacements for i in range(1, name.count(".") + 1)
+    }
+
+    def rebuild(module: nn.Module, prefix: str) -> nn.Module:
+        clone = module_copy(module)
+        for child, sub in module._modules.items():
+            path = prefix + child
+            if path in replacements:
+                clone._modules[child] = replacements[path]
+            elif path in ancestors and sub is not None:
+                clone._modules[child] = rebuild(sub, path + ".")
+        return clone
+
+    return rebuild(model, "")

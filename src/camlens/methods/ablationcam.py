@@ -35,15 +35,17 @@ component, without duplicates); the others get weight 0.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..core.base import BaseCAM, LayerContext
-from ..core.capture import ReshapeTransform
+from ..core.base import BaseCAM, Explanation, LayerContext
+from ..core.capture import Capture, ReshapeTransform
 from ..core.layers import LayersSpec
 from ..errors import LayerOutputError, NearZeroScoreWarning
 from ..targets import score_targets
@@ -67,6 +69,10 @@ class AblationCAM(BaseCAM):
     """
 
     uses_gradients = False
+    #: With ``ablation_value="pytorch-grad-cam"``: the values restart every this many copies of
+    #: a forward chunk (pytorch-grad-cam's ``batch_size``), so chunks of several of its batches
+    #: get its numbers; ``None``: the chunk is one such batch.
+    value_period: int | None = None
 
     def __init__(
         self,
@@ -109,6 +115,16 @@ class AblationCAM(BaseCAM):
         self._no_tail: set[tuple] = set()
         self._probe_cache: dict[tuple, int] = {}
         self._positions: dict[tuple, Tensor] = {}
+        if tail and hasattr(self.adapter, "record_head"):
+            self.adapter.record_head = True  # the capture keeps what ran before the layer
+
+    def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
+        try:
+            return super().explanations(capture, eigen_smooth=eigen_smooth)
+        finally:
+            release = getattr(capture.adapter, "release_head", None)
+            if release is not None:
+                release()  # the recorded outputs of the layers before the target
 
     # --- weights ---------------------------------------------------------------------------
     def channel_weights(
@@ -151,41 +167,61 @@ class AblationCAM(BaseCAM):
         x = ctx.input.detach()
         batch, channels = activations.shape[:2]
         scores = ctx.scores.detach().float()[:, None].repeat(1, channels)
-        plan = [self.channels_to_ablate(activations[b].detach()) for b in range(batch)]
-        total = sum(p.numel() for p in plan)
+        plan_channels = [self.channels_to_ablate(activations[b].detach()) for b in range(batch)]
+        total = sum(p.numel() for p in plan_channels)
         key = (ctx.layer_name, tuple(x.shape[1:]))
-        path = "full" if (not self.tail or key in self._no_tail) else "tail"
+        head_for = getattr(self.adapter, "head_for", None)
+        plan = None if head_for is None else head_for(ctx.input, ctx.layer_index)
+        if not self.tail or key in self._no_tail:
+            path = "full"
+        else:
+            path = "head-once" if plan is not None else "tail"
         with _perturb.progress_bar(
             self.progress, total, f"{type(self).__name__} {ctx.layer_name}"
         ) as bar:
             for b in range(batch):
-                todo = plan[b]
-                chunk = self._chunk(ctx, path, todo.numel())
-                start = 0
-                while start < todo.numel():
-                    part = todo[start : start + chunk]
-                    if path == "tail":
+                todo = plan_channels[b]
+                with contextlib.ExitStack() as stack:
+                    run = None
+                    if path == "head-once":
                         try:
-                            result = self._score_tail(x[b : b + 1], ctx, b, part)
+                            run = stack.enter_context(self.adapter.from_head(plan, b, x[b : b + 1]))
+                            self._check_head(run, ctx, b)
                         except LayerOutputError:
-                            path = "full"
-                            self._no_tail.add(key)
-                            chunk = self._chunk(ctx, path, todo.numel())
-                            continue
-                    else:
-                        result = self._score_full(x[b : b + 1], ctx, b, part)
-                    scores[b, part.to(scores.device)] = result
-                    bar.update(part.numel())
-                    start += part.numel()
+                            path = "tail"  # the model-agnostic way: run the network again
+                    chunk = self._chunk(ctx, path, todo.numel())
+                    start = 0
+                    while start < todo.numel():
+                        part = todo[start : start + chunk]
+                        if path == "head-once":
+                            try:
+                                result = self._score_head(run, ctx, b, part)
+                            except LayerOutputError:
+                                path = "tail"
+                                continue
+                        elif path == "tail":
+                            try:
+                                result = self._score_tail(x[b : b + 1], ctx, b, part)
+                            except LayerOutputError:
+                                path = "full"
+                                self._no_tail.add(key)
+                                chunk = self._chunk(ctx, path, todo.numel())
+                                continue
+                        else:
+                            result = self._score_full(x[b : b + 1], ctx, b, part)
+                        scores[b, part.to(scores.device)] = result
+                        bar.update(part.numel())
+                        start += part.numel()
         self.paths[ctx.layer_name] = path
         self.last_path = path
         return scores
 
     def _chunk(self, ctx: LayerContext, path: str, total: int) -> int:
+        probe = "full" if path == "full" else "tail"  # head-once: the tail's cost per copy
         return _perturb.chunk_size(
             self.batch_size,
             self.max_memory,
-            lambda: self.copy_bytes(ctx.input, ctx.layer_index, path),
+            lambda: self.copy_bytes(ctx.input, ctx.layer_index, probe),
             total,
         )
 
@@ -215,6 +251,58 @@ class AblationCAM(BaseCAM):
         logits = self.adapter.predict_with_layer_output(x1, ctx.layer_index, replace)
         return score_targets([ctx.targets[b]] * n, logits).float()
 
+    def _score_head(
+        self,
+        run: Callable[[Callable[[Tensor], Tensor]], Tensor],
+        ctx: LayerContext,
+        b: int,
+        channels: Tensor,
+    ) -> Tensor:
+        """Scores of the ablated copies from the outputs recorded before the layer in the
+        capture pass (nothing before the layer runs again)."""
+        n = channels.numel()
+
+        def replace(output: Tensor) -> Tensor:
+            copies = output.expand(n, *output.shape[1:]).clone()
+            return self._ablate(copies, ctx, channels)
+
+        return score_targets([ctx.targets[b]] * n, run(replace)).float()
+
+    def _check_head(
+        self, run: Callable[[Callable[[Tensor], Tensor]], Tensor], ctx: LayerContext, b: int
+    ) -> None:
+        """One pass of one unablated copy through the tail: its logits must be the capture's
+        (else the recorded outputs do not stand for the network: :class:`LayerOutputError`).
+        When the chunk size comes from a memory budget, the same pass is the probe of what one
+        more copy costs (the tail's activation memory), so no extra forward pass is needed."""
+        x = ctx.input
+        key = ("tail", ctx.layer_index, tuple(x.shape[1:]), x.dtype, x.device)
+        probe = key not in self._probe_cache
+        live = (
+            _perturb._LiveTensors(self.model, start=self.adapter.layers[ctx.layer_index][1])
+            if probe
+            else contextlib.nullcontext()
+        )
+        with live:
+            logits = run(lambda output: output.clone())  # the tail may change it in place
+        self._check_unablated(logits, ctx, b)
+        if probe:
+            self._probe_cache[key] = int(_perturb.WORKSPACE_FACTOR * live.peak)
+
+    @staticmethod
+    def _check_unablated(logits: Tensor, ctx: LayerContext, b: int) -> None:
+        outputs = ctx.outputs
+        if isinstance(outputs, Tensor) and isinstance(logits, Tensor):
+            ref, got = outputs[b : b + 1].detach().float(), logits.float()
+        else:
+            ref = ctx.scores[b : b + 1].detach().float()
+            got = score_targets([ctx.targets[b]], logits).float()
+        if ref.shape != got.shape:
+            raise LayerOutputError("the network's output changed shape from recorded outputs.")
+        scale = float(ref.abs().max()) if ref.numel() else 0.0
+        if float((ref - got).abs().max()) > 1e-4 * scale + 1e-6:
+            raise LayerOutputError("the recorded outputs do not reproduce the model's output.")
+
     def _score_full(self, x1: Tensor, ctx: LayerContext, b: int, channels: Tensor) -> Tensor:
         n = channels.numel()
 
@@ -242,12 +330,14 @@ class AblationCAM(BaseCAM):
         low = copies[:1].min()  # every copy is the same image's output before ablation
         if bool(low == 0):
             return torch.zeros(n, device=copies.device, dtype=copies.dtype)
+        period = min(n, self.value_period or n)
         values = []
         current = low
-        for _ in range(n):  # pytorch-grad-cam re-reads the minimum after each ablation
+        for _ in range(period):  # pytorch-grad-cam re-reads the minimum after each ablation
             current = current - PGC_ABLATION_OFFSET
             values.append(current)
-        return torch.stack(values)
+        values = torch.stack(values)
+        return values if period == n else values.repeat(-(-n // period))[:n]
 
     def _channel_positions(self, copies: Tensor, ctx: LayerContext) -> Tensor:
         """``(C, S)``: where each channel of the (reshaped) activations lies in one raw copy."""

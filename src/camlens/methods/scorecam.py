@@ -59,8 +59,10 @@ class ScoreCAM(BaseCAM):
     fold_batchnorm: score the masked images with an eval-mode copy of the model whose
         BatchNorms are folded into the convolutions before them (see
         :class:`camlens.methods._perturb.FoldedBatchNorm`; same scores up to float rounding). The
-        copy's bytes count against ``max_memory``; it is skipped when the budget cannot hold it
-        and four masked images, in training mode, and for models ``torch.fx`` cannot trace.
+        copy's folded weights count against ``max_memory``; it is skipped when the budget cannot
+        hold them and four masked images, and in training mode. It is made again from the
+        model's current weights on every call, so edits to the weights (``.data``, ``copy_``,
+        ``load_state_dict``) are always seen.
     progress: show a tqdm bar of the masked images scored.
     """
 
@@ -145,15 +147,19 @@ class ScoreCAM(BaseCAM):
             )
         return self._probe_cache[key]
 
-    def _scorer(self, per_item: Callable[[], int]) -> tuple[Callable[[Tensor], Tensor], int | None]:
-        """The function that scores masked images, and the chunk budget left for them."""
+    def _scorer(
+        self, x: Tensor, per_item: Callable[[], int]
+    ) -> tuple[Callable[[Tensor], Tensor], int | None]:
+        """The function that scores masked images, and the chunk budget left for them. The
+        BatchNorm-folded copy is made again for each call from the model's current weights."""
         # Only where the adapter runs the model itself (not a Keras model behind a wrapper).
         use_fold = (
             self.fold_batchnorm
             and isinstance(self.model, nn.Module)
             and getattr(self.adapter, "model", None) is self.model
         )
-        extra = self._folded.extra_bytes(self.model) if use_fold else 0
+        folded = self._folded.get(self.model, x[:1]) if use_fold else self.model
+        extra = _perturb.folded_bytes(folded, self.model) if use_fold else 0
         if not extra:
             return self.adapter.predict, self.max_memory
         budget = _perturb.DEFAULT_MAX_MEMORY if self.max_memory is None else self.max_memory
@@ -163,7 +169,6 @@ class ScoreCAM(BaseCAM):
             return self.adapter.predict, self.max_memory
         else:
             budget -= extra
-        folded = self._folded.get(self.model)
 
         def predict(x: Tensor) -> Tensor:
             with torch.inference_mode():
@@ -182,7 +187,7 @@ class ScoreCAM(BaseCAM):
         scores = torch.zeros(total, dtype=torch.float32, device=x.device)
         todo = torch.arange(total, device=flat.device)
         forwards = skipped = 0
-        predict, max_memory = self._scorer(lambda: self.masked_image_bytes(x))
+        predict, max_memory = self._scorer(x, lambda: self.masked_image_bytes(x))
         if self.constant_shortcut():
             constant = _perturb.constant_maps(flat, zero_only=self.skip_constant == "zero")
             if bool(constant.any()):

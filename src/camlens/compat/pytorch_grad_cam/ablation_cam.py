@@ -24,13 +24,19 @@ class AblationCAM(BaseCAM, _AblationCAM):
 
     ablation_layer: ``AblationLayer()`` (default; CNN channels) or ``AblationLayerVit()``
         (channels last, for transformer tokens).
-    batch_size: ablated copies per forward pass (pytorch-grad-cam's ablation values depend on a
-        copy's place in its batch, so the chunking is kept).
+    batch_size: pytorch-grad-cam's batch of ablated copies: its ablation values depend on a
+        copy's place in its batch, and camlens gives every copy the value it gets there. The
+        forward passes themselves take as many whole such batches as the 512 MiB budget holds
+        (on the "head-once" and "tail" paths; the "full" path runs one batch per pass), so a
+        small ``batch_size`` does not mean many small passes.
     ratio_channels_to_ablate: below 1, only pytorch-grad-cam's heuristic pick of channels is
         ablated; the others get weight 0.
 
     Only the network after the target layer runs on the ablated copies when the model allows it
-    (pytorch-grad-cam runs the whole network for each copy); the numbers are the same.
+    (pytorch-grad-cam runs the whole network for each copy), and the part before the layer is not
+    run again at all: every chunk is fed from the outputs recorded in the one capture pass
+    (``last_path == "head-once"``; see docs/perturbation.md), so ``batch_size`` sets the chunks,
+    and with them the ablation values, without costing forward passes. The numbers are the same.
     """
 
     native_options: ClassVar[dict[str, Any]] = {
@@ -62,6 +68,23 @@ class AblationCAM(BaseCAM, _AblationCAM):
         self.ablation_layer = ablation_layer
         self.batch_size = _perturb.check_batch_size(batch_size)
         self.ratio_channels_to_ablate = float(ratio_channels_to_ablate)
+
+    @property
+    def value_period(self) -> int | None:  # type: ignore[override]
+        return self.batch_size
+
+    def _chunk(self, ctx: LayerContext, path: str, total: int) -> int:
+        """Forward chunks of whole ``batch_size`` batches, as many as the memory budget holds
+        (the values restart every ``batch_size`` copies: :attr:`value_period`)."""
+        if path == "full" or self.batch_size is None:
+            return super()._chunk(ctx, path, total)
+        fits = _perturb.chunk_size(
+            None,
+            self.max_memory,
+            lambda: self.copy_bytes(ctx.input, ctx.layer_index, "tail"),
+            total,
+        )
+        return max(self.batch_size, fits // self.batch_size * self.batch_size)
 
     def _channel_positions(self, copies: Tensor, ctx: LayerContext) -> Tensor:
         if self.ablation_layer.channel_axis == 1:
