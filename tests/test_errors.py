@@ -124,6 +124,7 @@ EXPECTED = {
     "LayerNotFoundError": (2, 422, "invalid_layer"),
     "LayerNotReachedError": (2, 422, "invalid_layer"),  # exit was 1 (#12: --layer classifier)
     "LayerOutputError": (2, 422, "invalid_layer"),  # exit was 1 (#12: --layer classifier)
+    "ConcurrentUseError": (2, 422, "concurrent_use"),
     "TargetError": (2, 422, "invalid_target"),
     "RunDirError": (2, 422, "explain_failed"),  # the audit CLI special-cased it to 2
     "ServeConfigError": (2, 422, "explain_failed"),

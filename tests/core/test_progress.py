@@ -64,7 +64,7 @@ def test_ablationcam_reports_each_chunk_of_copies(model, x, tail):
     cam = camlens.AblationCAM(model, "conv3", batch_size=5, tail=tail)
     seen = reports(lambda: cam(x))
     check_counts(seen, total=32, batches=8)
-    assert cam.last_path == ("tail" if tail else "full")
+    assert cam.last_path == ("head-once" if tail else "full")
 
 
 def test_rise_and_occlusion(model, x):
