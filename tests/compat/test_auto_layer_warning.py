@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 import camlens
 import camlens.compat.pytorch_grad_cam as compat
 

@@ -19,6 +19,7 @@ from ... import core
 from ...core.capture import ReshapeTransform
 from ...core.layers import LayersSpec
 from ...core.postprocess import fuse_pytorch_grad_cam
+from .activations_and_gradients import ActivationsAndGradients
 
 __all__ = ["BaseCAM", "numpy_cam_weights"]
 
@@ -66,8 +67,10 @@ def numpy_cam_weights(
     from activations and gradients ``(B, C, *spatial)`` (numpy, as pytorch-grad-cam passes them),
     by the camlens method's ``channel_weights`` with the class's pytorch-grad-cam options (eps)."""
     options = SimpleNamespace(**cls.native_options)
-    a, g = (torch.as_tensor(np.asarray(v)) if not isinstance(v, Tensor) else v.detach()
-            for v in (activations, grads))
+    a, g = (
+        torch.as_tensor(np.asarray(v)) if not isinstance(v, Tensor) else v.detach()
+        for v in (activations, grads)
+    )
     if a.ndim < 3 or a.shape != g.shape:
         raise ValueError(
             "activations and grads must have the same shape (B, C, *spatial), got "
@@ -140,6 +143,20 @@ class BaseCAM(core.base.BaseCAM):
         self.device = model_device(model)
         self._htcore = habana_core(self.device)
         self.outputs: Tensor | None = None
+        #: The last call's activations and gradients per target layer (pytorch-grad-cam's object).
+        self.activations_and_grads = ActivationsAndGradients(
+            model, self._layer_modules(), reshape_transform, hooks=False
+        )
+
+    def _layer_modules(self) -> list[nn.Module]:
+        return [module for _, module in getattr(self.adapter, "layers", None) or []]
+
+    def explanations(self, capture: Any, *, eigen_smooth: bool = False) -> list[Any]:
+        """Records the capture in :attr:`activations_and_grads`, then the method's explanations."""
+        self.activations_and_grads.target_layers = self._layer_modules()
+        gradients = capture.gradients[0] if capture.gradients else []
+        self.activations_and_grads.record(capture.activations, gradients)
+        return super().explanations(capture, eigen_smooth=eigen_smooth)
 
     def __call__(  # type: ignore[override]
         self,

@@ -33,8 +33,11 @@ __all__ = [
 
 def _batch(activation_batch: np.ndarray | Tensor) -> Tensor:
     """A float tensor view of the batch (never written to: the projections copy first)."""
-    batch = torch.as_tensor(np.asarray(activation_batch) if not isinstance(activation_batch, Tensor)
-                            else activation_batch.detach().cpu())
+    batch = torch.as_tensor(
+        np.asarray(activation_batch)
+        if not isinstance(activation_batch, Tensor)
+        else activation_batch.detach().cpu()
+    )
     if batch.ndim < 3:
         raise ValueError(
             f"activation_batch must be (B, C, *spatial), got shape {tuple(batch.shape)}."
