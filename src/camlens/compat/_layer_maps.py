@@ -26,13 +26,17 @@ def _own_pipeline(method: BaseCAM) -> bool:
     )
 
 
-def layer_maps(method: BaseCAM, x: Tensor, targets: object, *, relu: bool) -> list[Tensor]:
+def layer_maps(
+    method: BaseCAM, x: Tensor, targets: object, *, relu: bool, summed: bool = True
+) -> list[Tensor]:
     """``[(B, *layer_spatial)]`` per target layer: ``Σ_k w_k A^k`` (the method's map), after a
-    ReLU when ``relu`` else signed. One forward (and backward) pass, as ``method.explain``."""
+    ReLU when ``relu`` else signed; with ``summed=False`` the terms ``w_k A^k``,
+    ``(B, C, *layer_spatial)``. One forward (and backward) pass, as ``method.explain``."""
     if _own_pipeline(method):
-        if not relu:
+        if not relu or not summed:
             raise CamlensError(
-                f"{type(method).__name__} runs its own passes and gives only its ReLU'd map."
+                f"{type(method).__name__} runs its own passes and gives only its ReLU'd, "
+                "channel-summed map."
             )
         return [m.float() for m in method.explain(x, targets).raw.values()]
     x = method.prepare_input(x)
@@ -51,6 +55,9 @@ def layer_maps(method: BaseCAM, x: Tensor, targets: object, *, relu: bool) -> li
             adapter=capture.adapter,
         )
         grads = capture.gradients[0][layer] if capture.gradients else None
-        layer_map = method.layer_map(activations, grads, ctx).detach().float()
+        if summed:
+            layer_map = method.layer_map(activations, grads, ctx).detach().float()
+        else:
+            layer_map = method.weighted_activations(activations, grads, ctx).detach().float()
         maps.append(torch.relu(layer_map) if relu else layer_map)
     return maps
