@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 PREFIX = re.compile(r"(?<![\w.])pytorch_grad_cam\b")
@@ -65,17 +66,28 @@ def prepare(
     shutil.copy(photo, dest / "examples" / "both.png")
 
 
-def run(dest: Path, keyword: str | None, extra: list[str]) -> dict[str, str]:
-    """Run pytest in ``dest``; ``{test id: passed|failed|skipped}`` from its JUnit XML."""
+def run(
+    dest: Path,
+    keyword: str | None = None,
+    extra: Sequence[str] = (),
+    paths: Sequence[str] = ("tests",),
+    pythonpath: str | None = None,
+) -> dict[str, str]:
+    """Run pytest on ``paths`` in ``dest``; ``{test id: passed|failed|skipped}`` (JUnit XML).
+    ``pythonpath`` is put first on the tests' ``PYTHONPATH`` (e.g. the checkout's ``src``)."""
     report = dest / "junit.xml"
-    command = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider"]
+    command += ["--continue-on-collection-errors"]
     command += ["--junitxml", str(report), "-o", "junit_family=xunit2"]
     if keyword:
         command += ["-k", keyword]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    subprocess.run(command + extra, cwd=dest, env=env, check=False)
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (pythonpath, env.get("PYTHONPATH")) if p)
+    subprocess.run([*command, *extra], cwd=dest, env=env, check=False)
     outcomes: dict[str, str] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
+    root = ET.parse(report).getroot()
+    for case in root.iter("testcase"):
         name = f"{case.get('classname')}::{case.get('name')}"
         tags = {child.tag for child in case}
         outcome = "failed" if tags & {"failure", "error"} else "passed"
