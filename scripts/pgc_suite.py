@@ -15,9 +15,9 @@ Each side runs in its own temporary copy of the tests:
 that would download torchvision's ImageNet weights then run offline on random weights); it is a
 second, labelled run, not the acceptance run.
 
-Usage::
+This checkout's ``src`` is put first on the tests' ``PYTHONPATH``. Usage::
 
-    PYTHONPATH=src python scripts/pgc_suite.py /tmp/grad_cam-1.5.7 --image PHOTO [-k EXPR]
+    python scripts/pgc_suite.py /tmp/grad_cam-1.5.7 --image PHOTO [-k EXPR]
 
 Prints, per test id, where it passed, and the counts: passed on the reference, passed on compat,
 passed on the reference but not on compat (must be empty), failed on both.
@@ -82,8 +82,9 @@ def run(
     if keyword:
         command += ["-k", keyword]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    if pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (pythonpath, env.get("PYTHONPATH")) if p)
+    # The tests run in ``dest``: relative entries of PYTHONPATH are made absolute first.
+    entries = [pythonpath, *env.get("PYTHONPATH", "").split(os.pathsep)]
+    env["PYTHONPATH"] = os.pathsep.join(str(Path(e).resolve()) for e in entries if e)
     subprocess.run([*command, *extra], cwd=dest, env=env, check=False)
     outcomes: dict[str, str] = {}
     root = ET.parse(report).getroot()
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                 compat=side == "compat",
                 random_weights=args.random_weights,
             )
-            results[side] = run(dest, args.keyword, args.pytest_args)
+            src = str(Path(__file__).resolve().parents[1] / "src")  # this checkout's camlens
+            results[side] = run(dest, args.keyword, args.pytest_args, pythonpath=src)
 
     ref, compat = results.get("ref", {}), results.get("compat", {})
     names = sorted(set(ref) | set(compat))
