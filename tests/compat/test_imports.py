@@ -33,9 +33,9 @@ METHODS = [
 ]
 # Not BaseCAM subclasses in pytorch-grad-cam: their own constructors and calls.
 WRAPPERS = ["FinerCAM", "RefineCAM", "SESS", "DeepFeatureFactorization", "GuidedBackpropReLUModel"]
-OTHERS = ["AblationLayer", "AblationLayerVit", "run_dff_on_image"]
+OTHERS = ["AblationLayer", "AblationLayerVit", "ActivationsAndGradients", "run_dff_on_image"]
 # pytorch-grad-cam's top-level names camlens does not provide (docs/migration.md says why).
-NOT_PROVIDED = ["AblationLayerFasterRCNN", "ActivationsAndGradients"]
+NOT_PROVIDED = ["AblationLayerFasterRCNN"]
 # pytorch-grad-cam module (relative) -> names camlens provides from it.
 MIRRORED = {
     "": METHODS + WRAPPERS + OTHERS,
@@ -59,6 +59,8 @@ MIRRORED = {
     "score_cam": ["ScoreCAM"],
     "ablation_cam": ["AblationCAM"],
     "ablation_layer": ["AblationLayer", "AblationLayerVit"],
+    "ablation_cam_multilayer": ["AblationCAM", "replace_layer_recursive"],
+    "activations_and_gradients": ["ActivationsAndGradients"],
     "random_cam": ["RandomCAM"],
     "fullgrad_cam": ["FullGrad"],
     "guided_backprop": ["GuidedBackpropReLUModel"],
@@ -68,6 +70,17 @@ MIRRORED = {
         "run_dff_on_image",
     ],
     "utils": ["deprocess_image", "model_targets", "reshape_transforms"],
+    "utils.find_layers": [
+        "replace_layer_recursive",
+        "replace_all_layer_type_recursive",
+        "find_layer_types_recursive",
+        "find_layer_predicate_recursive",
+    ],
+    "utils.svd_on_activations": [
+        "get_2d_projection",
+        "get_2d_projection_kernel",
+        "get_2d_projection_with_sign_correction",
+    ],
     "utils.model_targets": [
         "ClassifierOutputTarget",
         "ClassifierOutputSoftmaxTarget",

@@ -28,6 +28,7 @@ from .errors import (
     LayerOutputError,
     TargetError,
     TrainingModeWarning,
+    warn_at_caller,
 )
 from .layers import LayersSpec, resolve_layers
 from .reshape import auto_reshape
@@ -320,11 +321,10 @@ class TorchAdapter:
 
         name = choose_layer(self.model, x)
         self.layers = resolve_layers(self.model, name)
-        warnings.warn(
+        warn_at_caller(
             f"target_layers=None: explaining layer {name!r} of {type(self.model).__name__} "
             "(see camlens.layers(model, x) for the candidates).",
             AutoLayerWarning,
-            stacklevel=4,
         )
 
     def reshape(self, output: object, input_shape: Sequence[int], name: str) -> Tensor:

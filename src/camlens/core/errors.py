@@ -12,3 +12,17 @@ from ..errors import LayerNotReachedError as LayerNotReachedError
 from ..errors import LayerOutputError as LayerOutputError
 from ..errors import TargetError as TargetError
 from ..errors import TrainingModeWarning as TrainingModeWarning
+
+
+def warn_at_caller(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` attributed to the first frame outside camlens: the user's line, however
+    many camlens frames (``cam(x)``, ``explain``, ``topk``, compat classes, ...) lie between."""
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

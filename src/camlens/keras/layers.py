@@ -7,10 +7,14 @@ Names: ``"block5_conv3"`` (a layer's own name, found at any depth if it is uniqu
 from __future__ import annotations
 
 import difflib
-import warnings
 from collections.abc import Iterator, Sequence
 
-from ..core.errors import AutoLayerWarning, LayerNotFoundError, LayerNotReachedError
+from ..core.errors import (
+    AutoLayerWarning,
+    LayerNotFoundError,
+    LayerNotReachedError,
+    warn_at_caller,
+)
 
 
 def _children(layer: object) -> list[object]:
@@ -57,10 +61,9 @@ def auto_choice(model: object, candidates: list[tuple[str, object]]) -> tuple[st
         raise LayerNotReachedError(
             "target_layers=None found no layer with a spatial output; pass target_layers=."
         )
-    warnings.warn(
+    warn_at_caller(
         f"target_layers=None: explaining layer {chosen[0]!r} of {model.name!r}.",
         AutoLayerWarning,
-        stacklevel=5,  # ensure_layers' stacklevel=4 (as core's TorchAdapter), one frame deeper
     )
     return chosen
 

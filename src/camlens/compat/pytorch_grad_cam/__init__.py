@@ -6,9 +6,9 @@ Replace ``pytorch_grad_cam`` with ``camlens.compat.pytorch_grad_cam`` in the imp
     from camlens.compat.pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 Every method pytorch-grad-cam exports is here, in its module, and its ``metrics`` (ROAD,
-confidence change, ARCC). Not provided: ``AblationLayerFasterRCNN`` (detection through a CAM),
-``ActivationsAndGradients`` (pytorch-grad-cam's hook helper; camlens captures per call). Intended
-differences (errors instead of silent truncation, Eigen-CAM's sign, ...) are listed in
+confidence change, ARCC), ``ActivationsAndGradients`` (also as ``cam.activations_and_grads``, the
+last call's activations and gradients), ``utils.find_layers`` and ``utils.svd_on_activations``.
+Intended differences (errors instead of silent truncation, Eigen-CAM's sign, ...) are listed in
 docs/migration.md.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 from . import metrics, utils
 from .ablation_cam import AblationCAM
 from .ablation_layer import AblationLayer, AblationLayerVit
+from .activations_and_gradients import ActivationsAndGradients
 from .eigen_cam import EigenCAM
 from .eigen_grad_cam import EigenGradCAM
 from .feature_factorization.deep_feature_factorization import (
@@ -41,9 +42,6 @@ from .sess import SESS
 from .shapley_cam import ShapleyCAM
 from .xgrad_cam import XGradCAM
 
-# Not exported (no stubs, so the import fails with ImportError rather than returning something
-# approximate): AblationLayerFasterRCNN, ActivationsAndGradients.
-
 __all__ = [
     "FEM",
     "KPCA_CAM",
@@ -51,6 +49,7 @@ __all__ = [
     "AblationCAM",
     "AblationLayer",
     "AblationLayerVit",
+    "ActivationsAndGradients",
     "DeepFeatureFactorization",
     "EigenCAM",
     "EigenGradCAM",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,8 +19,9 @@ from ... import core
 from ...core.capture import ReshapeTransform
 from ...core.layers import LayersSpec
 from ...core.postprocess import fuse_pytorch_grad_cam
+from .activations_and_gradients import ActivationsAndGradients
 
-__all__ = ["BaseCAM"]
+__all__ = ["BaseCAM", "numpy_cam_weights"]
 
 
 def model_device(model: nn.Module) -> torch.device | None:
@@ -56,6 +58,42 @@ def as_is(output: Tensor) -> Tensor:
             "native API, which lays tokens out on their grid itself."
         )
     return output
+
+
+def numpy_cam_weights(
+    cls: type[BaseCAM], activations: np.ndarray | Tensor, grads: np.ndarray | Tensor
+) -> np.ndarray:
+    """pytorch-grad-cam's ``get_cam_weights`` for a compat class: channel weights ``(B, C)``
+    from activations and gradients ``(B, C, *spatial)`` (numpy, as pytorch-grad-cam passes them),
+    by the camlens method's ``channel_weights`` with the class's pytorch-grad-cam options (eps)."""
+    options = SimpleNamespace(**cls.native_options)
+    a, g = (
+        torch.as_tensor(np.asarray(v)) if not isinstance(v, Tensor) else v.detach()
+        for v in (activations, grads)
+    )
+    if a.ndim < 3 or a.shape != g.shape:
+        raise ValueError(
+            "activations and grads must have the same shape (B, C, *spatial), got "
+            f"{tuple(a.shape)} and {tuple(g.shape)}."
+        )
+    weights = cls.channel_weights(options, a, g, None)  # type: ignore[arg-type]
+    return weights.cpu().numpy().astype(np.float32)
+
+
+def habana_core(device: torch.device | None) -> Any:
+    """``habana_frameworks.torch.core`` on an HPU (its ``mark_step`` runs the lazy graph), else
+    ``None``, as pytorch-grad-cam's ``BaseCAM._htcore``."""
+    if device is None or device.type != "hpu":
+        return None
+    import habana_frameworks.torch.core as htcore  # type: ignore[import-not-found]
+
+    return htcore
+
+
+def mark_step(htcore: Any) -> None:
+    """Run an HPU's pending lazy graph after a backward pass (no-op elsewhere)."""
+    if htcore is not None:
+        htcore.mark_step()
 
 
 class BaseCAM(core.base.BaseCAM):
@@ -103,7 +141,22 @@ class BaseCAM(core.base.BaseCAM):
         self.target_layers = target_layers
         self.reshape_transform = reshape_transform
         self.device = model_device(model)
+        self._htcore = habana_core(self.device)
         self.outputs: Tensor | None = None
+        #: The last call's activations and gradients per target layer (pytorch-grad-cam's object).
+        self.activations_and_grads = ActivationsAndGradients(
+            model, self._layer_modules(), reshape_transform, hooks=False
+        )
+
+    def _layer_modules(self) -> list[nn.Module]:
+        return [module for _, module in getattr(self.adapter, "layers", None) or []]
+
+    def explanations(self, capture: Any, *, eigen_smooth: bool = False) -> list[Any]:
+        """Records the capture in :attr:`activations_and_grads`, then the method's explanations."""
+        self.activations_and_grads.target_layers = self._layer_modules()
+        gradients = capture.gradients[0] if capture.gradients else []
+        self.activations_and_grads.record(capture.activations, gradients)
+        return super().explanations(capture, eigen_smooth=eigen_smooth)
 
     def __call__(  # type: ignore[override]
         self,
@@ -137,5 +190,6 @@ class BaseCAM(core.base.BaseCAM):
             aug_smooth=aug_smooth,
             eigen_smooth=eigen_smooth,
         )
+        mark_step(self._htcore)
         self.outputs = explanation.outputs
         return as_numpy(explanation.maps)

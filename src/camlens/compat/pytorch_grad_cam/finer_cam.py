@@ -13,7 +13,7 @@ from ...core.capture import ReshapeTransform
 from ...core.layers import LayersSpec
 from ...methods.finercam import FinerCAM as _FinerCAM
 from ...methods.finercam import FinerTarget
-from .base_cam import as_numpy, model_device, target_list, to_device
+from .base_cam import as_numpy, habana_core, mark_step, model_device, target_list, to_device
 from .grad_cam import GradCAM
 
 __all__ = ["DEFAULT_COMPARISON_CATEGORIES", "FinerCAM"]
@@ -41,6 +41,8 @@ class FinerCAM(_FinerCAM):
     ) -> None:
         super().__init__(model, target_layers, reshape_transform, base_method=base_method)
         self.base_cam = self.base
+        if not hasattr(self.base_cam, "_htcore"):  # a native base method: no HPU hook of its own
+            self.base_cam._htcore = habana_core(model_device(model))
         self.target_layers = target_layers
         self.reshape_transform = reshape_transform
         self.device = model_device(model)
@@ -70,5 +72,6 @@ class FinerCAM(_FinerCAM):
             explanation = self.explain(x, spec, eigen_smooth=eigen_smooth)
         else:
             explanation = self.base.explain(x, target_list(targets), eigen_smooth=eigen_smooth)
+        mark_step(self.base_cam._htcore)
         self.outputs = explanation.outputs
         return as_numpy(explanation.maps)

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ...core.base import BaseCAM as _CoreBaseCAM
 from ...core.capture import ReshapeTransform
+from ...core.errors import TargetError
 from ...core.layers import LayersSpec
 from ...methods.sess import SESS as _SESS
 from ...methods.sess import window_starts
@@ -84,7 +85,15 @@ class SESS(_SESS):
     ) -> np.ndarray:
         """``(B, H, W)`` float32 maps in [0, 1]; sets ``self.outputs``."""
         x = to_device(input_tensor.detach(), self.device)
-        explanation = self.explain(x, target_list(targets), eigen_smooth=eigen_smooth)
+        targets = target_list(targets)
+        if isinstance(targets, list) and len(targets) != x.shape[0]:
+            # pytorch-grad-cam's SESS wants exactly one target per image (no broadcasting).
+            raise TargetError(
+                f"SESS expects one target per image: got {len(targets)} targets for "
+                f"{x.shape[0]} images. Pass a list as long as the batch, or targets=None to "
+                "explain each image's top class."
+            )
+        explanation = self.explain(x, targets, eigen_smooth=eigen_smooth)
         self.outputs = explanation.outputs
         return as_numpy(explanation.maps)
 

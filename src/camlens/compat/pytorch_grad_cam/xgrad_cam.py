@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+from torch import Tensor, nn
+
 from ... import methods
-from .base_cam import BaseCAM
+from .base_cam import BaseCAM, numpy_cam_weights
 
 __all__ = ["XGradCAM"]
 
@@ -14,3 +17,15 @@ class XGradCAM(BaseCAM, methods.XGradCAM):
     """XGrad-CAM with pytorch-grad-cam's ``eps=1e-7`` (added to the activation sum)."""
 
     native_options: ClassVar[dict[str, Any]] = {"eps": 1e-7}
+
+    def get_cam_weights(
+        self,
+        input_tensor: Tensor | None,
+        target_layer: nn.Module | None,
+        target_category: object,
+        activations: np.ndarray,
+        grads: np.ndarray,
+    ) -> np.ndarray:
+        """pytorch-grad-cam's hook: ``(B, C)`` weights from ``(B, C, *spatial)`` numpy
+        activations and gradients (only those two are read; callable on the class)."""
+        return numpy_cam_weights(XGradCAM, activations, grads)

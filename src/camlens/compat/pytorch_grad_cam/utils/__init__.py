@@ -1,8 +1,16 @@
-"""Mirror of ``pytorch_grad_cam.utils``: targets, images and reshape transforms."""
+"""Mirror of ``pytorch_grad_cam.utils``: targets, images, reshape transforms, layer search and
+SVD projections."""
 
 from __future__ import annotations
 
-from . import image, model_targets, reshape_transforms
+from . import find_layers, image, model_targets, reshape_transforms, svd_on_activations
 from .image import deprocess_image
 
-__all__ = ["deprocess_image", "image", "model_targets", "reshape_transforms"]
+__all__ = [
+    "deprocess_image",
+    "find_layers",
+    "image",
+    "model_targets",
+    "reshape_transforms",
+    "svd_on_activations",
+]
