@@ -70,6 +70,7 @@ from .targets import (
     SegmentationTarget,
     SimilarityTarget,
     SoftmaxTarget,
+    TextPromptTarget,
     YOLOTarget,
 )
 
@@ -159,6 +160,7 @@ __all__ = [
     "SobelCAM",
     "SoftmaxTarget",
     "TargetError",
+    "TextPromptTarget",
     "TopK",
     "TrainingModeWarning",
     "XGradCAM",
