@@ -19,6 +19,7 @@ and ``benchmark-vit.json`` (figures on fresh test images, seeds, command, wall t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from train_benchmark import evaluate, floors, normalise
 
-from camlens.datasets import CLASSES, make_benchmark
+from camlens.datasets import BIASED_CLASS, CLASSES, make_benchmark, watermark
 from camlens.datasets.scenes import caption, make_scenes
 from camlens.zoo import benchmark_vit
 from camlens.zoo.benchmark_vit import BenchmarkCLIP, BenchmarkViT
@@ -47,6 +48,20 @@ def all_captions() -> tuple[list[str], list[frozenset[int]]]:
     """Every caption of one or two shapes (in name order) and the set of classes it names."""
     sets = [(k,) for k in range(len(CLASSES))] + list(itertools.combinations(range(5), 2))
     return [caption([CLASSES[k] for k in s]) for s in sets], [frozenset(s) for s in sets]
+
+
+def with_watermark(data):
+    """``make_benchmark(..., biased=True)`` from its clean twin: the watermark draws no random
+    numbers, so the biased set is the clean one with the patch pasted on the biased class."""
+    patch, mask = watermark(data.size)
+    images, cue_masks = data.images.clone(), data.cue_masks.clone()
+    chosen = data.labels == BIASED_CLASS
+    patch, mask = torch.from_numpy(patch), torch.from_numpy(mask)
+    images[chosen] = torch.where(mask, patch, images[chosen])
+    cue_masks[chosen] = mask
+    return dataclasses.replace(
+        data, images=images, cue_masks=cue_masks, biased=True, cue="biased_class"
+    )
 
 
 def label_sets(labels: torch.Tensor) -> list[frozenset[int]]:
@@ -187,18 +202,20 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     record_path = out / "benchmark-vit.json"
     command = "python scripts/train_benchmark_vit.py " + " ".join(argv or sys.argv[1:])
+    clean = None
     for variant in args.variants.split(","):
         t0 = time.perf_counter()
         if variant == "clip":
             data = make_scenes(args.n_train, seed=args.seed, split="train", objects=(1, 2))
         else:
-            data = make_benchmark(
-                args.n_train, seed=args.seed, split="train", biased=variant == "vit-biased"
-            )
+            clean = clean or make_benchmark(args.n_train, seed=args.seed, split="train")
+            data = with_watermark(clean) if variant == "vit-biased" else clean
         generate_s = time.perf_counter() - t0
         print(f"[{variant}] generated {len(data)} images in {generate_s:.0f} s", flush=True)
         model, train_s = train(variant, args, data)
         del data
+        if variant == "vit-biased":
+            clean = None
         t0 = time.perf_counter()
         if variant == "clip":
             figures = evaluate_clip(model, args.n_test, args.test_seed)

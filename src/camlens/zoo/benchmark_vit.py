@@ -88,16 +88,22 @@ class BenchmarkViT(nn.Module):
         self,
         num_classes: int = len(CLASSES),
         *,
-        dim: int = 48,
+        dim: int = 32,
         depth: int = 4,
-        heads: int = 4,
+        heads: int = 2,
         mlp_ratio: float = 2.0,
         patch: int = PATCH,
         image_size: int = INPUT_SIZE,
     ) -> None:
         super().__init__()
         grid = image_size // patch
-        self.patch_embed = nn.Conv2d(3, dim, patch, stride=patch)
+        # A small convolutional stem (Xiao et al. 2021: early convolutions help ViTs train):
+        # 3x3 stride 2, then one token per patch (stride patch / 2).
+        self.patch_embed = nn.Sequential(
+            nn.Conv2d(3, 16, 3, stride=2, padding=1),
+            nn.GELU(),
+            nn.Conv2d(16, dim, patch // 2, stride=patch // 2),
+        )
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, 1 + grid * grid, dim) * 0.02)
         self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio) for _ in range(depth))
