@@ -428,6 +428,7 @@ def create_app(loaded: Any, limits: Limits | None = None) -> FastAPI:
             "served": stats.served,
             "rejected": stats.rejected,
             "timed_out": stats.timed_out,
+            "dual_encoder": explainer.dual is not None,
             "limits": {
                 "max_upload_bytes": limits.max_upload_bytes,
                 "max_pixels": limits.max_pixels,

@@ -98,11 +98,15 @@ class BenchmarkViT(nn.Module):
         super().__init__()
         grid = image_size // patch
         # A small convolutional stem (Xiao et al. 2021: early convolutions help ViTs train):
-        # 3x3 stride 2, then one token per patch (stride patch / 2).
+        # two 3x3 stride-2 convolutions, then one token per patch (stride patch / 4).
         self.patch_embed = nn.Sequential(
-            nn.Conv2d(3, 16, 3, stride=2, padding=1),
-            nn.GELU(),
-            nn.Conv2d(16, dim, patch // 2, stride=patch // 2),
+            nn.Conv2d(3, 24, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(24),
+            nn.ReLU(),
+            nn.Conv2d(24, 32, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.Conv2d(32, dim, patch // 4, stride=patch // 4),
         )
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, 1 + grid * grid, dim) * 0.02)
