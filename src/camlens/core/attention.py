@@ -451,7 +451,7 @@ def capture_attention(
                             f"the final norm {layer_scores.final_norm[0]!r} takes shape "
                             f"{tuple(u.shape)}, not (B, N, D) or (B, D)."
                         )
-                return (torch.cat([u, *extra]), *args[1:])
+                return (_Rows.apply(u, *extra), *args[1:])
 
             handles.append(layer_scores.final_norm[1].register_forward_pre_hook(widen))
     grad_mode = torch.enable_grad() if track else torch.no_grad()
@@ -516,6 +516,26 @@ def capture_attention(
     return AttentionCapture(
         x, logits, attentions, grads, layer_grads, targets, scores, [n for n, _ in blocks]
     )
+
+
+class _Rows(torch.autograd.Function):
+    """``torch.cat`` along the batch whose backward gives no gradient (``None``) to a part whose
+    gradient is all zero, so that one block's own score, which reads only that block's rows, is
+    not back-propagated through the whole network behind the real rows."""
+
+    @staticmethod
+    def forward(ctx: Any, *parts: Tensor) -> Tensor:
+        ctx.sizes = [p.shape[0] for p in parts]
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        out, start = [], 0
+        for size in ctx.sizes:
+            part = grad[start : start + size]
+            start += size
+            out.append(part if bool(part.any()) else None)
+        return tuple(out)
 
 
 def _grad(score: Tensor, inputs: list[Tensor], retain: bool, create: bool) -> list[Tensor]:

@@ -176,6 +176,8 @@ class AttentionMethod(BaseCAM):
             if after:
                 name = max(after)[1]
                 final_norm = (name, modules[name])
+        if final_norm is None:  # no norm after the blocks: each is scored by the model's output
+            containers = [None] * len(containers)
         return LayerScores(containers, final_norm)
 
     # --- pipeline -------------------------------------------------------------------------------
