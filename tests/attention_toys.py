@@ -89,3 +89,92 @@ class ToyViT(nn.Module):
                 block.attn.qkv.weight[2 * dim :] = torch.eye(dim)
                 block.attn.proj.weight.copy_(torch.eye(dim))
                 block.attn.bias = a.clamp_min(1e-30).log()
+
+
+# --- small real transformers (random weights from configs, no download) ------------------------
+def cosine_target(text: Tensor):
+    """A text prompt's score: cosine similarity of the image embedding with ``text``."""
+
+    def score(image_embedding: Tensor) -> Tensor:
+        return F.normalize(image_embedding, dim=-1) @ text
+
+    return score
+
+
+TEXT = F.normalize(torch.randn(16, generator=torch.Generator().manual_seed(3)), dim=0)
+
+
+class ClipImageTower(nn.Module):
+    """Hugging Face ``CLIPModel`` -> its image embedding (what a text prompt is compared with)."""
+
+    def __init__(self, clip: nn.Module) -> None:
+        super().__init__()
+        self.clip = clip
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.clip.get_image_features(pixel_values=x)
+        return out if isinstance(out, Tensor) else out.pooler_output
+
+
+def torchvision_vit_b_16() -> nn.Module:
+    from torchvision.models import vit_b_16
+
+    model = vit_b_16(image_size=32).eval()
+    nn.init.normal_(model.heads.head.weight, std=0.02)  # zero-initialised by torchvision
+    return model
+
+
+def timm_vit(name: str = "vit_tiny_patch16_224", fused: bool | None = None, **kw) -> nn.Module:
+    import timm
+
+    kw = {"img_size": 32, "patch_size": 8, "depth": 2, "num_classes": 5, **kw}
+    model = timm.create_model(name, pretrained=False, **kw).eval()
+    if fused is not None:
+        for block in model.blocks:
+            block.attn.fused_attn = fused
+    return model
+
+
+def timm_registers() -> nn.Module:
+    return timm_vit("vit_small_patch14_reg4_dinov2", img_size=28, patch_size=14, depth=2)
+
+
+def hf_vit(attn_implementation: str = "sdpa") -> nn.Module:
+    from transformers import ViTConfig, ViTForImageClassification
+
+    config = ViTConfig(
+        image_size=32, patch_size=8, num_hidden_layers=2, hidden_size=32, num_attention_heads=2,
+        intermediate_size=64, num_labels=5, attn_implementation=attn_implementation,
+    )  # fmt: skip
+    return ViTForImageClassification(config).eval()
+
+
+def hf_clip(attn_implementation: str = "sdpa") -> nn.Module:
+    from transformers import CLIPConfig, CLIPModel
+
+    config = CLIPConfig(
+        vision_config={"image_size": 32, "patch_size": 8, "hidden_size": 32,
+                       "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2},
+        text_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                     "num_attention_heads": 2, "vocab_size": 100, "max_position_embeddings": 16,
+                     "bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1},
+        projection_dim=16, attn_implementation=attn_implementation,
+    )  # fmt: skip
+    return ClipImageTower(CLIPModel(config).eval()).eval()
+
+
+def _open_clip(vision_cfg: dict) -> nn.Module:
+    import open_clip
+
+    text_cfg = {"context_length": 8, "vocab_size": 100, "width": 32, "heads": 2, "layers": 1}
+    return open_clip.CLIP(embed_dim=16, vision_cfg=vision_cfg, text_cfg=text_cfg).visual.eval()
+
+
+def open_clip_vit() -> nn.Module:
+    return _open_clip(
+        {"image_size": 32, "patch_size": 8, "width": 32, "layers": 2, "head_width": 16}
+    )
+
+
+def open_clip_resnet() -> nn.Module:
+    return _open_clip({"image_size": 64, "layers": [1, 1, 1, 1], "width": 16, "head_width": 8})

@@ -47,10 +47,8 @@ def test_toy_gradients_and_relevance_equal_the_closed_form(fused: bool) -> None:
     model = ToyViT(patch=4, dim=4, depth=2, fused=fused, plain=True).eval()
     model.set_attention([A1[None], A2[None]])
     c = 1
-    capture = capture_attention(
-        model, X, [("blocks.0.attn", model.blocks[0].attn), ("blocks.1.attn", model.blocks[1].attn)],
-        [c], gradients=True,
-    )  # fmt: skip
+    blocks = [(f"blocks.{i}.attn", b.attn) for i, b in enumerate(model.blocks)]
+    capture = capture_attention(model, X, blocks, [c], gradients=True)
     # Plain blocks: z1 = (I + A1) T, z2 = (I + A2) z1, score = w · z2[0].
     tokens = model.tokens(X)[0].detach()
     w = model.head.weight[c].detach()
@@ -90,9 +88,10 @@ MM = os.environ.get("CAMLENS_CHEFER_REFERENCE")  # a checkout of Transformer-MM-
 
 @pytest.mark.skipif(
     not (TE and MM),
-    reason="set CAMLENS_CHEFER_REFERENCE to a checkout of hila-chefer/Transformer-MM-Explainability "
-    "(generate_relevance, Transformer_MM_explainability_ViT.ipynb) and CAMLENS_CHEFER_VIT_REFERENCE"
-    " to one of hila-chefer/Transformer-Explainability (baselines/ViT/ViT_new.py, the model it uses)",
+    reason="set CAMLENS_CHEFER_REFERENCE to a checkout of "
+    "hila-chefer/Transformer-MM-Explainability (generate_relevance, in "
+    "Transformer_MM_explainability_ViT.ipynb) and CAMLENS_CHEFER_VIT_REFERENCE to one of "
+    "hila-chefer/Transformer-Explainability (baselines/ViT/ViT_new.py, the model it runs on)",
 )
 def test_chefer_equals_the_authors_generate_relevance(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("einops")

@@ -59,6 +59,7 @@ class _Record:
 
     probs: Tensor
     batch: int
+    kind: str = "softmax"  # how the model computed it: "sdpa", "mha" or "softmax"
 
     def as_4d(self, tensor: Tensor | None = None) -> Tensor:
         """``(B, heads, queries, keys)`` view of ``probs`` (or of a tensor of its shape)."""
@@ -133,10 +134,10 @@ class AttentionMode(TorchFunctionMode):
             return out
         return func(*args, **kwargs)
 
-    def _record(self, owner: int, probs: Tensor) -> Tensor:
+    def _record(self, owner: int, probs: Tensor, kind: str = "softmax") -> Tensor:
         if self.track_graph and not probs.requires_grad and probs.is_floating_point():
             probs = probs.detach().requires_grad_(True)
-        self.records[owner].append(_Record(probs, self.batch))
+        self.records[owner].append(_Record(probs, self.batch, kind))
         return probs
 
     def _attend(
@@ -149,6 +150,7 @@ class AttentionMode(TorchFunctionMode):
         dropout_p: float,
         scale: float | None,
         is_causal: bool = False,
+        kind: str = "sdpa",
     ) -> Tensor:
         """``softmax(q kᵀ · scale + mask) v`` with the probabilities recorded."""
         scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
@@ -159,7 +161,7 @@ class AttentionMode(TorchFunctionMode):
         mask = _mask_to_float(mask, logits.dtype)
         if mask is not None:
             logits = logits + mask
-        probs = self._record(owner, torch.softmax(logits, dim=-1))
+        probs = self._record(owner, torch.softmax(logits, dim=-1), kind)
         if dropout_p > 0:
             probs = F.dropout(probs, p=dropout_p)
         return probs @ v
@@ -259,7 +261,7 @@ class AttentionMode(TorchFunctionMode):
             mask = pad if mask is None else mask + pad
         causal = is_causal and attn_mask is None
         out = self._attend(
-            owner, q, k, v, mask, dropout_p if training else 0.0, None, is_causal=causal
+            owner, q, k, v, mask, dropout_p if training else 0.0, None, causal, "mha"
         )
         out = out.permute(2, 0, 1, 3).reshape(tgt_len, bsz, embed)
         out = F.linear(out, out_proj_weight, out_proj_bias)
@@ -279,13 +281,14 @@ class AttentionBlock:
     """A module that computes attention in a forward pass.
 
     name/module: the module; shape: ``(B, heads, queries, keys)`` of its probabilities;
-    order: position in the forward pass (finish order of all modules).
+    order: position in the forward pass (finish order of all modules); kind: how it was computed.
     """
 
     name: str
     module: nn.Module
     shape: tuple[int, ...]
     order: int
+    kind: str = "softmax"  # "sdpa" (fused kernel), "mha" (nn.MultiheadAttention) or "softmax"
 
 
 def find_attention(model: nn.Module, x: Tensor) -> tuple[list[AttentionBlock], dict[str, int]]:
@@ -313,7 +316,8 @@ def find_attention(model: nn.Module, x: Tensor) -> tuple[list[AttentionBlock], d
     for (name, module), records in zip(named, mode.records, strict=True):
         if records:
             shape = tuple(records[0].as_4d().shape)
-            blocks.append(AttentionBlock(name, module, shape, finished.get(name, -1)))
+            order = finished.get(name, -1)
+            blocks.append(AttentionBlock(name, module, shape, order, records[0].kind))
     blocks.sort(key=lambda b: b.order)
     return blocks, finished
 

@@ -2,7 +2,8 @@
 
 - CNN feature maps ``(B, C, H, W)`` (and 1-D ``(B, C, L)``, 3-D ``(B, C, D, H, W)``) pass through.
 - Channel-last maps ``(B, H, W, C)`` (Swin) are permuted.
-- Transformer tokens ``(B, N, D)`` (or sequence-first ``(N, B, D)``, open_clip) of an image model: the leading extra tokens (class, distillation,
+- Transformer tokens ``(B, N, D)`` (or sequence-first ``(N, B, D)``, as open_clip's blocks give)
+  of an image model: the leading extra tokens (class, distillation,
   register tokens) are dropped and the rest laid out on the patch grid, whose size is inferred from
   the input size (``N - extra = h·w`` with ``h/w`` the input's aspect ratio); for a video/volume
   input ``(B, C, T, H, W)`` on a ``t×h×w`` grid.
