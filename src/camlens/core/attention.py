@@ -122,6 +122,8 @@ class AttentionMode(TorchFunctionMode):
         if not self._stack:
             return func(*args, **kwargs)
         owner = self._stack[-1]
+        if isinstance(self.watch[owner][1], nn.Softmax) and len(self._stack) > 1:
+            owner = self._stack[-2]  # an nn.Softmax child (timm Swin): its parent attends
         if func is F.scaled_dot_product_attention:
             return self._sdpa(owner, *args, **kwargs)
         if func is F.multi_head_attention_forward:
