@@ -33,3 +33,7 @@ class TrainingModeWarning(UserWarning):
 
 class AutoLayerWarning(UserWarning):
     """Says which layer ``target_layers=None`` chose."""
+
+
+class AttentionNotFoundError(CamlensError, LookupError):
+    """An attention method (rollout, Chefer, LeGrad) on a model, or a layer, with no attention."""
