@@ -260,3 +260,29 @@ def test_several_prompts_need_a_choice():
     with pytest.raises(camlens.TargetError, match="3 prompts"):
         target[3]
     assert [t.prompt for t in target] == PROMPTS
+
+
+def benchmark_clip() -> nn.Module:
+    from camlens.zoo.benchmark_vit import BenchmarkCLIP
+
+    torch.manual_seed(0)
+    return BenchmarkCLIP().eval()
+
+
+@pytest.mark.parametrize("name", ["hf-vit", "open_clip-vit", "benchmark-clip"])
+@pytest.mark.parametrize("method", ["rollout", "chefer", "legrad"])
+def test_attention_methods_take_prompt_targets(name, method):
+    model = benchmark_clip() if name == "benchmark-clip" else MODELS[name]()
+    x = torch.randn(2, 3, 64, 64) if name == "benchmark-clip" else image_batch(name)
+    target = make_target(model, PROMPTS)
+    cam = camlens.methods.get_method(method)(target.image_model)
+    results = cam.explain_targets(x, list(target))
+    assert len(results) == len(PROMPTS)
+    for k, result in enumerate(results):
+        assert result.maps.shape == (2, *x.shape[2:])
+        assert torch.isfinite(result.maps).all()
+        alone = cam(x, targets=make_target(model, PROMPTS[k]))
+        torch.testing.assert_close(result.maps, alone, atol=1e-5, rtol=0)
+    same = torch.allclose(results[0].maps, results[1].maps, atol=1e-4)
+    # rollout reads attention only (no target); Chefer and LeGrad follow each prompt's gradient
+    assert same if method == "rollout" else not same
