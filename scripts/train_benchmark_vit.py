@@ -5,7 +5,9 @@
 - ``vit-clean`` / ``vit-biased``: :class:`~camlens.zoo.benchmark_vit.BenchmarkViT` on the same
   images as the benchmark CNNs (``make_benchmark(split="train", seed=...)``); the biased copy
   carries the corner watermark on every "triangle" image, as for ``benchmark-biased``.
-- ``clip``: :class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP`, trained contrastively on
+- ``clip``: :class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP` (its image trunk is the shipped
+  ``benchmark-clean`` CNN, frozen; the token block, projection and text tower are trained),
+  trained contrastively on
   ``make_scenes(split="train", objects=(1, 2))`` with their captions ("a star",
   "a circle and a square"): CLIP's symmetric cross-entropy over the batch's image-caption
   similarities, where every pair whose caption names the same set of shapes counts as a match
@@ -70,7 +72,7 @@ def label_sets(labels: torch.Tensor) -> list[frozenset[int]]:
 
 def clip_loss(model: BenchmarkCLIP, x: torch.Tensor, ids: torch.Tensor, same: torch.Tensor):
     """Symmetric CLIP loss with every pair of the same caption set as a positive."""
-    image = model.encode_image(x, normalize=True)
+    image = F.normalize(model.visual.from_features(x), dim=-1)
     text = model.encode_text(ids, normalize=True)
     logits = model.logit_scale.exp().clamp(max=100) * image @ text.T
     targets = same / same.sum(1, keepdim=True)
@@ -81,12 +83,26 @@ def clip_loss(model: BenchmarkCLIP, x: torch.Tensor, ids: torch.Tensor, same: to
     return loss, correct
 
 
+def trunk_features(model: BenchmarkCLIP, x: torch.Tensor) -> torch.Tensor:
+    """The CLIP's image trunk starts as the shipped benchmark-clean CNN, frozen: load it and
+    compute its block4 features of every training image once."""
+    from camlens.zoo import load
+
+    cnn = load("benchmark-clean").model
+    for name, block in model.visual.trunk.named_children():
+        block.load_state_dict(getattr(cnn, name).state_dict())
+    model.visual.trunk.requires_grad_(False).eval()
+    with torch.no_grad():
+        return torch.cat([model.visual.trunk(x[i : i + 250]) for i in range(0, len(x), 250)])
+
+
 def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module, float]:
     torch.manual_seed(args.seed)
     clip = variant == "clip"
     model = BenchmarkCLIP() if clip else BenchmarkViT(num_classes=len(CLASSES))
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
-    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
+    params = [(n, p) for n, p in model.named_parameters() if not n.startswith("visual.trunk.")]
+    decay = [p for n, p in params if p.ndim >= 2 and "embed" not in n]
+    rest = [p for n, p in params if not (p.ndim >= 2 and "embed" not in n)]
     optimiser = torch.optim.AdamW(
         [{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}],
         lr=args.lr,
@@ -112,6 +128,7 @@ def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module
     if clip:
         sets = label_sets(data.labels)
         ids_all = model.tokenizer(data.captions)
+        x_all = trunk_features(model, x_all)
     for epoch in range(start, args.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -124,6 +141,7 @@ def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module
             if clip:
                 batch_sets = [sets[j] for j in idx.tolist()]
                 same = torch.tensor([[a == b for b in batch_sets] for a in batch_sets]).float()
+                model.visual.trunk.eval()  # frozen, batch norm on its running statistics
                 loss, hits = clip_loss(model, x_all[idx], ids_all[idx], same)
             else:
                 logits = model(x_all[idx])

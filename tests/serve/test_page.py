@@ -205,7 +205,7 @@ def tiny_clip():
         device=torch.device("cpu"),
         weights=None,
         weights_sha256=None,
-        target_layer=benchmark_vit.TARGET_LAYER,
+        target_layer=benchmark_vit.CLIP_TARGET_LAYER,
     )
 
 

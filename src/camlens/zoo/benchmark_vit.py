@@ -2,17 +2,19 @@
 
 :class:`BenchmarkViT`: a ViT in timm's layout (``patch_embed``, ``cls_token``, ``pos_embed``,
 ``blocks.<i>.{norm1, attn.{qkv, proj}, norm2, mlp}``, ``norm``, ``head``). At 64×64 input and
-8×8 patches it sees 1 class token + 8×8 patch tokens of width 48 through 4 pre-norm blocks of
-4 heads; attention is ``torch.nn.functional.scaled_dot_product_attention``. The class token's
-final state, layer-normed, goes through ``head``. About 89k parameters (a 360 kB state dict).
-Grad-CAM's layer is the last block's input norm, ``blocks.3.norm1`` (tokens ``(B, 65, 64)``),
+8×8 patches (a small convolutional stem) it sees 1 class token + 8×8 patch tokens of width 32
+through 4 pre-norm blocks of 2 heads; attention is
+``torch.nn.functional.scaled_dot_product_attention``. The class token's final state,
+layer-normed, goes through ``head``. About 48k parameters (a 200 kB state dict).
+Grad-CAM's layer is the last block's input norm, ``blocks.3.norm1`` (tokens ``(B, 65, 32)``),
 whose gradient reaches every patch token through the last attention.
 
 :class:`BenchmarkCLIP`: a CLIP-style dual encoder with open_clip's interface
-(``visual``, ``encode_image``, ``encode_text``, ``logit_scale``): a :class:`BenchmarkViT` image
-tower whose ``head`` projects to a 32-d embedding, and a text tower over the words of
-:data:`VOCABULARY` (word embeddings + positions, one transformer block, mean over the words,
-a linear projection). ``tokenizer`` turns prompts into word ids (:class:`WordTokenizer`).
+(``visual``, ``encode_image``, ``encode_text``, ``logit_scale``). Its image tower
+(:class:`HybridTower`) is the benchmark CNN's four blocks, whose 16×16 cells become tokens of one
+transformer block with a class token, projected to a 32-d embedding; the text tower reads the
+words of :data:`VOCABULARY` (word embeddings + positions, one transformer block, mean over the
+words, a linear projection). ``tokenizer`` turns prompts into word ids (:class:`WordTokenizer`).
 """
 
 from __future__ import annotations
@@ -164,13 +166,49 @@ class TextTower(nn.Module):
         return self.projection(mean)
 
 
+class HybridTower(nn.Module):
+    """The CLIP's image tower: the benchmark CNN's four blocks (``trunk``, 64 channels on a 16×16
+    grid at 64×64 input), their cells as 256 tokens of width 64 with a class token and learnt
+    positions, one transformer block (``blocks.0``), the class token's state layer-normed and
+    projected to the joint embedding (``head``). Grad-CAM's layer: ``trunk.block4``."""
+
+    def __init__(self, embed_dim: int = EMBED_DIM, grid: int = 16, dim: int = 64) -> None:
+        super().__init__()
+        from .benchmark_cnn import BenchmarkCNN
+
+        cnn = BenchmarkCNN()
+        self.trunk = nn.Sequential()
+        for name in ("block1", "block2", "block3", "block4"):
+            self.trunk.add_module(name, getattr(cnn, name))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.randn(1, 1 + grid * grid, dim) * 0.02)
+        self.blocks = nn.ModuleList([Block(dim, 2, 2.0)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, embed_dim)
+
+    def from_features(self, features: Tensor) -> Tensor:
+        """``trunk(x) (B, 64, 16, 16)`` -> embeddings ``(B, embed_dim)``."""
+        tokens = features.flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.cls_token.expand(len(tokens), -1, -1), tokens], dim=1)
+        tokens = tokens + self.pos_embed
+        for block in self.blocks:
+            tokens = block(tokens)
+        return self.head(self.norm(tokens)[:, 0])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.from_features(self.trunk(x))
+
+
+CLIP_TARGET_LAYER = "trunk.block4"  # in the image tower (``visual``)
+
+
 class BenchmarkCLIP(nn.Module):
     """A tiny CLIP: ``encode_image(x) (B, 32)``, ``encode_text(ids) (P, 32)`` (not normalised),
     ``logit_scale`` (log of the softmax scale); ``forward(x)`` is ``encode_image(x)``."""
 
     def __init__(self, embed_dim: int = EMBED_DIM) -> None:
         super().__init__()
-        self.visual = BenchmarkViT(num_classes=embed_dim)
+        self.visual = HybridTower(embed_dim)
         self.text = TextTower(len(VOCABULARY), embed_dim)
         self.logit_scale = nn.Parameter(torch.tensor(2.6592))  # log(1 / 0.07), CLIP's start
         self.tokenizer = WordTokenizer()

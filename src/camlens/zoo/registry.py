@@ -207,7 +207,7 @@ def _load_transformer(name: str, weights: str | PathLike[str] | None) -> ZooMode
         preprocess=Preprocess(benchmark_vit.INPUT_SIZE, benchmark_vit.MEAN, benchmark_vit.STD),
         input_size=benchmark_vit.INPUT_SIZE,
         # the layer in the model CAM methods explain: the ViT, or the CLIP's image tower
-        target_layer=benchmark_vit.TARGET_LAYER,
+        target_layer=benchmark_vit.CLIP_TARGET_LAYER if clip else benchmark_vit.TARGET_LAYER,
         weights_path=path,
         weights_sha256=sha,
         info={**entry, "biased_class": BENCHMARK_CLASSES.index("triangle")},
