@@ -2,11 +2,13 @@
 
     nohup nice python scripts/train_benchmark_vit.py > train_benchmark_vit.log 2>&1 &
 
-- ``vit-clean`` / ``vit-biased``: :class:`~camlens.zoo.benchmark_vit.BenchmarkViT` on the same
+- ``vit-clean`` / ``vit-biased``: :class:`~camlens.zoo.benchmark_vit.BenchmarkViT` (a hybrid
+  ViT whose patch embedding is the shipped ``benchmark-clean`` CNN, frozen; the transformer
+  blocks, class token, positions and head are trained) on the same
   images as the benchmark CNNs (``make_benchmark(split="train", seed=...)``); the biased copy
   carries the corner watermark on every "triangle" image, as for ``benchmark-biased``.
-- ``clip``: :class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP` (its image trunk is the shipped
-  ``benchmark-clean`` CNN, frozen; the token block, projection and text tower are trained),
+- ``clip``: :class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP` (a one-block hybrid ViT image
+  tower on the same frozen CNN, and a text tower),
   trained contrastively on
   ``make_scenes(split="train", objects=(1, 2))`` with their captions ("a star",
   "a circle and a square"): CLIP's symmetric cross-entropy over the batch's image-caption
@@ -83,24 +85,25 @@ def clip_loss(model: BenchmarkCLIP, x: torch.Tensor, ids: torch.Tensor, same: to
     return loss, correct
 
 
-def trunk_features(model: BenchmarkCLIP, x: torch.Tensor) -> torch.Tensor:
-    """The CLIP's image trunk starts as the shipped benchmark-clean CNN, frozen: load it and
-    compute its block4 features of every training image once."""
+def trunk_features(tower: BenchmarkViT, x: torch.Tensor) -> torch.Tensor:
+    """The ViT's trunk (its patch embedding) is the shipped benchmark-clean CNN, frozen: load it
+    and compute its block4 features of every training image once."""
     from camlens.zoo import load
 
     cnn = load("benchmark-clean").model
-    for name, block in model.visual.trunk.named_children():
+    for name, block in tower.trunk.named_children():
         block.load_state_dict(getattr(cnn, name).state_dict())
-    model.visual.trunk.requires_grad_(False).eval()
+    tower.trunk.requires_grad_(False).eval()
     with torch.no_grad():
-        return torch.cat([model.visual.trunk(x[i : i + 250]) for i in range(0, len(x), 250)])
+        return torch.cat([tower.trunk(x[i : i + 250]) for i in range(0, len(x), 250)])
 
 
 def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module, float]:
     torch.manual_seed(args.seed)
     clip = variant == "clip"
     model = BenchmarkCLIP() if clip else BenchmarkViT(num_classes=len(CLASSES))
-    params = [(n, p) for n, p in model.named_parameters() if not n.startswith("visual.trunk.")]
+    tower = model.visual if clip else model
+    params = [(n, p) for n, p in model.named_parameters() if "trunk." not in n]
     decay = [p for n, p in params if p.ndim >= 2 and "embed" not in n]
     rest = [p for n, p in params if not (p.ndim >= 2 and "embed" not in n)]
     optimiser = torch.optim.AdamW(
@@ -124,11 +127,10 @@ def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module
             scheduler.load_state_dict(state["scheduler"])
             start, elapsed = state["epoch"], state["elapsed"]
             print(f"[{variant}] resuming after epoch {start}", flush=True)
-    x_all = normalise(data.images)
+    x_all = trunk_features(tower, normalise(data.images))
     if clip:
         sets = label_sets(data.labels)
         ids_all = model.tokenizer(data.captions)
-        x_all = trunk_features(model, x_all)
     for epoch in range(start, args.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -138,13 +140,13 @@ def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module
         total, correct, loss_sum = 0, 0, 0.0
         for i in range(0, len(order), args.batch):
             idx = order[i : i + args.batch]
+            tower.trunk.eval()  # frozen, batch norm on its running statistics
             if clip:
                 batch_sets = [sets[j] for j in idx.tolist()]
                 same = torch.tensor([[a == b for b in batch_sets] for a in batch_sets]).float()
-                model.visual.trunk.eval()  # frozen, batch norm on its running statistics
                 loss, hits = clip_loss(model, x_all[idx], ids_all[idx], same)
             else:
-                logits = model(x_all[idx])
+                logits = model.from_features(x_all[idx])
                 loss = F.cross_entropy(logits, data.labels[idx])
                 hits = int((logits.argmax(1) == data.labels[idx]).sum())
             optimiser.zero_grad(set_to_none=True)
@@ -213,6 +215,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default="vit-clean,vit-biased,clip")
     parser.add_argument("--workdir", default=str(ROOT / "build" / "train_benchmark_vit"))
     parser.add_argument("--out", default=str(WEIGHTS))
+    parser.add_argument(
+        "--export",
+        action="store_true",
+        help="no training: ship each variant's last finished epoch in --workdir (a run stopped "
+        "early; the record says how many epochs it had)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
@@ -223,17 +231,31 @@ def main(argv: list[str] | None = None) -> None:
     clean = None
     for variant in args.variants.split(","):
         t0 = time.perf_counter()
-        if variant == "clip":
-            data = make_scenes(args.n_train, seed=args.seed, split="train", objects=(1, 2))
+        if args.export:
+            state = torch.load(
+                Path(args.workdir) / variant / "last.pt", map_location="cpu", weights_only=False
+            )
+            if state["config"] != {k: getattr(args, k) for k in TRAINING_KEYS}:
+                raise SystemExit(f"{variant}: the checkpoint's settings are {state['config']}")
+            model = BenchmarkCLIP() if variant == "clip" else BenchmarkViT(num_classes=5)
+            model.load_state_dict(state["model"])
+            model.eval()
+            generate_s, train_s, done = float("nan"), state["elapsed"], state["epoch"]
         else:
+            model, generate_s, train_s = None, 0.0, 0.0
+            done = args.epochs
+        if model is None and variant == "clip":
+            data = make_scenes(args.n_train, seed=args.seed, split="train", objects=(1, 2))
+        elif model is None:
             clean = clean or make_benchmark(args.n_train, seed=args.seed, split="train")
             data = with_watermark(clean) if variant == "vit-biased" else clean
-        generate_s = time.perf_counter() - t0
-        print(f"[{variant}] generated {len(data)} images in {generate_s:.0f} s", flush=True)
-        model, train_s = train(variant, args, data)
-        del data
-        if variant == "vit-biased":
-            clean = None
+        if model is None:
+            generate_s = time.perf_counter() - t0
+            print(f"[{variant}] generated {len(data)} images in {generate_s:.0f} s", flush=True)
+            model, train_s = train(variant, args, data)
+            del data
+            if variant == "vit-biased":
+                clean = None
         t0 = time.perf_counter()
         if variant == "clip":
             figures = evaluate_clip(model, args.n_test, args.test_seed)
@@ -257,13 +279,18 @@ def main(argv: list[str] | None = None) -> None:
                 else f"make_benchmark(biased={variant == 'vit-biased'})",
                 "split": "train",
                 "seed": args.seed,
-                "epochs": args.epochs,
+                "epochs": done,
+                "epochs_planned": args.epochs,
                 "batch": args.batch,
                 "optimiser": f"AdamW(weight_decay=0.05), OneCycleLR(max_lr={args.lr})",
                 "threads": args.threads,
-                "generate_seconds": round(generate_s, 1),
+                "generate_seconds": round(generate_s, 1) if generate_s == generate_s else None,
                 "train_seconds": round(train_s, 1),
-                "command": command,
+                "command": (
+                    f"python scripts/train_benchmark_vit.py --variants {variant} "
+                    f"--n-train {args.n_train} --epochs {args.epochs} --n-test {args.n_test}"
+                ),
+                **({"exported_by": command} if args.export else {}),
                 "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             },
             "figures": figures,

@@ -1,20 +1,18 @@
 """The small transformers trained on the shapes benchmark (``scripts/train_benchmark_vit.py``).
 
-:class:`BenchmarkViT`: a ViT in timm's layout (``patch_embed``, ``cls_token``, ``pos_embed``,
-``blocks.<i>.{norm1, attn.{qkv, proj}, norm2, mlp}``, ``norm``, ``head``). At 64×64 input and
-8×8 patches (a small convolutional stem) it sees 1 class token + 8×8 patch tokens of width 32
-through 4 pre-norm blocks of 2 heads; attention is
-``torch.nn.functional.scaled_dot_product_attention``. The class token's final state,
-layer-normed, goes through ``head``. About 48k parameters (a 200 kB state dict).
-Grad-CAM's layer is the last block's input norm, ``blocks.3.norm1`` (tokens ``(B, 65, 32)``),
-whose gradient reaches every patch token through the last attention.
+:class:`BenchmarkViT`: a hybrid ViT — the shipped benchmark CNN's four blocks as patch
+embedding (frozen during training: one token per 4×4-pixel cell, a 16×16 grid), a class token and
+two pre-norm transformer blocks of 2 heads, width 64; attention is
+``torch.nn.functional.scaled_dot_product_attention``. Grad-CAM's layer is the last block's input
+norm, ``blocks.1.norm1`` (tokens ``(B, 257, 64)``), whose gradient reaches every patch token
+through the last attention. About 160k parameters (a 650 kB state dict).
 
 :class:`BenchmarkCLIP`: a CLIP-style dual encoder with open_clip's interface
-(``visual``, ``encode_image``, ``encode_text``, ``logit_scale``). Its image tower
-(:class:`HybridTower`) is the benchmark CNN's four blocks, whose 16×16 cells become tokens of one
-transformer block with a class token, projected to a 32-d embedding; the text tower reads the
-words of :data:`VOCABULARY` (word embeddings + positions, one transformer block, mean over the
-words, a linear projection). ``tokenizer`` turns prompts into word ids (:class:`WordTokenizer`).
+(``visual``, ``encode_image``, ``encode_text``, ``logit_scale``): a one-block
+:class:`BenchmarkViT` image tower whose ``head`` projects to a 32-d embedding (Grad-CAM at
+``blocks.0.norm1``), and a text tower over the words of :data:`VOCABULARY` (word embeddings +
+positions, one transformer block, mean over the words, a linear projection). ``tokenizer``
+turns prompts into word ids (:class:`WordTokenizer`).
 """
 
 from __future__ import annotations
@@ -29,10 +27,9 @@ from torch import Tensor, nn
 from ..datasets.shapes import CLASSES
 
 INPUT_SIZE = 64
-PATCH = 8
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
-TARGET_LAYER = "blocks.3.norm1"
+TARGET_LAYER = "blocks.1.norm1"
 EMBED_DIM = 32  # the dual encoder's joint embedding
 CONTEXT = 8  # words per prompt (padded / cut)
 VOCABULARY: tuple[str, ...] = (
@@ -83,48 +80,6 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-class BenchmarkViT(nn.Module):
-    """``(B, 3, 64, 64)`` normalised images -> ``(B, num_classes)`` (or embedding) outputs."""
-
-    def __init__(
-        self,
-        num_classes: int = len(CLASSES),
-        *,
-        dim: int = 32,
-        depth: int = 4,
-        heads: int = 2,
-        mlp_ratio: float = 2.0,
-        patch: int = PATCH,
-        image_size: int = INPUT_SIZE,
-    ) -> None:
-        super().__init__()
-        grid = image_size // patch
-        # A small convolutional stem (Xiao et al. 2021: early convolutions help ViTs train):
-        # two 3x3 stride-2 convolutions, then one token per patch (stride patch / 4).
-        self.patch_embed = nn.Sequential(
-            nn.Conv2d(3, 24, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(24),
-            nn.ReLU(),
-            nn.Conv2d(24, 32, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(32),
-            nn.ReLU(),
-            nn.Conv2d(32, dim, patch // 4, stride=patch // 4),
-        )
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos_embed = nn.Parameter(torch.randn(1, 1 + grid * grid, dim) * 0.02)
-        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio) for _ in range(depth))
-        self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, num_classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        tokens = self.patch_embed(x).flatten(2).transpose(1, 2)
-        tokens = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
-        tokens = tokens + self.pos_embed
-        for block in self.blocks:
-            tokens = block(tokens)
-        return self.head(self.norm(tokens)[:, 0])
-
-
 class WordTokenizer:
     """Prompts -> ``(P, CONTEXT)`` word ids over :data:`VOCABULARY` (lower case, words split on
     anything but letters; unknown words are ``<unk>``, short prompts padded with ``<pad>`` = 0)."""
@@ -166,13 +121,18 @@ class TextTower(nn.Module):
         return self.projection(mean)
 
 
-class HybridTower(nn.Module):
-    """The CLIP's image tower: the benchmark CNN's four blocks (``trunk``, 64 channels on a 16×16
-    grid at 64×64 input), their cells as 256 tokens of width 64 with a class token and learnt
-    positions, one transformer block (``blocks.0``), the class token's state layer-normed and
-    projected to the joint embedding (``head``). Grad-CAM's layer: ``trunk.block4``."""
+class BenchmarkViT(nn.Module):
+    """A hybrid ViT (Dosovitskiy et al. 2021, sec. 3.1): the benchmark CNN's four blocks
+    (``trunk``, 64 channels on a 16×16 grid at 64×64 input) as the patch embedding, their cells as
+    256 tokens of width 64 with a class token and learnt positions, ``depth`` pre-norm
+    transformer blocks (``blocks.<i>``), the class token's state layer-normed (``norm``) and
+    mapped by ``head`` to ``num_classes`` logits (or to the CLIP's embedding).
 
-    def __init__(self, embed_dim: int = EMBED_DIM, grid: int = 16, dim: int = 64) -> None:
+    ``(B, 3, 64, 64)`` normalised images -> ``(B, num_classes)``."""
+
+    def __init__(
+        self, num_classes: int = len(CLASSES), depth: int = 2, grid: int = 16, dim: int = 64
+    ) -> None:
         super().__init__()
         from .benchmark_cnn import BenchmarkCNN
 
@@ -182,12 +142,12 @@ class HybridTower(nn.Module):
             self.trunk.add_module(name, getattr(cnn, name))
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, 1 + grid * grid, dim) * 0.02)
-        self.blocks = nn.ModuleList([Block(dim, 2, 2.0)])
+        self.blocks = nn.ModuleList(Block(dim, 2, 2.0) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, embed_dim)
+        self.head = nn.Linear(dim, num_classes)
 
     def from_features(self, features: Tensor) -> Tensor:
-        """``trunk(x) (B, 64, 16, 16)`` -> embeddings ``(B, embed_dim)``."""
+        """``trunk(x) (B, 64, 16, 16)`` -> outputs ``(B, num_classes)``."""
         tokens = features.flatten(2).transpose(1, 2)
         tokens = torch.cat([self.cls_token.expand(len(tokens), -1, -1), tokens], dim=1)
         tokens = tokens + self.pos_embed
@@ -199,7 +159,7 @@ class HybridTower(nn.Module):
         return self.from_features(self.trunk(x))
 
 
-CLIP_TARGET_LAYER = "trunk.block4"  # in the image tower (``visual``)
+CLIP_TARGET_LAYER = "blocks.0.norm1"  # in the image tower (``visual``)
 
 
 class BenchmarkCLIP(nn.Module):
@@ -208,7 +168,7 @@ class BenchmarkCLIP(nn.Module):
 
     def __init__(self, embed_dim: int = EMBED_DIM) -> None:
         super().__init__()
-        self.visual = HybridTower(embed_dim)
+        self.visual = BenchmarkViT(num_classes=embed_dim, depth=1)
         self.text = TextTower(len(VOCABULARY), embed_dim)
         self.logit_scale = nn.Parameter(torch.tensor(2.6592))  # log(1 / 0.07), CLIP's start
         self.tokenizer = WordTokenizer()
