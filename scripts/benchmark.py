@@ -511,7 +511,8 @@ def suite_vit(runner: Runner, args: argparse.Namespace) -> None:
     runner.run(
         "vit",
         "Synthetic shapes, clean ViT: methods × metrics",
-        f"`zoo.load('benchmark-vit-clean')` (a 4-block ViT, 8×8 patches of 8 px, class token) "
+        f"`zoo.load('benchmark-vit-clean')` (a hybrid ViT: the benchmark CNN's blocks as patch "
+        "embedding, 16×16 tokens of 4 px, class token, 2 transformer blocks) "
         f"on `make_benchmark({n}, seed=0, split='test')`; CAMs at `{entry.target_layer}` (the "
         "last block's input tokens); deletion/insertion 16 steps, pointing-game tolerance "
         f"{options['pointing_game']['tolerance']} px",
