@@ -639,7 +639,7 @@ def suite_clip(runner: Runner, args: argparse.Namespace) -> None:
     else:
         start = time.perf_counter()
         rows = {}
-        for method in transformer_methods():
+        for method in args.methods.split(",") if args.methods else transformer_methods():
             for contrast in (False, True):
                 key = f"{method}{' (contrast)' if contrast else ''}"
                 rows[key] = prompt_localisation(entry, scenes, method, contrast)
@@ -706,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         "--depths", type=int, nargs="+", default=[20, 56], help="cifar: the ResNet depths."
     )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads.")
+    parser.add_argument("--methods", default=None, help="clip: only these methods (a,b,...).")
     parser.add_argument("--force", action="store_true", help="Recompute finished runs.")
     parser.add_argument("--quick", action="store_true", help="Tiny runs: a smoke test.")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
