@@ -78,3 +78,8 @@ def test_prompt_and_target_together_is_a_usage_error(run_camlens, photos, open_c
         "--prompt", "a cat", "--target", "top2",
     )  # fmt: skip
     assert result.returncode == 2 and "--prompt" in result.stderr
+
+
+def test_a_dual_encoder_without_prompt_asks_for_one(run_camlens, photos, open_clip_file):
+    result = run_camlens("explain", photos["chelsea"], "--model", open_clip_file)
+    assert result.returncode == 2 and "--prompt" in result.stderr, result.stderr

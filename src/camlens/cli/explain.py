@@ -176,6 +176,13 @@ def command(
     if prompts:
         loaded, chosen = prompt_targets(loaded, prompts, contrast, tokenizer)
     else:
+        from ..targets.text import dual_encoder_kind
+
+        if dual_encoder_kind(loaded.model):
+            raise click.UsageError(
+                f"{loaded.name} is a CLIP-style dual encoder: explain a text, e.g. "
+                '--prompt "a photo of a dog" (repeat for several), not a class.'
+            )
         chosen = resolve_targets(targets, loaded)
     out.mkdir(parents=True, exist_ok=True)
     stems = unique_stems(paths)
