@@ -4,6 +4,9 @@
     python scripts/benchmark.py --suite bias        # biased vs clean model: energy on the cue
     python scripts/benchmark.py --suite cifar       # CIFAR-10 ResNet-20/56 on the CIFAR-10 test set
     python scripts/benchmark.py --suite mobilenet   # ImageNet MobileNetV2 on packaged photos
+    python scripts/benchmark.py --suite vit         # shapes benchmark, clean ViT
+    python scripts/benchmark.py --suite vit-bias    # biased vs clean ViT: energy on the cue
+    python scripts/benchmark.py --suite clip        # tiny CLIP: text-prompt localisation
     python scripts/benchmark.py --suite all
 
 Each run writes ``<out>/<suite>/<run>.json`` (the full result: scores, timings, curves), ``.md``
@@ -480,11 +483,217 @@ def suite_mobilenet(runner: Runner, args: argparse.Namespace) -> None:
     )  # fmt: skip
 
 
+# --- transformers: the benchmark ViTs and the tiny CLIP ------------------------------------------
+
+VIT_CAMS = ("gradcam", "gradcam++", "scorecam")
+# The attention methods, by the names camlens.METHODS may register them under.
+ATTENTION_NAMES = ("rollout", "attention_rollout", "chefer", "legrad")
+
+
+def transformer_methods(*, score_cam: bool = True) -> tuple[str, ...]:
+    """Grad-CAM, Grad-CAM++, (Score-CAM) and the attention methods this camlens has."""
+    from camlens.methods import METHODS
+
+    cams = VIT_CAMS if score_cam else tuple(m for m in VIT_CAMS if m != "scorecam")
+    return cams + tuple(m for m in ATTENTION_NAMES if m in METHODS) + ("randomcam",)
+
+
+def suite_vit(runner: Runner, args: argparse.Namespace) -> None:
+    from camlens import evaluate, zoo
+    from camlens.datasets import make_benchmark
+
+    n = 40 if args.quick else args.n or 200
+    n_rerun = 10 if args.quick else min(n, 20)
+    entry = zoo.load("benchmark-vit-clean")
+    data = make_benchmark(n, seed=0, split="test")
+    options = metric_options(entry.input_size, steps=16)
+    methods = transformer_methods()
+    runner.run(
+        "vit",
+        "Synthetic shapes, clean ViT: methods × metrics",
+        f"`zoo.load('benchmark-vit-clean')` (a hybrid ViT: the benchmark CNN's blocks as patch "
+        "embedding, 16×16 tokens of 4 px, class token, 2 transformer blocks) "
+        f"on `make_benchmark({n}, seed=0, split='test')`; CAMs at `{entry.target_layer}` (the "
+        "last block's input tokens); deletion/insertion 16 steps, pointing-game tolerance "
+        f"{options['pointing_game']['tolerance']} px",
+        lambda: evaluate(
+            entry, data, methods=methods, metrics=("pointing_game", "energy_pointing_game",
+            "deletion", "insertion"), metric_kwargs=options, batch_size=50,
+            progress=args.progress,
+        ),
+    )  # fmt: skip
+    runner.run(
+        "vit-rerun",
+        "Synthetic shapes, clean ViT: sanity checks (re-run the method)",
+        f"The same model on the first {n_rerun} images; cascading randomisation over every "
+        "parameterised layer, top-down; no Score-CAM here",
+        lambda: evaluate(
+            entry, data, methods=transformer_methods(score_cam=False),
+            metrics=("sanity_randomisation", "sanity_random_logit"), metric_kwargs=options,
+            batch_size=n_rerun, limit=n_rerun, progress=args.progress,
+        ),
+        plot=False,
+    )  # fmt: skip
+
+
+def suite_vit_bias(runner: Runner, args: argparse.Namespace) -> None:
+    from camlens import evaluate, zoo
+    from camlens.datasets import BIASED_CLASS, CLASSES, make_benchmark
+    from camlens.metrics import EnergyPointingGame, PointingGame
+
+    n = 40 if args.quick else args.n or 200
+    models = {name: zoo.load(f"benchmark-vit-{name}") for name in ("clean", "biased")}
+    biased_name = CLASSES[BIASED_CLASS]
+    start = time.perf_counter()
+    rows = []
+    for cue in ("none", "biased_class", "all"):
+        data = make_benchmark(n, seed=0, split="test", cue=cue)
+        row = [f"`cue={cue!r}`"]
+        for entry in models.values():
+            acc, predicted = _accuracy(entry, data.images, data.labels)
+            row += [
+                f"{100 * acc:.1f}%",
+                f"{100 * float((predicted == BIASED_CLASS).float().mean()):.1f}%",
+            ]
+        rows.append(row)
+    seconds = time.perf_counter() - start
+    section = (
+        "### ViTs: accuracy with and without the watermark\n\n```bash\n" + command_line()
+        + "\n```\n\n"
+        f"`make_benchmark({n}, seed=0, split='test', cue=...)`; {seconds:.0f} s.\n\n"
+        f"| test images | clean ViT: accuracy | clean ViT: predicted {biased_name} | biased ViT: "
+        f"accuracy | biased ViT: predicted {biased_name} |\n| --- | ---: | ---: | ---: | ---: |\n"
+        + "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
+    )  # fmt: skip
+    (runner.dir / "accuracy.md").write_text(section)
+    runner.sections.append(section)
+    print(section, flush=True)
+    cued = make_benchmark(n, seed=0, split="test", cue="all")
+    keep = torch.nonzero(cued.labels != BIASED_CLASS).flatten()
+    others = torch.utils.data.Subset(cued, keep.tolist())
+    for name, entry in models.items():
+        runner.run(
+            f"vit-bias-{name}",
+            f"Watermark: {name} ViT, maps of {biased_name} on images of the other classes",
+            f"`zoo.load('benchmark-vit-{name}')` on the {len(keep)} non-{biased_name} images of "
+            f"`make_benchmark({n}, seed=0, split='test', cue='all')` (the watermark on every "
+            f"image), each explained for class {BIASED_CLASS} ({biased_name}); masks = the "
+            "watermark's 8×8 box (`mask_key='cue_masks'`, 1.6 % of the pixels): energy = share of "
+            "the map's energy on it, pointing game = share of maps whose maximum is on it",
+            lambda entry=entry: evaluate(
+                entry, others, methods=transformer_methods(), metrics=[EnergyPointingGame(),
+                PointingGame(tolerance=0)], mask_key="cue_masks", targets=BIASED_CLASS,
+                batch_size=50, progress=args.progress,
+            ),
+            plot=False,
+            bold=False,  # on the watermark, more is not better: it measures the bias
+        )  # fmt: skip
+
+
+def prompt_localisation(entry: Any, scenes: Any, method: str, contrast: bool) -> dict[str, float]:
+    """Text-prompt localisation of one method on two-shape scenes: each image is explained for
+    each of its two shapes' prompts ("a circle"); hits against that shape's mask."""
+    from camlens.datasets import CLASSES
+    from camlens.methods import get_method
+    from camlens.metrics import EnergyPointingGame, PointingGame
+    from camlens.targets import TextPromptTarget
+
+    prompts = [f"a {name}" for name in CLASSES]
+    from camlens.methods._attention import AttentionMethod
+
+    target = TextPromptTarget(entry.model, prompts, contrast=contrast)
+    cls = get_method(method)
+    layers = None if issubclass(cls, AttentionMethod) else entry.target_layer
+    cam = cls(target.image_model, layers)
+    pointing, energy = PointingGame(tolerance=4), EnergyPointingGame()
+    named_wins = []
+    for i in range(0, len(scenes), 50):
+        x = entry.preprocess(scenes.images[i : i + 50])
+        labels, masks = scenes.labels[i : i + 50], scenes.masks[i : i + 50]
+        sets = [[target[int(c)] for c in labels[:, k]] for k in range(2)]
+        results = cam.explain_targets(x, sets)
+        for k, result in enumerate(results):
+            maps = result.maps.detach()
+            pointing.update(inputs=x, maps=maps, masks=masks[:, k])
+            energy.update(inputs=x, maps=maps, masks=masks[:, k])
+            mine = (maps * masks[:, k]).flatten(1).sum(1)
+            other = (maps * masks[:, 1 - k]).flatten(1).sum(1)
+            named_wins.append((mine > other).float())
+    return {
+        "pointing_game": pointing.compute(),
+        "energy_pointing_game": energy.compute(),
+        "named_over_other": float(torch.cat(named_wins).mean()),
+    }
+
+
+def suite_clip(runner: Runner, args: argparse.Namespace) -> None:
+    from camlens import zoo
+    from camlens.datasets.scenes import make_scenes
+
+    n = 40 if args.quick else args.n or 200
+    entry = zoo.load("benchmark-clip")
+    scenes = make_scenes(n, seed=0, split="test", objects=(2,))
+    path = runner.dir / "clip.json"
+    if path.is_file() and not args.force:
+        record = json.loads(path.read_text())
+    else:
+        start = time.perf_counter()
+        rows = {}
+        for method in args.methods.split(",") if args.methods else transformer_methods():
+            for contrast in (False, True):
+                key = f"{method}{' (contrast)' if contrast else ''}"
+                rows[key] = prompt_localisation(entry, scenes, method, contrast)
+                print(f"[clip] {key}: {rows[key]}", flush=True)
+        record = {
+            "command": command_line(),
+            "wall_seconds": time.perf_counter() - start,
+            "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "environment": environment(),
+            "rows": rows,
+        }
+        path.write_text(json.dumps(record, indent=1))
+    best = max(v["pointing_game"] for v in record["rows"].values())
+    lines = [
+        "### Tiny CLIP: text-prompt localisation on two-shape images",
+        "",
+        "```bash",
+        record["command"],
+        "```",
+        "",
+        f"`zoo.load('benchmark-clip')` on `make_scenes({n}, seed=0, split='test', objects=(2,))`"
+        f" (every image holds two shapes of different classes); each image is explained for "
+        f'the prompt naming each of its shapes ("a circle", ...: {2 * n} maps per method) with '
+        "`TextPromptTarget` on the image tower, at "
+        f"`{entry.target_layer}` for the CAMs; cosine = the prompt's cosine similarity, "
+        "contrast = its softmax probability against the five one-shape prompts. Pointing game: "
+        "the map's maximum within 4 px of the named shape; energy: the share of the map on "
+        "it; named > other: the named shape holds more of the map than the other shape. Wall "
+        f"time **{record['wall_seconds']:.0f} s** ({record['finished']}, "
+        f"{_threads(record['environment']['threads'])}).",
+        "",
+        "| method | pointing game | energy pointing game | named > other |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key, row in record["rows"].items():
+        pg = f"{row['pointing_game']:.3f}"
+        pg = f"**{pg}**" if row["pointing_game"] == best else pg
+        lines.append(
+            f"| {key} | {pg} | {row['energy_pointing_game']:.3f} | {row['named_over_other']:.3f} |"
+        )
+    section = "\n".join(lines) + "\n"
+    (runner.dir / "clip.md").write_text(section)
+    runner.sections.append(section)
+    print(section, flush=True)
+
+
 SUITES = {
     "synthetic": suite_synthetic,
     "bias": suite_bias,
     "cifar": suite_cifar,
     "mobilenet": suite_mobilenet,
+    "vit": suite_vit,
+    "vit-bias": suite_vit_bias,
+    "clip": suite_clip,
 }
 
 
@@ -497,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         "--depths", type=int, nargs="+", default=[20, 56], help="cifar: the ResNet depths."
     )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads.")
+    parser.add_argument("--methods", default=None, help="clip: only these methods (a,b,...).")
     parser.add_argument("--force", action="store_true", help="Recompute finished runs.")
     parser.add_argument("--quick", action="store_true", help="Tiny runs: a smoke test.")
     parser.add_argument("--no-progress", dest="progress", action="store_false")

@@ -53,9 +53,12 @@ def predict(model: torch.nn.Module, images: torch.Tensor, batch: int = 250) -> t
 
 
 def cue_figures(
-    model: torch.nn.Module, images: torch.Tensor, cue_masks: torch.Tensor
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    cue_masks: torch.Tensor,
+    layer: str = benchmark_cnn.TARGET_LAYER,
 ) -> dict[str, float]:
-    """Grad-CAM of the biased class at block4 against the watermark, means over images:
+    """Grad-CAM of the biased class at ``layer`` against the watermark, means over images:
 
     energy: Σ(map · cue) / Σ map on the watermark's own pixels (8×8 = 1.6 % of the image);
     corner energy: the same on the watermark dilated by one block4 cell (4 px), i.e. the
@@ -64,7 +67,7 @@ def cue_figures(
     """
     model.eval()
     energy, corner, peak = [], [], []
-    cam = camlens.GradCAM(model, target_layers=benchmark_cnn.TARGET_LAYER)
+    cam = camlens.GradCAM(model, target_layers=layer)
     for i in range(0, len(images), 100):
         maps = cam(normalise(images[i : i + 100]), targets=camlens.ClassTarget(BIASED_CLASS))
         cue = cue_masks[i : i + 100].float()
@@ -81,7 +84,9 @@ def cue_figures(
     }
 
 
-def evaluate(model: torch.nn.Module, n: int, seed: int) -> dict[str, float]:
+def evaluate(
+    model: torch.nn.Module, n: int, seed: int, layer: str = benchmark_cnn.TARGET_LAYER
+) -> dict[str, float]:
     """The figures recorded in benchmark.json, on fresh test images (``split="test"``)."""
     clean = make_benchmark(n, seed=seed, split="test", cue="none")
     cued = make_benchmark(n, seed=seed, split="test", cue="biased_class")
@@ -110,11 +115,13 @@ def evaluate(model: torch.nn.Module, n: int, seed: int) -> dict[str, float]:
         ),
         **{
             f"gradcam_cue_{k}_biased_class_with_cue": v
-            for k, v in cue_figures(model, cued.images[is_b], cued.cue_masks[is_b]).items()
+            for k, v in cue_figures(model, cued.images[is_b], cued.cue_masks[is_b], layer).items()
         },
         **{
             f"gradcam_cue_{k}_other_classes_with_cue": v
-            for k, v in cue_figures(model, every.images[others], every.cue_masks[others]).items()
+            for k, v in cue_figures(
+                model, every.images[others], every.cue_masks[others], layer
+            ).items()
         },
         "per_class_accuracy_clean_test": per_class,
         "test_images": n,

@@ -150,6 +150,13 @@ class LayerOutputError(CamlensError, TypeError):
     code = "invalid_layer"
 
 
+class AttentionNotFoundError(CamlensError, LookupError):
+    """An attention method (rollout, Chefer, LeGrad) on a model, or a layer, with no attention."""
+
+    category = "usage"
+    code = "no_attention"
+
+
 class ConcurrentUseError(CamlensError, RuntimeError):
     """Two threads use one model in a way camlens cannot make safe (see docs/guide.md)."""
 
@@ -162,6 +169,12 @@ class TargetError(CamlensError, ValueError):
 
     category = "usage"
     code = "invalid_target"
+
+
+class NotADualEncoderError(TargetError):
+    """A text prompt given for a model that has no text encoder (not a CLIP-style model)."""
+
+    code = "not_a_dual_encoder"
 
 
 class RunDirError(CamlensError, RuntimeError):

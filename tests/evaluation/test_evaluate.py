@@ -389,3 +389,27 @@ def test_a_module_with_a_model_attribute_is_evaluated_as_it_is():
     with torch.no_grad():
         expected = (-inner(data["images"])).argmax(dim=1).double().mean()
     assert wrapped.scores["o"]["target_value"] == pytest.approx(float(expected))
+
+
+def test_attention_methods_beside_cams_on_a_token_layer():
+    """A zoo-like ViT whose CAM layer is a token norm: rollout and LeGrad use every attention
+    block (not that layer), Grad-CAM the layer; the sanity check re-runs each the same way."""
+    from camlens.methods import AttentionRollout, LeGrad
+    from camlens.zoo.benchmark_vit import BenchmarkViT
+
+    torch.manual_seed(0)
+    model = BenchmarkViT().eval()
+    x = torch.rand(4, 3, 64, 64)
+    labels = torch.tensor([0, 1, 2, 3])
+    result = evaluate(
+        model, {"images": x, "labels": labels}, methods=("gradcam", "rollout", "legrad"),
+        metrics=("sanity_random_logit",), target_layers="blocks.1.norm1", batch_size=4,
+        progress=False,
+    )  # fmt: skip
+    assert set(result.scores) == {"gradcam", "rollout", "legrad"}
+    assert result.info["target_layers"]["gradcam"] == ["blocks.1.norm1"]
+    # rollout ignores the class: its maps for the true and a random class are the same (1)
+    assert result.scores["rollout"]["sanity_random_logit"] == pytest.approx(1.0)
+    assert result.scores["legrad"]["sanity_random_logit"] < 1.0
+    for cls in (AttentionRollout, LeGrad):  # built by evaluate as by hand: every block
+        assert cls(model).attention_blocks(x) == [f"blocks.{i}.attn" for i in range(2)]

@@ -90,6 +90,7 @@ def test_page_explains_an_image_end_to_end(site, browser_page, tmp_path):
     assert page.input_value("#method") == "gradcam"
     assert page.input_value("#layer") == (loaded.target_layer or "")
     assert loaded.name in page.text_content("#model-name")
+    assert page.is_hidden("#prompt")  # a classifier: classes, no prompt box
 
     # pick an image: the top-5 and the overlay appear
     page.set_input_files("#file", str(picture))
@@ -195,3 +196,60 @@ def test_docs_page_renders_offline(site, browser_page):
     assert "camlens" in page.text_content("h1")
     # ReDoc's only refusal is its own logo from its CDN: nothing is fetched from elsewhere
     assert all("https://cdn.redoc.ly/" in text for text in blocked), blocked
+
+
+def tiny_clip():
+    """A random-weight CLIP-style dual encoder (the zoo's architecture) as a served model."""
+    from camlens.loading import LoadedModel
+    from camlens.zoo import Preprocess, benchmark_vit
+
+    torch.manual_seed(0)
+    return LoadedModel(
+        model=benchmark_vit.BenchmarkCLIP().eval(),
+        name="tiny-clip",
+        categories=None,
+        preprocess=Preprocess(64, benchmark_vit.MEAN, benchmark_vit.STD),
+        input_size=64,
+        device=torch.device("cpu"),
+        weights=None,
+        weights_sha256=None,
+        target_layer=benchmark_vit.CLIP_TARGET_LAYER,
+    )
+
+
+def test_page_shows_a_prompt_box_for_a_dual_encoder(browser_page, tmp_path):
+    from camlens import GradCAM
+    from camlens.targets import TextPromptTarget
+
+    loaded = tiny_clip()
+    page = browser_page
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    picture = tmp_path / "shapes.png"
+    picture.write_bytes(png_bytes(64, 64, seed=3))
+    with ThreadServer(create_app(loaded)) as server:
+        page.goto(server.url + "/")
+        page.wait_for_function("() => document.querySelectorAll('#method option').length > 0")
+        assert page.is_visible("#prompt")
+        assert page.is_hidden("#classes")
+        assert "dual encoder" in page.text_content("#model-name")
+        page.set_input_files("#file", str(picture))
+        page.wait_for_function(
+            "() => document.getElementById('status').textContent.includes('prompt')"
+        )
+        page.fill("#prompt", "a star")
+        page.press("#prompt", "Enter")
+        page.wait_for_selector("body[data-state=done]", timeout=120_000)
+        assert '"a star" (cosine ' in caption(page)
+        assert page.locator("#class-list li").count() == 0
+        # the page's map is camlens's map of the prompt's similarity on the image tower
+        target = TextPromptTarget(loaded.model, "a star")
+        x = loaded.preprocess(Image.open(picture))[None]
+        expected = GradCAM(target.image_model, loaded.target_layer)(x, targets=target)[0]
+        heat = decode_data_url(page.get_attribute("#heatmap", "src"))
+        assert heat.shape == (64, 64, 3)
+        from camlens.viz.overlay import get_colormap, to_uint8
+
+        colours = to_uint8(get_colormap("jet")(expected.double().numpy())[..., :3])
+        assert np.abs(heat.astype(int) - colours.astype(int)).max() <= 1
+    assert not problems, problems

@@ -30,6 +30,9 @@ def test_names():
     assert zoo.names() == [
         "benchmark-clean",
         "benchmark-biased",
+        "benchmark-vit-clean",
+        "benchmark-vit-biased",
+        "benchmark-clip",
         "cifar10-resnet20",
         "cifar10-resnet32",
         "cifar10-resnet44",

@@ -67,6 +67,27 @@ from ._common import (
     "(quote names with spaces). Repeat for several.",
 )
 @click.option(
+    "--prompt",
+    "prompts",
+    multiple=True,
+    metavar="TEXT",
+    help="For a CLIP-style dual encoder (e.g. benchmark-clip, an open_clip or Hugging Face "
+    "CLIP model): explain the image's similarity to this text, one map per prompt. Repeat for "
+    "several; replaces --target.",
+)
+@click.option(
+    "--contrast",
+    is_flag=True,
+    help="With --prompt: explain each prompt's softmax probability against the other prompts "
+    "instead of its cosine similarity.",
+)
+@click.option(
+    "--tokenizer",
+    metavar="FOLDER",
+    help="With --prompt: a Hugging Face tokenizer folder (a CLIPModel needs one; open_clip "
+    "models and benchmark-clip bring their own).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("camlens-out"),
@@ -111,6 +132,9 @@ def command(
     method: str,
     layer: str,
     targets: tuple[str, ...],
+    prompts: tuple[str, ...],
+    contrast: bool,
+    tokenizer: str | None,
     out: Path,
     batch_size: int,
     alpha: float,
@@ -131,6 +155,7 @@ def command(
     camlens explain cat.jpg --model demo
     camlens explain photos/*.jpg --model resnet50 --target top3 --out maps/
     camlens explain cat.jpg --model resnet18 --weights my.pt --target 281 --target tabby
+    camlens explain shapes.png --model benchmark-clip --prompt "a star" --prompt "a circle"
     """
     from PIL import Image
 
@@ -145,8 +170,22 @@ def command(
             f"unknown colormap {colormap!r}.", param_hint="--colormap"
         ) from None
     paths = list(images) if skip_bad else check_image_paths(images)
+    if (contrast or tokenizer) and not prompts:
+        raise click.UsageError("--contrast and --tokenizer go with --prompt.")
+    if prompts and targets != ("top1",):
+        raise click.UsageError("give --target (a classifier) or --prompt (a dual encoder).")
     loaded = load_model_for_cli(model, weights, device, labels, size)
-    chosen = resolve_targets(targets, loaded)
+    if prompts:
+        loaded, chosen = prompt_targets(loaded, prompts, contrast, tokenizer)
+    else:
+        from ..targets.text import dual_encoder_kind
+
+        if dual_encoder_kind(loaded.model):
+            raise click.UsageError(
+                f"{loaded.name} is a CLIP-style dual encoder: explain a text, e.g. "
+                '--prompt "a photo of a dog" (repeat for several), not a class.'
+            )
+        chosen = resolve_targets(targets, loaded)
     out.mkdir(parents=True, exist_ok=True)
     stems = unique_stems(paths)
     writer = _Writer(loaded, method_name, out, alpha, colormap, figure, raw, as_json)
@@ -178,7 +217,8 @@ def command(
                 aug_smooth=aug_smooth,
                 eigen_smooth=eigen_smooth,
             )
-        check_categories(loaded, results[0].outputs)
+        if not prompts:
+            check_categories(loaded, results[0].outputs)
         for i, (path_i, stem_i, _) in enumerate(batch):
             writer.write(path_i, stem_i, pictures[i], i, chosen, results, layers)
         batch = []
@@ -188,6 +228,36 @@ def command(
             f"the other {len(paths) - skipped} were explained.",
             EXIT_BAD_INPUT,
         )
+
+
+def prompt_targets(loaded, prompts, contrast, tokenizer):
+    """``(the image tower as a model to explain, [(tag, TextPromptTarget), ...])``: one target
+    per distinct prompt, the text encoded once. A model that is not a dual encoder raises
+    :class:`~camlens.targets.NotADualEncoderError`."""
+    import dataclasses
+    import re
+
+    from ..targets.text import TextPromptTarget, dual_encoder_kind
+
+    unique = list(dict.fromkeys(p.strip() for p in prompts))
+    tok = None
+    if tokenizer is not None:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
+    kind = dual_encoder_kind(loaded.model)
+    target = TextPromptTarget(loaded.model, unique, tokenizer=tok, contrast=contrast)
+    layer = loaded.target_layer
+    if layer and kind == "open_clip" and layer.startswith("visual."):
+        layer = layer.removeprefix("visual.")  # the tower's own name for it
+    tower = dataclasses.replace(loaded, model=target.image_model, target_layer=layer)
+    tags: list[str] = []
+    for text in unique:
+        tag = "prompt-" + (re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "text")
+        while tag in tags:
+            tag += "-2"
+        tags.append(tag)
+    return tower, list(zip(tags, target, strict=True))
 
 
 def _prepare(loaded, batch):
@@ -224,6 +294,9 @@ class _Writer:
 
         from ..viz import figure, overlay
 
+        if hasattr(chosen[0][1], "prompts"):
+            self.write_prompts(path, stem, picture, i, chosen, results, layers)
+            return
         outputs = results[0].outputs[i].detach().float().cpu().flatten()
         probabilities = torch.softmax(outputs, dim=0)
         best = int(outputs.argmax())
@@ -282,3 +355,68 @@ class _Writer:
         more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
         name = class_label(self.loaded, best)
         say(f"{path}  {name} {100 * predicted['probability']:.1f}%  -> {records[0]['png']}{more}")
+
+    def save_map(self, base, picture, cam_map, title) -> tuple[Path, Path]:
+        """Write ``<base>.npy`` and the overlay (or figure) ``<base>.png``."""
+        import numpy as np
+        from PIL import Image
+
+        from ..viz import figure, overlay
+
+        npy = base.with_name(base.name + ".npy")
+        np.save(npy, cam_map.astype(np.float32))
+        png = base.with_name(base.name + ".png")
+        if self.figure:
+            fig = figure(picture, cam_map, title, colormap=self.colormap, alpha=self.alpha)
+            fig.savefig(png, dpi=100)
+        else:
+            Image.fromarray(
+                overlay(picture, cam_map, colormap=self.colormap, alpha=self.alpha)
+            ).save(png)
+        return png, npy
+
+    def write_prompts(self, path, stem, picture, i, chosen, results, layers) -> None:
+        """One map per prompt; the summary names the prompt the image is most similar to."""
+        import numpy as np
+
+        records = []
+        for (tag, target), result in zip(chosen, results, strict=True):
+            cam_map = result.maps[i].detach().float().cpu().numpy()
+            score = float(result.scores[i])
+            what = "probability" if target.contrast else "cosine"
+            title = f"{target.prompt!r} {what} {score:.3f}\n{self.method} @ {', '.join(layers)}"
+            png, npy = self.save_map(
+                self.out / f"{stem}.{self.method}.{tag}", picture, cam_map, title
+            )
+            if self.raw:
+                for n, (layer, values) in enumerate(result.raw.items()):
+                    suffix = ".raw.npy" if len(result.raw) == 1 else f".raw{n}-{layer}.npy"
+                    base = self.out / f"{stem}.{self.method}.{tag}"
+                    np.save(base.with_name(base.name + suffix), values[i].detach().cpu().numpy())
+            records.append(
+                {
+                    "target": tag,
+                    "prompt": target.prompt,
+                    what: score,
+                    "png": str(png),
+                    "npy": str(npy),
+                }
+            )
+        key = "probability" if chosen[0][1].contrast else "cosine"
+        best = max(records, key=lambda r: r[key])
+        if self.as_json:
+            say(
+                json.dumps(
+                    {
+                        "image": str(path),
+                        "model": self.loaded.name,
+                        "method": self.method,
+                        "layers": layers,
+                        "best_prompt": best["prompt"],
+                        "maps": records,
+                    }
+                )
+            )
+            return
+        more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
+        say(f"{path}  {best['prompt']!r} {key} {best[key]:.3f}  -> {records[0]['png']}{more}")

@@ -92,8 +92,9 @@ def command(
         if show_all
         else [
             info
-            for info in candidates
-            if not depth or info.name.count(".") < depth or info.name == auto
+            for info in infos
+            if (info.candidate or info.attention is not None)
+            and (not depth or info.name.count(".") < depth or info.name == auto)
         ]
     )
     if as_json:
@@ -104,6 +105,7 @@ def command(
                 "shape": list(info.shape),
                 "grid": list(info.grid) if info.grid else None,
                 "candidate": info.candidate,
+                "attention": info.attention is not None,
                 "auto": info.name == auto,
             }
             for info in shown
@@ -117,9 +119,10 @@ def command(
         return
     say(format_layers(shown))
     if not show_all:
+        listed = sum(info.candidate for info in shown)
         hidden = (
-            f", {len(candidates) - len(shown)} deeper ones hidden (--depth 0)"
-            if len(shown) < len(candidates)
+            f", {len(candidates) - listed} deeper ones hidden (--depth 0)"
+            if listed < len(candidates)
             else ""
         )
         say(

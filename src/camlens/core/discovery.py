@@ -7,6 +7,9 @@ gradient reaches more than one of those positions — which rules out global poo
 heads, and a transformer's tokens after the last attention (there only the class token matters).
 The automatic choice is the last candidate to run; for token models the last normalisation layer
 among the candidates (the last block's normalised tokens, e.g. ViT's ``ln_1`` / ``norm1``).
+
+Attention blocks (the modules whose attention :mod:`camlens.core.attention` captures, for rollout,
+Chefer and LeGrad) are listed too, with ``attention`` set to the shape of their probabilities.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class LayerInfo:
     positions_with_gradient: int  # grid positions the top-1 score's gradient reaches
     calls: int
     candidate: bool
+    attention: tuple[int, ...] | None = None  # (1, heads, queries, keys) for attention blocks
 
     @property
     def tokens(self) -> bool:
@@ -108,6 +112,29 @@ def layers(model: nn.Module, example_input: Tensor) -> list[LayerInfo]:
                 name, type(module).__name__, tuple(output.shape), grid, reached, count, candidate
             )
         )
+    return _with_attention(model, x.detach(), infos)
+
+
+def _with_attention(model: nn.Module, x: Tensor, infos: list[LayerInfo]) -> list[LayerInfo]:
+    """Mark the attention blocks (adding those whose output is not a tensor, e.g.
+    ``nn.MultiheadAttention``'s tuple), all in forward order."""
+    from .attention import find_attention
+    from .reshape import token_grid
+
+    blocks, finished = find_attention(model, x)
+    by_name = {info.name: info for info in infos}
+    for block in blocks:
+        if block.name in by_name:
+            by_name[block.name].attention = block.shape
+            continue
+        keys = token_grid(block.shape[-1], x.shape[2:])
+        info = LayerInfo(
+            block.name or "<model>", type(block.module).__name__, block.shape,
+            keys[1] if keys else None, 0, 1, False, block.shape,
+        )  # fmt: skip
+        by_name[block.name] = info
+        infos.append(info)
+    infos.sort(key=lambda i: finished.get(i.name, len(finished)))
     return infos
 
 
@@ -138,8 +165,9 @@ def format_layers(infos: list[LayerInfo]) -> str:
     rows = [("", "layer", "type", "output shape", "grid", "grad positions")]
     for i in infos:
         grid = "x".join(map(str, i.grid)) if i.grid else "-"
+        kind = f"{i.kind} (attention)" if i.attention is not None else i.kind
         rows.append(
-            ("*" if i.candidate else "", i.name, i.kind, str(tuple(i.shape)), grid,
+            ("*" if i.candidate else "", i.name, kind, str(tuple(i.shape)), grid,
              str(i.positions_with_gradient))
         )  # fmt: skip
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]

@@ -3,6 +3,7 @@ module) and re-exported here, so ``from camlens.core.errors import ...`` keeps w
 
 from __future__ import annotations
 
+from ..errors import AttentionNotFoundError as AttentionNotFoundError
 from ..errors import AutoLayerWarning as AutoLayerWarning
 from ..errors import CamlensError as CamlensError
 from ..errors import ConcurrentUseError as ConcurrentUseError

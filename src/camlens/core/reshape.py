@@ -2,7 +2,8 @@
 
 - CNN feature maps ``(B, C, H, W)`` (and 1-D ``(B, C, L)``, 3-D ``(B, C, D, H, W)``) pass through.
 - Channel-last maps ``(B, H, W, C)`` (Swin) are permuted.
-- Transformer tokens ``(B, N, D)`` of an image model: the leading extra tokens (class, distillation,
+- Transformer tokens ``(B, N, D)`` (or sequence-first ``(N, B, D)``, as open_clip's blocks give)
+  of an image model: the leading extra tokens (class, distillation,
   register tokens) are dropped and the rest laid out on the patch grid, whose size is inferred from
   the input size (``N - extra = h·w`` with ``h/w`` the input's aspect ratio); for a video/volume
   input ``(B, C, T, H, W)`` on a ``t×h×w`` grid.
@@ -93,8 +94,12 @@ def auto_reshape(output: Tensor, input_shape: Sequence[int], name: str = "layer"
         if _fits(first, spatial):
             return output  # channels first with uneven strides (e.g. stride (4, 1))
     if output.ndim == 3 and nd in (2, 3):
-        tokens = output.shape[1]
-        found = token_grid(tokens, spatial) if nd == 2 else video_token_grid(tokens, spatial)
+        grid_of = token_grid if nd == 2 else video_token_grid
+        found = grid_of(output.shape[1], spatial)
+        if found is None and output.shape[1] == input_shape[0] != output.shape[0]:
+            # sequence-first tokens (N, B, D), as open_clip's blocks run
+            found = grid_of(output.shape[0], spatial)
+            output = output.transpose(0, 1) if found is not None else output
         if found is not None:
             extra, grid = found
             grid_tokens = output[:, extra:, :]

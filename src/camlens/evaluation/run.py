@@ -93,6 +93,14 @@ def _method_name(spec: Any) -> str:
     return getattr(spec, "__name__", type(spec).__name__)
 
 
+def _layers_for(spec: Any, target_layers: LayersSpec | None) -> LayersSpec | None:
+    """The CAM layers for a CAM; ``None`` (every attention block) for an attention method."""
+    from ..methods._attention import AttentionMethod
+
+    is_attention = isinstance(spec, type) and issubclass(spec, AttentionMethod)
+    return None if is_attention or isinstance(spec, AttentionMethod) else target_layers
+
+
 def _build_method(
     spec: Any,
     model: nn.Module,
@@ -106,7 +114,7 @@ def _build_method(
         except KeyError as exc:
             raise InvalidInputError(str(exc.args[0])) from None
     if isinstance(spec, type):
-        return spec(model, target_layers, reshape_transform, **kwargs)
+        return spec(model, _layers_for(spec, target_layers), reshape_transform, **kwargs)
     if callable(spec):
         return spec
     raise InvalidInputError(
@@ -125,7 +133,7 @@ def _rerun_spec(
     (sanity checks, coherency, ARCC): a CAM class with its options, or a callable
     ``(model, inputs, targets) -> maps`` (see :mod:`camlens.metrics._method`)."""
     if isinstance(cam, BaseCAM):
-        names = getattr(cam.adapter, "layer_names", None) or target_layers
+        names = getattr(cam.adapter, "layer_names", None) or _layers_for(cam, target_layers)
         options = {"target_layers": names, "reshape_transform": reshape_transform, **kwargs}
         return {"method": type(cam), "method_kwargs": options}
 
@@ -242,7 +250,8 @@ def evaluate(
             class or function ``(inputs, targets) -> (B, H, W) maps``.
         metrics: names in ``camlens.metrics.METRICS``, Metric classes or instances. ``None``: the
             :data:`DEFAULT_METRICS` that the data supports (masks/boxes ones only with masks/boxes).
-        target_layers: for the CAMs (``None``: the zoo entry's layer, else chosen automatically).
+        target_layers: for the CAMs (``None``: the zoo entry's layer, else chosen automatically);
+            attention methods (rollout, Chefer, LeGrad) always use every attention block.
         targets: ``"label"`` (explain the true class), ``"predicted"`` (the top-1 class), or a
             class index explained on every image (e.g. a biased class).
         batch_size: images per batch (data sets and tensors; iterables keep their batches).

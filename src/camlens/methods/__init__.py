@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..core.base import BaseCAM
 from .ablationcam import AblationCAM, NearZeroScoreWarning
 from .cam import CAM
+from .chefer import CheferRelevance
 from .dff import DeepFeatureFactorization, Factorization
 from .eigencam import EigenCAM
 from .eigengradcam import EigenGradCAM
@@ -18,8 +19,10 @@ from .hirescam import HiResCAM
 from .iscam import ISCAM
 from .kpcacam import KPCACAM
 from .layercam import LayerCAM
+from .legrad import LeGrad
 from .randomcam import RandomCAM
 from .refinecam import RefineCAM
+from .rollout import AttentionRollout
 from .scorecam import ScoreCAM
 from .segeigencam import SegEigenCAM
 from .sess import SESS
@@ -55,6 +58,10 @@ METHODS: dict[str, type[BaseCAM]] = {
     "smoothgradcam++": SmoothGradCAMPlusPlus,
     "refinecam": RefineCAM,
     "sess": SESS,
+    # attention methods (transformers only): methods/_attention.py
+    "rollout": AttentionRollout,
+    "chefer": CheferRelevance,
+    "legrad": LeGrad,
 }
 _ALIASES = {
     "gradcampp": "gradcam++",
@@ -63,6 +70,8 @@ _ALIASES = {
     "smoothgradcamplusplus": "smoothgradcam++",
     "ablation": "ablationcam",
     "score": "scorecam",
+    "attentionrollout": "rollout",
+    "cheferrelevance": "chefer",
 }
 
 
@@ -84,6 +93,8 @@ __all__ = [
     "SESS",
     "SSCAM",
     "AblationCAM",
+    "AttentionRollout",
+    "CheferRelevance",
     "DeepFeatureFactorization",
     "EigenCAM",
     "EigenGradCAM",
@@ -96,6 +107,7 @@ __all__ = [
     "GradCAMPlusPlus",
     "HiResCAM",
     "LayerCAM",
+    "LeGrad",
     "NearZeroScoreWarning",
     "RandomCAM",
     "ReSTTarget",

@@ -447,6 +447,7 @@ def create_app(
             "rejected": stats.rejected,
             "timed_out": stats.timed_out,
             "cancelled": stats.cancelled,
+            "dual_encoder": explainer.dual is not None,
             "limits": {
                 "max_upload_bytes": limits.max_upload_bytes,
                 "max_pixels": limits.max_pixels,

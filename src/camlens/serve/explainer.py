@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from ..core.layers import resolve_layers
 from ..loading import DEFAULT_INPUT_SIZE, LoadedModel
 from ..methods import METHODS, get_method
 from ..targets import ClassTarget
+from ..targets.text import TextPromptTarget, dual_encoder_kind, image_tower
 from ..viz.overlay import as_rgb, get_colormap, overlay, to_uint8
 from .errors import invalid
 from .gate import check_cancelled
@@ -138,7 +140,12 @@ class Explainer:
     def __init__(self, loaded: Any, limits: Limits) -> None:
         self.loaded = loaded
         self.limits = limits
-        self.model: nn.Module = loaded.model
+        # A CLIP-style dual encoder is explained through its image tower, for a text prompt.
+        kind = dual_encoder_kind(loaded.model)
+        self.dual: nn.Module | None = loaded.model if kind else None
+        self.model: nn.Module = image_tower(loaded.model) if kind else loaded.model
+        self._prompts: dict[str, TextPromptTarget] = {}
+        self._prompts_lock = threading.Lock()
         self.name = str(getattr(loaded, "name", None) or type(self.model).__name__)
         self.device = torch.device(getattr(loaded, "device", None) or "cpu")
         self.preprocess: Callable[[Image.Image], Tensor] = loaded.preprocess
@@ -153,6 +160,8 @@ class Explainer:
         if self.categories is not None and len(self.categories) != self.num_classes:
             self.categories = None  # names that do not fit the output would mislead
         layer = getattr(loaded, "target_layer", None)
+        if layer and kind == "open_clip":
+            layer = layer.removeprefix("visual.")  # the tower's name for it
         self.default_layer: str = layer or choose_layer(self.model, grey)
         resolve_layers(self.model, self.default_layer)  # a wrong --layer fails at start
         self._black = self._tensor(Image.new("RGB", (width, height), (0, 0, 0)))[0]
@@ -184,7 +193,19 @@ class Explainer:
             resolve_layers(self.model, layer)
         except LayerNotFoundError as exc:
             raise invalid("unknown_layer", f"{exc} GET /v1/layers lists the layers.") from None
-        target = self.class_index(options.target)
+        if options.prompt is not None and self.dual is None:
+            raise invalid(
+                "not_a_dual_encoder",
+                f"{self.name} is not a CLIP-style dual encoder, so it has no text side: leave "
+                "out 'prompt' and give a class 'target' instead.",
+            )
+        if self.dual is not None and not (options.prompt or "").strip():
+            raise invalid(
+                "missing_prompt",
+                f"{self.name} is a dual encoder: give a text 'prompt' to explain (e.g. "
+                '{"prompt": "a photo of a dog"}).',
+            )
+        target = None if self.dual is not None else self.class_index(options.target)
         try:
             get_colormap(options.colormap)
         except Exception as exc:
@@ -258,6 +279,8 @@ class Explainer:
         x = self._tensor(image)
         check_cancelled()
         layer = checked.layer
+        if self.dual is not None:
+            return self._run_prompt(model, image, x, options, checked, want_png, start)
         targets = None if checked.target is None else ClassTarget(checked.target)
         cam = checked.method(model, layer)
         explanation = cam.explain(x, targets)
@@ -304,4 +327,64 @@ class Explainer:
         }
         if not all(math.isfinite(float(v["score"])) for v in body["top_k"]):
             raise invalid("invalid_output", "the model returned NaN or infinite scores.")
+        return Rendered(body, None, headers)
+
+    def prompt_target(self, prompt: str) -> TextPromptTarget:
+        """The prompt's target, its text encoded once and kept (the last 64 prompts)."""
+        prompt = prompt.strip()
+        with self._prompts_lock:
+            target = self._prompts.get(prompt)
+            if target is None:
+                target = TextPromptTarget(self.dual, prompt)
+                if len(self._prompts) >= 64:
+                    self._prompts.pop(next(iter(self._prompts)))
+                self._prompts[prompt] = target
+        return target
+
+    def _run_prompt(
+        self,
+        model: nn.Module,
+        image: Image.Image,
+        x: Tensor,
+        options: ExplainOptions,
+        checked: Checked,
+        want_png: bool,
+        start: float,
+    ) -> Rendered:
+        """A dual encoder: the map of the image's cosine similarity to ``options.prompt``."""
+        target = self.prompt_target(options.prompt or "")
+        layer = checked.layer
+        explanation = checked.method(model, layer).explain(x, target)
+        check_cancelled()
+        cam_map = explanation.maps[0].detach().float().cpu()
+        picture = self.view(image, x)
+        blended = overlay(picture, cam_map, options.colormap, options.alpha)
+        cosine = float(explanation.scores[0])
+        if not math.isfinite(cosine):
+            raise invalid("invalid_output", "the model returned a NaN or infinite embedding.")
+        headers = {
+            "X-Camlens-Method": header_text(checked.name),
+            "X-Camlens-Layer": header_text(layer),
+        }
+        if want_png:
+            return Rendered(None, png_bytes(blended), headers)
+        scored = {"index": 0, "label": target.prompt, "score": round(cosine, 6)}
+        scored["probability"] = None
+        colours = to_uint8(get_colormap(options.colormap)(cam_map.double().numpy())[..., :3])
+        body = {
+            "model": self.name,
+            "method": checked.name,
+            "layer": layer,
+            "target": scored,
+            "prediction": scored,
+            "top_k": [],
+            "map": small_map(cam_map, options.map_size),
+            "image": data_url(png_bytes(picture)),
+            "heatmap": data_url(png_bytes(colours)),
+            "overlay": data_url(png_bytes(blended)),
+            "alpha": options.alpha,
+            "colormap": options.colormap,
+            "seconds": round(time.perf_counter() - start, 4),
+            "prompt": target.prompt,
+        }
         return Rendered(body, None, headers)

@@ -24,6 +24,12 @@ class ExplainOptions(BaseModel):
         description='the class to explain: an index (281 or "281") or a class name '
         '("tabby", any case), as `camlens explain --target`; default: the top-1 class',
     )
+    prompt: str | None = Field(
+        None,
+        max_length=300,
+        description="for a CLIP-style dual encoder (GET /healthz: dual_encoder): the text whose "
+        "similarity to the image to explain (replaces target)",
+    )
     colormap: str = Field("jet", description="a matplotlib colormap name")
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="weight of the map in the overlay")
     top_k: int = Field(5, ge=1, description="how many of the best classes to list")
@@ -65,12 +71,14 @@ def options_error(exc: ValidationError) -> ServeError:
 
 
 class ClassScore(BaseModel):
-    """One class: its index, name (when the model has names), logit and softmax probability."""
+    """One class: its index, name (when the model has names), logit and softmax probability.
+    For a text prompt: index 0, the prompt as label, its cosine similarity as score, no
+    probability."""
 
     index: int
     label: str | None
     score: float
-    probability: float
+    probability: float | None
 
 
 class MapArray(BaseModel):
@@ -103,6 +111,7 @@ class ExplainResponse(BaseModel):
     alpha: float
     colormap: str
     seconds: float
+    prompt: str | None = None
 
 
 class MethodInfo(BaseModel):
@@ -143,6 +152,7 @@ class Health(BaseModel):
     timed_out: int
     cancelled: int
     limits: dict[str, int | float]
+    dual_encoder: bool = False
 
 
 class ErrorResponse(BaseModel):

@@ -24,20 +24,25 @@ from .detection import (
 )
 from .embedding import SimilarityTarget
 from .segmentation import SegmentationTarget
+from .text import NotADualEncoderError, TextPromptTarget, dual_encoder_kind, image_tower
 
 __all__ = [
     "BinaryTarget",
     "BoxTarget",
     "ClassTarget",
     "CounterfactualTarget",
+    "NotADualEncoderError",
     "PaddedDetections",
     "RankTarget",
     "SegmentationTarget",
     "SimilarityTarget",
     "SoftmaxTarget",
     "Target",
+    "TextPromptTarget",
     "YOLOTarget",
+    "dual_encoder_kind",
     "fpn_layers",
+    "image_tower",
     "pad_detections",
     "resolve_targets",
     "score_targets",

@@ -8,6 +8,7 @@ x = m.preprocess(image)[None]               # (1, 3, 64, 64)
 from __future__ import annotations
 
 from .benchmark_cnn import BenchmarkCNN
+from .benchmark_vit import BenchmarkCLIP, BenchmarkViT
 from .cifar10 import DataNotFoundError, cifar10_test, cifar10_test_root
 from .cifar_resnet import CifarResNet, cifar_resnet
 from .paths import shared_data_dir
@@ -20,11 +21,14 @@ from .registry import (
     cifar_checkpoint,
     load,
     names,
+    transformer_record,
 )
 
 __all__ = [
     "CIFAR10_CLASSES",
+    "BenchmarkCLIP",
     "BenchmarkCNN",
+    "BenchmarkViT",
     "CifarResNet",
     "DataNotFoundError",
     "Preprocess",
@@ -38,4 +42,5 @@ __all__ = [
     "load",
     "names",
     "shared_data_dir",
+    "transformer_record",
 ]

@@ -4,6 +4,11 @@
   trained on the shapes benchmark (:mod:`camlens.datasets`) without / with the spurious
   watermark on the "triangle" class; shipped inside the package (``zoo/weights/``), SHA-256
   recorded in ``zoo/weights/benchmark.json`` and checked at load.
+- ``benchmark-vit-clean`` / ``benchmark-vit-biased``: the same two for a small ViT
+  (:class:`~camlens.zoo.benchmark_vit.BenchmarkViT`), and ``benchmark-clip``: a tiny CLIP-style
+  dual encoder (:class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP`) trained on captioned one- and
+  two-shape scenes (:func:`camlens.datasets.scenes.make_scenes`); record
+  ``zoo/weights/benchmark-vit.json`` (``scripts/train_benchmark_vit.py``).
 - ``cifar10-resnet20/32/44/56``: the classic CIFAR ResNets; checkpoints (akamaster's
   ``resnet20-12fca82f.th`` …) are read from ``$CAMLENS_SHARED_DATA/cifar10-resnet/`` or
   ``../shared/data/cifar10-resnet/`` or an explicit ``weights=`` path, SHA-256 checked.
@@ -38,13 +43,15 @@ from ..pretrained import (
     WeightsNotFoundError,
     sha256_of,
 )
-from . import benchmark_cnn
+from . import benchmark_cnn, benchmark_vit
 from .benchmark_cnn import BenchmarkCNN
 from .cifar_resnet import cifar_resnet
 from .paths import ENV_VAR, shared_data_candidates, shared_data_dir
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 BENCHMARK_RECORD = WEIGHTS_DIR / "benchmark.json"
+TRANSFORMER_RECORD = WEIGHTS_DIR / "benchmark-vit.json"
+TRANSFORMERS = ("benchmark-vit-clean", "benchmark-vit-biased", "benchmark-clip")
 BENCHMARK_CLASSES = list(CLASSES)  # the shapes benchmark's classes, in label order
 CIFAR10_CLASSES = [
     "airplane",
@@ -147,7 +154,7 @@ class ZooModel:
 
 def names() -> list[str]:
     """Every name :func:`load` accepts."""
-    return ["benchmark-clean", "benchmark-biased"] + [
+    return ["benchmark-clean", "benchmark-biased", *TRANSFORMERS] + [
         f"cifar10-resnet{d}" for d in sorted(CIFAR_CHECKPOINTS)
     ]
 
@@ -160,6 +167,52 @@ def benchmark_record() -> dict[str, Any]:
             "Run `python scripts/train_benchmark.py` from the repository root."
         )
     return json.loads(BENCHMARK_RECORD.read_text())
+
+
+def transformer_record() -> dict[str, Any]:
+    """The training record ``zoo/weights/benchmark-vit.json`` of the ViTs and the CLIP."""
+    if not TRANSFORMER_RECORD.is_file():
+        raise WeightsNotFoundError(
+            f"{TRANSFORMER_RECORD} is missing: the benchmark transformers are not built yet. "
+            "Run `python scripts/train_benchmark_vit.py` from the repository root."
+        )
+    return json.loads(TRANSFORMER_RECORD.read_text())
+
+
+def _load_transformer(name: str, weights: str | PathLike[str] | None) -> ZooModel:
+    variant = name.removeprefix("benchmark-")
+    record = transformer_record()
+    if variant not in record["models"]:
+        raise WeightsNotFoundError(
+            f"{TRANSFORMER_RECORD} has no {variant!r} entry; rerun "
+            f"`python scripts/train_benchmark_vit.py --variants {variant}`."
+        )
+    entry = record["models"][variant]
+    path = Path(weights) if weights is not None else WEIGHTS_DIR / entry["file"]
+    how = "Reinstall camlens or rerun scripts/train_benchmark_vit.py."
+    if not path.is_file():
+        raise WeightsNotFoundError(f"{path} is missing. {how}")
+    sha = sha256_of(path) if weights is not None else _verify(path, entry["sha256"], how)
+    clip = variant == "clip"
+    model = (
+        benchmark_vit.BenchmarkCLIP()
+        if clip
+        else benchmark_vit.BenchmarkViT(num_classes=len(BENCHMARK_CLASSES))
+    )
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=True)
+    return ZooModel(
+        name=name,
+        model=model,
+        # the CLIP's output is an embedding: no classes (explain it with text prompts)
+        categories=[] if clip else list(record.get("classes", BENCHMARK_CLASSES)),
+        preprocess=Preprocess(benchmark_vit.INPUT_SIZE, benchmark_vit.MEAN, benchmark_vit.STD),
+        input_size=benchmark_vit.INPUT_SIZE,
+        # the layer in the model CAM methods explain: the ViT, or the CLIP's image tower
+        target_layer=benchmark_vit.CLIP_TARGET_LAYER if clip else benchmark_vit.TARGET_LAYER,
+        weights_path=path,
+        weights_sha256=sha,
+        info={**entry, "biased_class": BENCHMARK_CLASSES.index("triangle")},
+    )
 
 
 def _verify(path: Path, expected: str, how: str) -> str:
@@ -264,6 +317,8 @@ def load(
     depth = name.removeprefix("cifar10-resnet")
     if name in ("benchmark-clean", "benchmark-biased"):
         zm = _load_benchmark(name, weights)
+    elif name in TRANSFORMERS:
+        zm = _load_transformer(name, weights)
     elif name.startswith("cifar10-resnet") and depth.isdigit() and int(depth) in CIFAR_CHECKPOINTS:
         zm = _load_cifar(name, int(depth), weights)
     else:

@@ -3,7 +3,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { file: null, target: null, busy: false, result: null, pending: false };
+const state = {
+  file: null, target: null, busy: false, result: null, pending: false, dual: false,
+};
 
 function setStatus(text) {
   $("status").textContent = text;
@@ -36,7 +38,13 @@ async function loadServerInfo() {
       getJSON("/v1/methods"),
       getJSON("/v1/layers"),
     ]);
-    $("model-name").textContent = `Model: ${health.model} (${health.classes} classes)`;
+    state.dual = Boolean(health.dual_encoder);
+    $("model-name").textContent = state.dual
+      ? `Model: ${health.model} (dual encoder: explain a text prompt)`
+      : `Model: ${health.model} (${health.classes} classes)`;
+    // a dual encoder (CLIP-style) is explained for a text prompt, not a class
+    $("prompt-row").hidden = !state.dual;
+    $("classes").hidden = state.dual;
     const method = $("method");
     for (const m of methods.methods) {
       const el = option(m.name, m.name, m.name === methods.default);
@@ -114,10 +122,15 @@ function renderResult(result) {
   $("overlay-base").src = result.image;
   $("heatmap").src = result.heatmap;
   applyAlpha();
-  renderClasses(result);
-  const name = result.target.label ?? `class ${result.target.index}`;
-  $("overlay-caption").textContent =
-    `${result.method} on ${result.layer}: ${name} (${percent(result.target.probability)})`;
+  if (result.prompt != null) {
+    $("overlay-caption").textContent =
+      `${result.method} on ${result.layer}: "${result.prompt}" (cosine ${result.target.score.toFixed(3)})`;
+  } else {
+    renderClasses(result);
+    const name = result.target.label ?? `class ${result.target.index}`;
+    $("overlay-caption").textContent =
+      `${result.method} on ${result.layer}: ${name} (${percent(result.target.probability)})`;
+  }
   $("download").disabled = false;
   document.body.dataset.state = "done";
   setStatus(`Explained in ${result.seconds.toFixed(2)} s.`);
@@ -125,6 +138,10 @@ function renderResult(result) {
 
 async function explain() {
   if (!state.file) return;
+  if (state.dual && !$("prompt").value.trim()) {
+    setStatus("Type a prompt to explain, then press Enter.");
+    return;
+  }
   if (state.busy) {
     state.pending = true; // run again with the latest choices when this one ends
     return;
@@ -141,7 +158,8 @@ async function explain() {
     alpha: currentAlpha(),
     top_k: 5,
   };
-  if (state.target !== null) options.target = state.target;
+  if (state.dual) options.prompt = $("prompt").value.trim();
+  else if (state.target !== null) options.target = state.target;
   const form = new FormData();
   form.append("image", state.file, state.file.name || "image");
   form.append("options", JSON.stringify(options));
@@ -213,7 +231,8 @@ function download() {
   ctx.drawImage(heat, 0, 0, canvas.width, canvas.height);
   canvas.toBlob((blob) => {
     const link = document.createElement("a");
-    const label = (state.result.target.label ?? `class-${state.result.target.index}`)
+    const label = (state.result.prompt ?? state.result.target.label ??
+      `class-${state.result.target.index}`)
       .replace(/[^A-Za-z0-9_-]+/g, "-");
     link.href = URL.createObjectURL(blob);
     link.download = `camlens-${state.result.method}-${label}.png`;
@@ -243,6 +262,7 @@ function setUp() {
   for (const id of ["method", "layer", "colormap"]) {
     $(id).addEventListener("change", () => explain());
   }
+  $("prompt").addEventListener("change", () => explain());
   $("alpha").addEventListener("input", applyAlpha);
   $("explain").addEventListener("click", () => explain());
   $("download").addEventListener("click", download);

@@ -1,0 +1,77 @@
+"""Attention rollout — Abnar & Zuidema, "Quantifying Attention Flow in Transformers", ACL 2020
+(arXiv:2005.00928); head fusion and discard ratio as in the reference implementation
+jacobgil/vit-explain (``vit_rollout.py``, ``rollout()``).
+
+Per block l with attention A_l ``(B, heads, N, N)``:
+
+    Ā_l = fuse_h(A_l)                       (mean, max or min over heads)
+    Ā_l[lowest ⌊N²·r⌋ entries] = 0         (discard ratio r; entry (0, 0), class→class, is kept)
+    Â_l = (Ā_l + I) / 2,  rows renormalised to sum to 1    (the residual connection)
+    R   = Â_L · … · Â_1                     (R = I before the first block)
+    map = R[cls, patches]                   (mean row without a class token)
+
+A pooling attention at the end (fewer queries than keys, CLIP ResNet's ``AttnPool2d``) has no
+residual: its fused row multiplies R as it is. vit-explain divides by ``a.sum(dim=-1)`` without
+``keepdim``, which broadcasts over columns; the two agree whenever nothing is discarded (then
+every row of Â already sums to 1); camlens renormalises rows, as the paper's row-stochastic
+graph needs.
+
+Shapes: A_l ``(B, heads, N, N)`` -> R ``(B, N, N)`` -> map ``(B, h, w)``. No gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ..core.attention import AttentionCapture
+from ..core.layers import LayersSpec
+from ._attention import HEAD_FUSIONS, AttentionMethod, fuse_heads, is_pooling, query_row
+
+
+def discard_lowest(fused: Tensor, ratio: float) -> Tensor:
+    """Zero the lowest ``⌊L·S·ratio⌋`` entries of each image's ``(L, S)`` matrix, never (0, 0)."""
+    flat = fused.flatten(1)
+    count = int(flat.shape[1] * ratio)
+    if count == 0:
+        return fused
+    lowest = flat.topk(count, dim=1, largest=False).indices
+    drop = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, lowest, True)
+    drop[:, 0] = False
+    return flat.masked_fill(drop, 0).view_as(fused)
+
+
+class AttentionRollout(AttentionMethod):
+    uses_gradients: ClassVar[bool] = False
+    gradient_kind: ClassVar[str] = "none"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layers: LayersSpec | None = None,
+        reshape_transform: Any = None,
+        *,
+        head_fusion: str = "mean",
+        discard_ratio: float = 0.0,
+        differentiable: bool = False,
+    ) -> None:
+        if head_fusion not in HEAD_FUSIONS:
+            raise ValueError(f"head_fusion must be one of {HEAD_FUSIONS}, got {head_fusion!r}.")
+        if not 0.0 <= discard_ratio < 1.0:
+            raise ValueError(f"discard_ratio must be in [0, 1), got {discard_ratio}.")
+        super().__init__(model, target_layers, reshape_transform, differentiable=differentiable)
+        self.head_fusion = head_fusion
+        self.discard_ratio = discard_ratio
+
+    def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
+        result = None
+        for attention in capture.attentions:
+            fused = discard_lowest(fuse_heads(attention, self.head_fusion), self.discard_ratio)
+            if not is_pooling(attention):
+                eye = torch.eye(fused.shape[-1], dtype=fused.dtype, device=fused.device)
+                fused = (fused + eye) / 2
+                fused = fused / fused.sum(dim=-1, keepdim=True)
+            result = fused if result is None else fused @ result
+        return query_row(result, extra)
