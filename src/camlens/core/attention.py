@@ -1,8 +1,8 @@
 """Attention capture for any PyTorch transformer, during one call only.
 
-Mechanism: a :class:`torch.overrides.TorchFunctionMode` (like :mod:`camlens.pixel._relu_override`)
-active only during the forward pass, plus pre/post forward hooks on the watched attention modules
-that say which module is running. Inside a watched module the mode
+Mechanism: a :class:`torch.overrides.TorchFunctionMode` (like :mod:`camlens.pixel._relu_override`),
+switched on by pre/post forward hooks on the watched attention modules only while one of them
+runs (so the rest of the model runs without Python dispatch). Inside a watched module the mode
 
 - replaces ``F.scaled_dot_product_attention`` (timm ``fused_attn``, Hugging Face ``sdpa``) by the
   same attention computed explicitly, ``P = softmax(q kᵀ · scale + mask)``, ``out = P v``;
@@ -92,20 +92,25 @@ class AttentionMode(TorchFunctionMode):
     # --- which watched module is running --------------------------------------------------------
     @contextlib.contextmanager
     def hooked(self) -> Iterator[AttentionMode]:
+        """Hooks on the watched modules for the block; the mode itself is on only while one of
+        them runs (the rest of the model runs at full speed, without Python dispatch)."""
         try:
             for index, (_, module) in enumerate(self.watch):
                 self._handles.append(module.register_forward_pre_hook(self._enter(index)))
                 self._handles.append(module.register_forward_hook(self._exit, always_call=True))
-            with self:
-                yield self
+            yield self
         finally:
             for handle in self._handles:
                 handle.remove()
             self._handles.clear()
-            self._stack.clear()
+            if self._stack:
+                self._stack.clear()
+                self.__exit__(None, None, None)
 
     def _enter(self, index: int) -> Callable:
         def hook(module: nn.Module, args: object) -> None:
+            if not self._stack:
+                self.__enter__()
             self._stack.append(index)
 
         return hook
@@ -113,6 +118,8 @@ class AttentionMode(TorchFunctionMode):
     def _exit(self, module: nn.Module, args: object, output: object) -> None:
         if self._stack:
             self._stack.pop()
+            if not self._stack:
+                self.__exit__(None, None, None)
 
     # --- the override ---------------------------------------------------------------------------
     def __torch_function__(
