@@ -1,9 +1,11 @@
 """Several methods from one capture equal the methods run one by one."""
 
+import pytest
 import torch
 from torch import nn
 
 import camlens
+from camlens.core.attention import ATTENTION_METHODS
 
 
 class CountingForward(nn.Module):
@@ -41,7 +43,7 @@ def test_get_method_names_and_errors():
 
 def test_every_registered_method_runs_through_explain_like_on_its_own(small_cnn, images):
     x = images[:2]
-    names = list(camlens.METHODS)
+    names = [n for n in camlens.METHODS if n not in ATTENTION_METHODS]  # CNN: no attention
     torch.manual_seed(0)
     results = camlens.explain(small_cnn, x, names, "conv3", targets=[1, 2])
     for name in names:
@@ -50,3 +52,8 @@ def test_every_registered_method_runs_through_explain_like_on_its_own(small_cnn,
         assert results[name].maps.shape == (2, 16, 16), name
         if name not in {"sscam", "smoothgradcam++", "randomcam"}:
             torch.testing.assert_close(results[name].maps, alone, msg=name)
+
+
+def test_attention_methods_through_explain_on_a_cnn_get_the_typed_error(small_cnn, images):
+    with pytest.raises(camlens.AttentionNotFoundError, match="gradcam"):
+        camlens.explain(small_cnn, images[:1], list(ATTENTION_METHODS), None)

@@ -206,8 +206,12 @@ def command(
             continue
         pictures, x = _prepare(loaded, batch)
         if cam is None:
-            layers = resolve_layer_option(loaded, layer, x[:1])
-            cam = method_cls(loaded.model, layers)
+            if is_attention_method(method_cls) and layer.lower() == "auto":
+                cam = method_cls(loaded.model)  # its own blocks: every attention block
+                layers = cam.attention_blocks(x[:1])
+            else:
+                layers = resolve_layer_option(loaded, layer, x[:1])
+                cam = method_cls(loaded.model, layers)
             if not as_json:
                 note(f"{method_name} on {loaded.name} at layer {', '.join(layers)} ({x.device})")
         with batch_progress(show_progress, f"{method_name} masked images"):
@@ -258,6 +262,12 @@ def prompt_targets(loaded, prompts, contrast, tokenizer):
             tag += "-2"
         tags.append(tag)
     return tower, list(zip(tags, target, strict=True))
+
+
+def is_attention_method(method_cls: type) -> bool:
+    from ..methods._attention import AttentionMethod
+
+    return isinstance(method_cls, type) and issubclass(method_cls, AttentionMethod)
 
 
 def _prepare(loaded, batch):

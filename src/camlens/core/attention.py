@@ -1,8 +1,8 @@
 """Attention capture for any PyTorch transformer, during one call only.
 
-Mechanism: a :class:`torch.overrides.TorchFunctionMode` (like :mod:`camlens.pixel._relu_override`)
-active only during the forward pass, plus pre/post forward hooks on the watched attention modules
-that say which module is running. Inside a watched module the mode
+Mechanism: a :class:`torch.overrides.TorchFunctionMode` (like :mod:`camlens.pixel._relu_override`),
+switched on by pre/post forward hooks on the watched attention modules only while one of them
+runs (so the rest of the model runs without Python dispatch). Inside a watched module the mode
 
 - replaces ``F.scaled_dot_product_attention`` (timm ``fused_attn``, Hugging Face ``sdpa``) by the
   same attention computed explicitly, ``P = softmax(q kᵀ · scale + mask)``, ``out = P v``;
@@ -42,6 +42,9 @@ from .reshape import token_grid
 
 ATTENTION_METHODS: tuple[str, ...] = ("rollout", "chefer", "legrad")
 _SOFTMAX = (F.softmax, torch.softmax, Tensor.softmax)
+_INTERCEPTED = frozenset(
+    {F.scaled_dot_product_attention, F.multi_head_attention_forward, *_SOFTMAX}
+)
 
 
 def _mask_to_float(mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
@@ -92,20 +95,25 @@ class AttentionMode(TorchFunctionMode):
     # --- which watched module is running --------------------------------------------------------
     @contextlib.contextmanager
     def hooked(self) -> Iterator[AttentionMode]:
+        """Hooks on the watched modules for the block; the mode itself is on only while one of
+        them runs (the rest of the model runs at full speed, without Python dispatch)."""
         try:
             for index, (_, module) in enumerate(self.watch):
                 self._handles.append(module.register_forward_pre_hook(self._enter(index)))
                 self._handles.append(module.register_forward_hook(self._exit, always_call=True))
-            with self:
-                yield self
+            yield self
         finally:
             for handle in self._handles:
                 handle.remove()
             self._handles.clear()
-            self._stack.clear()
+            if self._stack:
+                self._stack.clear()
+                self.__exit__(None, None, None)
 
     def _enter(self, index: int) -> Callable:
         def hook(module: nn.Module, args: object) -> None:
+            if not self._stack:
+                self.__enter__()
             self._stack.append(index)
 
         return hook
@@ -113,13 +121,15 @@ class AttentionMode(TorchFunctionMode):
     def _exit(self, module: nn.Module, args: object, output: object) -> None:
         if self._stack:
             self._stack.pop()
+            if not self._stack:
+                self.__exit__(None, None, None)
 
     # --- the override ---------------------------------------------------------------------------
     def __torch_function__(
         self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None
     ) -> Any:
         kwargs = kwargs or {}
-        if not self._stack:
+        if func not in _INTERCEPTED or not self._stack:
             return func(*args, **kwargs)
         owner = self._stack[-1]
         if isinstance(self.watch[owner][1], nn.Softmax) and len(self._stack) > 1:
@@ -128,13 +138,11 @@ class AttentionMode(TorchFunctionMode):
             return self._sdpa(owner, *args, **kwargs)
         if func is F.multi_head_attention_forward:
             return self._mha(owner, *args, **kwargs)
-        if func in _SOFTMAX:
-            out = func(*args, **kwargs)
-            dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
-            if isinstance(out, Tensor) and out.ndim >= 3 and dim in (-1, out.ndim - 1):
-                return self._record(owner, out)
-            return out
-        return func(*args, **kwargs)
+        out = func(*args, **kwargs)  # a softmax
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if isinstance(out, Tensor) and out.ndim >= 3 and dim in (-1, out.ndim - 1):
+            return self._record(owner, out)
+        return out
 
     def _record(self, owner: int, probs: Tensor, kind: str = "softmax") -> Tensor:
         if self.track_graph and not probs.requires_grad and probs.is_floating_point():
@@ -424,6 +432,7 @@ def capture_attention(
     streams: list[Tensor | None] = []
     handles = []
     scored: list[int] = []
+    active = [0]  # the part of the final norm's widened batch a gradient is being taken for
     if layer_scores is not None:
         if layer_scores.final_norm is None and any(c is not None for c in layer_scores.containers):
             raise LayerOutputError(
@@ -457,7 +466,7 @@ def capture_attention(
                             f"the final norm {layer_scores.final_norm[0]!r} takes shape "
                             f"{tuple(u.shape)}, not (B, N, D) or (B, D)."
                         )
-                return (_Rows.apply(u, *extra), *args[1:])
+                return (_Rows.apply(active, u, *extra), *args[1:])
 
             handles.append(layer_scores.final_norm[1].register_forward_pre_hook(widen))
     grad_mode = torch.enable_grad() if track else torch.no_grad()
@@ -500,6 +509,7 @@ def capture_attention(
             last_set = ti == len(targets) - 1
             if gradients:
                 retain = differentiable or layer_scores is not None or not last_set
+                active[0] = 0
                 found = _grad(score.sum(), probs_all, retain, differentiable)
                 grads.append([r.as_4d(g)[:batch] for r, g in zip(records, found, strict=True)])
             if layer_scores is not None:
@@ -509,7 +519,8 @@ def capture_attention(
                         chunk = scored.index(index) + 1
                         own = score_targets(tset, logits_all[chunk * batch : (chunk + 1) * batch])
                     else:
-                        own = score
+                        chunk, own = 0, score
+                    active[0] = chunk
                     retain = differentiable or not last_set or index < len(records) - 1
                     (g,) = _grad(own.sum(), [record.probs], retain, differentiable)
                     per.append(record.as_4d(g)[:batch])
@@ -525,22 +536,23 @@ def capture_attention(
 
 
 class _Rows(torch.autograd.Function):
-    """``torch.cat`` along the batch whose backward gives no gradient (``None``) to a part whose
-    gradient is all zero, so that one block's own score, which reads only that block's rows, is
-    not back-propagated through the whole network behind the real rows."""
+    """``torch.cat`` along the batch whose backward passes the gradient to one part only,
+    ``active[0]`` (the part whose rows the score being differentiated reads): one block's own
+    score is then not back-propagated through the whole network behind the real rows."""
 
     @staticmethod
-    def forward(ctx: Any, *parts: Tensor) -> Tensor:
+    def forward(ctx: Any, active: list[int], *parts: Tensor) -> Tensor:
+        ctx.active = active
         ctx.sizes = [p.shape[0] for p in parts]
         return torch.cat(parts)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
-        out, start = [], 0
-        for size in ctx.sizes:
-            part = grad[start : start + size]
+        out: list[Tensor | None] = [None]
+        start = 0
+        for index, size in enumerate(ctx.sizes):
+            out.append(grad[start : start + size] if index == ctx.active[0] else None)
             start += size
-            out.append(part if bool(part.any()) else None)
         return tuple(out)
 
 

@@ -58,6 +58,16 @@ def query_row(relevance: Tensor, extra: int) -> Tensor:
     return relevance.mean(dim=1)
 
 
+def row_of_product(matrices: list[Tensor], extra: int) -> Tensor:
+    """The query row of ``M_L ⋯ M_1`` (``matrices`` in block order, each ``(B, L, S)``), as
+    :func:`query_row` would read it from the product, by row-vector products from the left:
+    ``O(N²)`` per block instead of the ``O(N³)`` of the full matrix product."""
+    row = query_row(matrices[-1], extra)
+    for m in reversed(matrices[:-1]):
+        row = (row[:, None] @ m)[:, 0]
+    return row
+
+
 def _ancestors(name: str) -> list[str]:
     parts = name.split(".")
     return [".".join(parts[:i]) for i in range(1, len(parts))]

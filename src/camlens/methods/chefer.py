@@ -13,7 +13,9 @@ With A_l ``(B, heads, N, N)`` the attention of block l and ∇A_l = ∂y^c/∂A_
 A pooling attention at the end (fewer queries than keys, CLIP ResNet's ``AttnPool2d``) gives
 ``R ← Ā · R``: its queries are new tokens, so there is no identity term.
 
-Shapes: A_l, ∇A_l ``(B, heads, N, N)`` -> R ``(B, N, N)`` -> map ``(B, h, w)``.
+R_L = (I + Ā_L) ⋯ (I + Ā_1), so its class row is computed from the left (row times matrix).
+
+Shapes: A_l, ∇A_l ``(B, heads, N, N)`` -> R's class row ``(B, N)`` -> map ``(B, h, w)``.
 """
 
 from __future__ import annotations
@@ -22,19 +24,16 @@ import torch
 from torch import Tensor
 
 from ..core.attention import AttentionCapture
-from ._attention import AttentionMethod, is_pooling, query_row
+from ._attention import AttentionMethod, is_pooling, row_of_product
 
 
 class CheferRelevance(AttentionMethod):
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
-        relevance = None
+        # R = (I + Ā_L) ⋯ (I + Ā_1): its class row from the left, row times matrix
+        matrices = []
         for attention, grad in zip(capture.attentions, capture.gradients[t], strict=True):
             cam = (grad * attention).clamp_min(0).mean(dim=1)
-            if is_pooling(attention):
-                relevance = cam if relevance is None else cam @ relevance
-                continue
-            if relevance is None:
-                eye = torch.eye(cam.shape[-1], dtype=cam.dtype, device=cam.device)
-                relevance = eye.expand_as(cam)
-            relevance = relevance + cam @ relevance
-        return query_row(relevance, extra)
+            if not is_pooling(attention):
+                cam = cam + torch.eye(cam.shape[-1], dtype=cam.dtype, device=cam.device)
+            matrices.append(cam)
+        return row_of_product(matrices, extra)

@@ -16,7 +16,8 @@ residual: its fused row multiplies R as it is. vit-explain divides by ``a.sum(di
 every row of Â already sums to 1); camlens renormalises rows, as the paper's row-stochastic
 graph needs.
 
-Shapes: A_l ``(B, heads, N, N)`` -> R ``(B, N, N)`` -> map ``(B, h, w)``. No gradients.
+Shapes: A_l ``(B, heads, N, N)`` -> R's class row ``(B, N)`` (computed from the left, row times
+matrix, never the full product) -> map ``(B, h, w)``. No gradients.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from torch import Tensor, nn
 
 from ..core.attention import AttentionCapture
 from ..core.layers import LayersSpec
-from ._attention import HEAD_FUSIONS, AttentionMethod, fuse_heads, is_pooling, query_row
+from ._attention import HEAD_FUSIONS, AttentionMethod, fuse_heads, is_pooling, row_of_product
 
 
 def discard_lowest(fused: Tensor, ratio: float) -> Tensor:
@@ -66,12 +67,12 @@ class AttentionRollout(AttentionMethod):
         self.discard_ratio = discard_ratio
 
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
-        result = None
+        matrices = []
         for attention in capture.attentions:
             fused = discard_lowest(fuse_heads(attention, self.head_fusion), self.discard_ratio)
             if not is_pooling(attention):
                 eye = torch.eye(fused.shape[-1], dtype=fused.dtype, device=fused.device)
                 fused = (fused + eye) / 2
                 fused = fused / fused.sum(dim=-1, keepdim=True)
-            result = fused if result is None else fused @ result
-        return query_row(result, extra)
+            matrices.append(fused)
+        return row_of_product(matrices, extra)
