@@ -27,6 +27,10 @@ class TargetError(CamlensError, ValueError):
     """A target that does not fit the model output or the batch."""
 
 
+class MaskError(InvalidInputError):
+    """An annotation mask of the wrong shape, dtype or values for the images it annotates."""
+
+
 class TrainingModeWarning(UserWarning):
     """The model is in training mode: dropout and batch-norm make the map depend on the batch."""
 
