@@ -8,7 +8,8 @@
 2. Export that finding as per-image masks (``camlens.audit.masks.shared_region_masks``): no
    knowledge of the watermark enters, only the run's findings.
 3. Fine-tune the biased checkpoint on the same images with each loss of ``camlens.training``
-   (RRR, CAM-energy penalty, CAM-guided swap of the flagged region), seeds fixed, one thread.
+   (RRR, CAM-energy penalty, CAM-guided swap of the flagged region), seeds fixed, one thread,
+   batch-norm statistics frozen (the layers in eval mode, as is usual when fine-tuning).
 4. Evaluate each model as ``scripts/train_benchmark.py`` does (clean test accuracy, unmarked
    triangles, marked non-triangles called "triangle", Grad-CAM energy on the watermark) and
    audit it again on the same data; ``compare.html`` shows the two audits side by side.
@@ -63,7 +64,7 @@ def fine_tune(kind: str, args: argparse.Namespace, data, masks: torch.Tensor) ->
     x_all, y_all = tb.normalise(data.images), data.labels
     t0 = time.perf_counter()
     for epoch in range(args.epochs):
-        model.train()
+        model.eval()  # fine-tuning with batch-norm statistics frozen (see docs/training.md)
         order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(epoch))
         for i in range(0, len(order), args.batch):
             idx = order[i : i + args.batch]
@@ -90,7 +91,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--rrr-weight", type=float, default=10.0)
+    parser.add_argument("--rrr-weight", type=float, default=1.0)
     parser.add_argument("--cam-weight", type=float, default=10.0)
     parser.add_argument("--swap-p", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
