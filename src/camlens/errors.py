@@ -197,6 +197,12 @@ class InvalidInputError(CamlensError, ValueError):
     code = "invalid_input"
 
 
+class MaskError(InvalidInputError):
+    """An annotation mask of the wrong shape, dtype or values for the images it annotates."""
+
+    code = "invalid_mask"
+
+
 class InvalidImageError(InvalidInputError):
     """A file that is not a readable image: missing, not an image, truncated, or too many pixels."""
 

@@ -86,6 +86,34 @@ from ._common import (
     metavar="RUN_DIR",
     help="Print the findings of a finished run and exit (no DATA or --model needed).",
 )
+@click.option(
+    "--export-masks",
+    default=None,
+    metavar="FILE.npz",
+    help="Write the regions of the run's shared-region findings as per-image masks "
+    "(camlens.training's must-not-use masks; camlens.audit.masks.RegionMasks.load).",
+)
+@click.option(
+    "--mask-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Side of the exported masks in pixels (the training images' size).",
+)
+@click.option(
+    "--mask-scope",
+    type=click.Choice(["flagged", "class", "all"]),
+    default="class",
+    show_default=True,
+    help="Which images get the region: those of the finding, the whole class, or all images.",
+)
+@click.option(
+    "--compare",
+    "compare_dir",
+    default=None,
+    metavar="RUN_DIR",
+    help="Compare with another finished run (before → after): a table here and compare.html "
+    "in this run's directory.",
+)
 @device_option
 @debug_option
 def command(
@@ -105,6 +133,10 @@ def command(
     force: bool,
     no_progress: bool,
     summary_dir: str | None,
+    export_masks: str | None,
+    mask_size: int | None,
+    mask_scope: str,
+    compare_dir: str | None,
     device: str,
     debug: bool,
 ) -> None:
@@ -118,11 +150,14 @@ def command(
     from ..audit.distributed import launched_world_size, local_device
     from ..loading import resolve_device
 
+    if export_masks is not None and mask_size is None:
+        raise click.UsageError("--export-masks needs --mask-size (the training images' side).")
     if summary_dir is not None:
         if data is not None or model is not None:
             raise click.UsageError("--summary RUN_DIR takes no DATA and no --model.")
         try:
             click.echo(read_summary(summary_dir))
+            _after_run(summary_dir, export_masks, mask_size, mask_scope, compare_dir)
         except RunDirError as exc:
             raise CommandError(str(exc), EXIT_USAGE) from None
         return
@@ -170,3 +205,34 @@ def command(
             "report); nothing was explained.",
             EXIT_BAD_INPUT,
         )
+    try:
+        _after_run(result.run_dir, export_masks, mask_size, mask_scope, compare_dir)
+    except RunDirError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+
+
+def _after_run(
+    run_dir: str,
+    export_masks: str | None,
+    mask_size: int | None,
+    mask_scope: str,
+    compare_dir: str | None,
+) -> None:
+    """--export-masks and --compare on a finished run."""
+    if export_masks is not None and mask_size is not None:
+        from ..audit.masks import shared_region_masks
+
+        masks = shared_region_masks(run_dir, mask_size, scope=mask_scope)  # type: ignore[arg-type]
+        masks.save(export_masks)
+        names = ", ".join(r["name"] for r in masks.regions) or "no shared-region finding"
+        say(f"masks: {len(masks)} images ({names}) -> {export_masks}")
+    if compare_dir is not None:
+        from ..audit.compare import compare_runs, comparison_text, render_comparison
+        from ..audit.store import RunDir
+
+        cmp = compare_runs(compare_dir, run_dir)
+        click.echo(comparison_text(cmp))
+        run = RunDir(run_dir)
+        with run.fs.open(run.path("compare.html"), "w") as handle:
+            handle.write(render_comparison(cmp))
+        say(f"comparison: {run_dir.rstrip('/')}/compare.html")

@@ -26,6 +26,11 @@ from .postprocess import fuse_paper
 from .projection import first_principal_component
 
 
+def _float(t: Tensor) -> Tensor:
+    """float32 for half/bfloat16/integer maps; float64 stays float64 (gradcheck, training)."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
 @dataclass
 class Explanation:
     """The result of one explanation of a batch.
@@ -301,7 +306,7 @@ class BaseCAM:
                     adapter=capture.adapter,
                 )
                 raw.append(
-                    torch.relu(self.layer_map(activations, grads, ctx, eigen_smooth)).float()
+                    _float(torch.relu(self.layer_map(activations, grads, ctx, eigen_smooth)))
                 )
             per_layer, fused = self.fuse(raw, capture.inputs.shape[2:])
             results.append(

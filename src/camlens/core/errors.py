@@ -11,6 +11,7 @@ from ..errors import InvalidInputError as InvalidInputError
 from ..errors import LayerNotFoundError as LayerNotFoundError
 from ..errors import LayerNotReachedError as LayerNotReachedError
 from ..errors import LayerOutputError as LayerOutputError
+from ..errors import MaskError as MaskError
 from ..errors import TargetError as TargetError
 from ..errors import TrainingModeWarning as TrainingModeWarning
 
