@@ -125,6 +125,10 @@ EXPECTED = {
     "LayerNotReachedError": (2, 422, "invalid_layer"),  # exit was 1 (#12: --layer classifier)
     "LayerOutputError": (2, 422, "invalid_layer"),  # exit was 1 (#12: --layer classifier)
     "ConcurrentUseError": (2, 422, "concurrent_use"),
+    "NotForwardedError": (2, 422, "not_forwarded"),
+    "AttentionNotFoundError": (2, 422, "no_attention"),
+    "NotADualEncoderError": (2, 422, "not_a_dual_encoder"),
+    "MaskError": (3, 422, "invalid_mask"),
     "TargetError": (2, 422, "invalid_target"),
     "RunDirError": (2, 422, "explain_failed"),  # the audit CLI special-cased it to 2
     "ServeConfigError": (2, 422, "explain_failed"),

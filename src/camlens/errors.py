@@ -157,6 +157,14 @@ class AttentionNotFoundError(CamlensError, LookupError):
     code = "no_attention"
 
 
+class NotForwardedError(CamlensError, AssertionError):
+    """A torchcam-style extractor called before any forward pass of the hooked model (torchcam
+    raises an ``AssertionError`` here too)."""
+
+    category = "usage"
+    code = "not_forwarded"
+
+
 class ConcurrentUseError(CamlensError, RuntimeError):
     """Two threads use one model in a way camlens cannot make safe (see docs/guide.md)."""
 

@@ -22,18 +22,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ....core.base import BaseCAM
-from ....core.errors import CamlensError, TargetError
+from ....errors import NotForwardedError, TargetError
 from ....targets import ClassTarget
 from ..._layer_maps import layer_maps
 
 __all__ = ["NotForwardedError"]
 
 LayerSpec = nn.Module | str | list[nn.Module | str] | None
-
-
-class NotForwardedError(CamlensError, AssertionError):
-    """The extractor was called before any forward pass of the hooked model (torchcam raises an
-    ``AssertionError`` here too)."""
 
 
 class _CAM:
