@@ -207,3 +207,44 @@ def test_cam_energy_needs_a_differentiable_cam():
             camlens.GradCAM(model, "conv2"), torch.randn(1, 3, 6, 6), torch.tensor([0]),
             torch.zeros(1, 6, 6),
         )  # fmt: skip
+
+
+def test_rrr_in_eval_mode_batch_norm_is_the_same_penalty_as_plain_batch_norm():
+    # input_gradients computes running-statistics batch-norm as its affine map (a cheaper double
+    # backward): same logits, same penalty, same parameter gradients as F.batch_norm itself
+    from camlens.training.rrr import _AffineBatchNorm
+    from camlens.zoo.benchmark_cnn import BenchmarkCNN
+
+    torch.manual_seed(0)
+    model = BenchmarkCNN().double().eval()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-1, 1)
+    x = torch.randn(3, 3, 32, 32, dtype=torch.float64)
+    mask = torch.zeros(3, 32, 32, dtype=torch.float64)
+    mask[:, :8, :8] = 1
+
+    def reference() -> torch.Tensor:  # the penalty without the affine rewrite
+        xg = x.clone().requires_grad_(True)
+        log_probs = torch.log_softmax(model(xg), dim=-1)
+        (grad,) = torch.autograd.grad(log_probs.sum(), xg, create_graph=True)
+        return (mask[:, None] * grad).pow(2).sum() / 3
+
+    expected = reference()
+    expected_grads = torch.autograd.grad(expected, list(model.parameters()))
+    got = rrr_penalty(model, x, mask)
+    got_grads = torch.autograd.grad(got, list(model.parameters()))
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+    for a, b in zip(got_grads, expected_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+    # batch statistics (training mode) are left to F.batch_norm
+    model.train()
+    with torch.no_grad(), _AffineBatchNorm():
+        rewritten = model(x)
+    model.train()
+    with torch.no_grad():
+        plain = model(x)
+    torch.testing.assert_close(rewritten, plain)
