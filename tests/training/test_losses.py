@@ -248,3 +248,28 @@ def test_rrr_in_eval_mode_batch_norm_is_the_same_penalty_as_plain_batch_norm():
     with torch.no_grad():
         plain = model(x)
     torch.testing.assert_close(rewritten, plain)
+
+
+def test_rrr_loss_on_a_partly_annotated_batch_equals_the_whole_batch_computation():
+    # eval mode: only the annotated images take the double backward, with the same loss and grads
+    from camlens.zoo.benchmark_cnn import BenchmarkCNN
+
+    torch.manual_seed(0)
+    model = BenchmarkCNN().double().eval()
+    x = torch.randn(5, 3, 32, 32, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 3, 4])
+    mask = torch.zeros(5, 32, 32, dtype=torch.float64)
+    mask[[1, 3], :8, :8] = 1
+    loss_fn = RRRLoss(model, right_reasons=2.0)
+    got = loss_fn(x, y, mask)
+    got_grads = torch.autograd.grad(got, list(model.parameters()))
+    logits = model(x)
+    expected = nn.functional.cross_entropy(logits, y) + 2.0 * rrr_penalty(model, x, mask)
+    expected_grads = torch.autograd.grad(expected, list(model.parameters()))
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+    for a, b in zip(got_grads, expected_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+    no_mask = torch.zeros_like(mask)
+    torch.testing.assert_close(
+        loss_fn(x, y, no_mask), nn.functional.cross_entropy(logits, y), rtol=1e-12, atol=1e-12
+    )

@@ -79,12 +79,24 @@ def rrr_penalty(
     return total / x.shape[0] if reduction == "mean" and x.shape[0] else total
 
 
+def _images_independent(model: nn.Module) -> bool:
+    """False when a module mixes the images of a batch (batch-norm on batch statistics): then
+    a sub-batch would not give the same input gradients."""
+    return not any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules()
+    )
+
+
 class RRRLoss(nn.Module):
     """``CE(y, ŷ) + λ · rrr_penalty``, from one forward pass: ``loss = RRRLoss(model)(x, y, mask)``.
 
     ``right_reasons`` is λ₁ of the paper (it used 1000 on Decoy MNIST with a summed penalty over
     images; scale it to the model and input normalisation). The weight decay term λ₂ is left to
     the optimiser. ``last`` holds the two terms of the last call (detached) for logging.
+
+    Images whose mask is empty add nothing to the penalty, so when the images of a batch are
+    independent (no batch-norm on batch statistics) only the annotated ones go through the double
+    backward — the same loss and gradients, cheaper when a mask annotates one class in five.
     """
 
     def __init__(
@@ -97,10 +109,21 @@ class RRRLoss(nn.Module):
         self.last: dict[str, float] = {}
 
     def forward(self, x: Tensor, y: Tensor, mask: Tensor) -> Tensor:
-        logits, grad = input_gradients(self.model, x)
+        mask = check_mask(mask, x)
+        rows = mask.flatten(1).any(dim=1)
+        if bool(rows.all()) or not _images_independent(self.model):
+            logits, grad = input_gradients(self.model, x)
+            reasons = rrr_penalty(
+                self.model, x, mask, reduction=self.reduction, logits_and_grad=(logits, grad)
+            )
+        else:  # only the annotated images need the double backward; the others add exactly 0
+            logits = self.model(x)
+            reasons = x.new_zeros(())
+            if bool(rows.any()):
+                _, grad = input_gradients(self.model, x[rows])
+                reasons = (mask[rows].unsqueeze(1) * grad).pow(2).sum()
+            if self.reduction == "mean":
+                reasons = reasons / x.shape[0]
         answers = F.cross_entropy(logits, y, reduction=self.reduction)
-        reasons = rrr_penalty(
-            self.model, x, mask, reduction=self.reduction, logits_and_grad=(logits, grad)
-        )
         self.last = {"answers": float(answers.detach()), "reasons": float(reasons.detach())}
         return answers + self.right_reasons * reasons
