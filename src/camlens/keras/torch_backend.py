@@ -53,12 +53,12 @@ class KerasTorchAdapter(TorchAdapter):
         target_layers: object,
         reshape_transform: ReshapeTransform | None = None,
     ) -> None:
-        self.keras_model = model
-        self.model = KerasTorchModule(model)
-        self.layers = None if target_layers is None else resolve_layers(model, target_layers)
-        if reshape_transform is None and self.model.channels_last:
+        module = KerasTorchModule(model)
+        if reshape_transform is None and module.channels_last:
             reshape_transform = channels_last_to_first
-        self.reshape_transform = reshape_transform
+        super().__init__(module, None, reshape_transform)  # the capture state of every adapter
+        self.keras_model = model
+        self.layers = None if target_layers is None else resolve_layers(model, target_layers)
 
     def ensure_layers(self, x: Tensor) -> None:
         """With ``target_layers=None``: the last leaf layer with a spatial output."""
