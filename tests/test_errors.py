@@ -146,6 +146,7 @@ EXPECTED = {
     "MissingDependencyError": (4, 500, "unavailable"),
     "DataNotFoundError": (4, 500, "unavailable"),  # exit was 1
     "KerasSupportError": (1, 422, "explain_failed"),
+    "UnsupportedByAdapterError": (2, 422, "unsupported_by_model"),
     "JobCancelled": (1, 503, "timeout"),
 }
 

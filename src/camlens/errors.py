@@ -296,6 +296,14 @@ class KerasSupportError(CamlensError, NotImplementedError):
     """Something camlens does only for PyTorch models (``differentiable=True``, FullGrad, ...)."""
 
 
+class UnsupportedByAdapterError(CamlensError, NotImplementedError):
+    """A method that needs what this model's adapter cannot give (gradients of an ONNX graph,
+    say); the message names the methods that can run."""
+
+    category = "usage"
+    code = "unsupported_by_model"
+
+
 # --- the server ----------------------------------------------------------------------------------
 class ServeError(CamlensError):
     """A request the server refuses: ``status`` (HTTP), ``code`` (stable, for clients), message.
@@ -367,6 +375,7 @@ __all__ = [
     "TargetError",
     "TrainingModeWarning",
     "UnknownModelError",
+    "UnsupportedByAdapterError",
     "UntrustedFileWarning",
     "VizInputError",
     "WeightsChecksumError",

@@ -8,9 +8,15 @@ take the PyTorch path.
 
 from __future__ import annotations
 
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from torch import nn
 
 from .capture import ReshapeTransform, TorchAdapter
+from .contract import Adapter
 from .layers import LayersSpec
 
 
@@ -40,18 +46,57 @@ def require_torch_model(model: object, method: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class AdapterSource:
+    """One entry of the adapter registry: ``detects(model)`` says whether the adapter at
+    ``factory`` (``"module:Class"``, imported only when used) takes the model."""
+
+    name: str
+    detects: Callable[[object], bool]
+    factory: str
+
+
+def _module_root(model: object) -> set[str]:
+    return {cls.__module__.split(".")[0] for cls in type(model).__mro__}
+
+
+def is_onnx_model(model: object) -> bool:
+    """A ``.onnx`` path, an ``onnx.ModelProto`` or an ``onnxruntime.InferenceSession``."""
+    if isinstance(model, (str, os.PathLike)):
+        return os.fspath(model).lower().endswith(".onnx")
+    return bool(_module_root(model) & {"onnx", "onnxruntime"})
+
+
+def is_jax_model(model: object) -> bool:
+    """A Flax module bound to its variables (see :mod:`camlens.jax`)."""
+    return getattr(type(model), "camlens_framework", None) == "jax" or "flax" in _module_root(model)
+
+
+#: Tried in order; the first whose ``detects`` is true builds the adapter; PyTorch is the default.
+ADAPTERS: list[AdapterSource] = [
+    AdapterSource("keras", is_keras_model, "camlens.keras.adapter:KerasAdapter"),
+    AdapterSource(
+        "keras-torch", is_keras_torch_model, "camlens.keras.torch_backend:KerasTorchAdapter"
+    ),
+    AdapterSource("onnx", is_onnx_model, "camlens.onnx.adapter:OnnxAdapter"),
+    AdapterSource("jax", is_jax_model, "camlens.jax.adapter:JaxAdapter"),
+]
+
+
+def register_adapter(source: AdapterSource, *, first: bool = False) -> None:
+    """Add a framework: its adapter is tried before PyTorch (and before the others if ``first``)."""
+    ADAPTERS.insert(0 if first else len(ADAPTERS), source)
+
+
 def make_adapter(
     model: object,
     target_layers: LayersSpec | None,
     reshape_transform: ReshapeTransform | None = None,
-):
-    """The adapter for ``model``: :class:`TorchAdapter` or the Keras adapter."""
-    if is_keras_model(model):
-        from ..keras.adapter import KerasAdapter
-
-        return KerasAdapter(model, target_layers, reshape_transform)
-    if is_keras_torch_model(model):
-        from ..keras.torch_backend import KerasTorchAdapter
-
-        return KerasTorchAdapter(model, target_layers, reshape_transform)
+) -> Adapter:
+    """The adapter for ``model``: the first registered source that detects it, else PyTorch."""
+    for source in ADAPTERS:
+        if source.detects(model):
+            module, _, name = source.factory.partition(":")
+            cls = getattr(importlib.import_module(module), name)
+            return cls(model, target_layers, reshape_transform)
     return TorchAdapter(model, target_layers, reshape_transform)

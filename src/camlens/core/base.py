@@ -20,6 +20,7 @@ from ..targets import RankTarget
 from . import smoothing
 from .adapters import make_adapter
 from .capture import Capture, ReshapeTransform, check_input
+from .contract import ACTIVATIONS, GRADIENTS, check_supported
 from .errors import TargetError
 from .layers import LayersSpec
 from .postprocess import fuse_paper
@@ -29,6 +30,14 @@ from .projection import first_principal_component
 def _float(t: Tensor) -> Tensor:
     """float32 for half/bfloat16/integer maps; float64 stays float64 (gradcheck, training)."""
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
+def runnable(adapter: object) -> list[str]:
+    """The registered methods whose needs ``adapter`` meets (for error messages)."""
+    from ..methods import METHODS  # the registry of methods (registered above this layer)
+
+    have = getattr(adapter, "capabilities", frozenset())
+    return [name for name, cls in METHODS.items() if cls.needs() <= have]
 
 
 @dataclass
@@ -112,6 +121,9 @@ class BaseCAM:
     """
 
     uses_gradients: ClassVar[bool] = True
+    #: What the method needs of the model's adapter (:mod:`camlens.core.contract`); ``None``:
+    #: activations, and gradients when ``uses_gradients``.
+    requires: ClassVar[frozenset[str] | None] = None
     # False for methods that build their own capture (noisy copies, patches, second-order terms,
     # contrastive targets): camlens.explain runs those on their own instead of sharing one.
     shares_capture: ClassVar[bool] = True
@@ -134,6 +146,14 @@ class BaseCAM:
         self.model = model
         self.adapter = make_adapter(model, target_layers, reshape_transform)
         self.differentiable = differentiable
+        check_supported(type(self).__name__, self.needs(), self.adapter, runnable(self.adapter))
+
+    @classmethod
+    def needs(cls) -> frozenset[str]:
+        """The adapter capabilities this method needs."""
+        if cls.requires is not None:
+            return cls.requires
+        return frozenset({ACTIVATIONS, GRADIENTS} if cls.uses_gradients else {ACTIVATIONS})
 
     # --- method math: override one of these -------------------------------------------------
     def channel_weights(

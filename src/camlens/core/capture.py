@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten, tree_map_only, tree_unflatten
 
 from ..targets import Target, resolve_targets, score_targets
+from .contract import CAPABILITIES
 from .errors import (
     AutoLayerWarning,
     ConcurrentUseError,
@@ -293,6 +294,8 @@ def _merge(records: list[_Record], tensors: Sequence[Tensor] | None = None) -> o
 class TorchAdapter:
     """Produce a :class:`Capture` from a PyTorch model."""
 
+    capabilities = CAPABILITIES
+
     def __init__(
         self,
         model: nn.Module,
@@ -312,6 +315,10 @@ class TorchAdapter:
     @property
     def layer_names(self) -> list[str]:
         return [name for name, _ in self.layers or []]
+
+    def prepare_input(self, x: object) -> Tensor:
+        """PyTorch inputs pass unchanged (checked by :meth:`capture`)."""
+        return x  # type: ignore[return-value]
 
     def ensure_layers(self, x: Tensor) -> None:
         """With ``target_layers=None``, pick the layer on the first input (and say which)."""

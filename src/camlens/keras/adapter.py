@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ..core.capture import Capture, ReshapeTransform
+from ..core.contract import ACTIVATIONS, GRADIENTS, LAYER_REPLACE
 from ..core.errors import (
     LayerNotReachedError,
     LayerOutputError,
@@ -66,6 +67,8 @@ class KerasAdapter:
     with a spatial output. reshape_transform: gets a layer's output as a torch tensor *in Keras'
     layout* (e.g. ``(B, N, D)`` tokens) and returns ``(B, C, *grid)``.
     """
+
+    capabilities = frozenset({ACTIVATIONS, GRADIENTS, LAYER_REPLACE})
 
     def __init__(
         self,
