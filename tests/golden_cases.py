@@ -48,14 +48,15 @@ def resnet18() -> tuple[nn.Module, list[str], torch.Tensor]:
 
 
 def vit() -> tuple[nn.Module, list[str], torch.Tensor]:
-    from timm.layers import set_fused_attn
     from timm.models.vision_transformer import VisionTransformer
 
-    set_fused_attn(False)  # Shapley-CAM's second derivative: not through fused attention
     torch.manual_seed(0)
     model = VisionTransformer(
         img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_classes=10
     ).eval()
+    for module in model.modules():  # Shapley-CAM's second derivative: not through fused attention
+        if hasattr(module, "fused_attn"):
+            module.fused_attn = False  # (this model only: timm's global switch stays as it is)
     torch.manual_seed(3)
     return model, ["blocks.1.norm1"], torch.randn(1, 3, 32, 32)
 
