@@ -272,8 +272,10 @@ class BaseCAM:
     ) -> list[Explanation]:
         """One :class:`Explanation` per target set, from a single :meth:`capture`.
 
-        Methods do not override this: they override :meth:`capture` (what is captured) and the
-        math (:meth:`channel_weights`, :meth:`layer_map` or :meth:`explanations`).
+        Methods override :meth:`capture` (what is captured) and the math
+        (:meth:`channel_weights`, :meth:`layer_map` or :meth:`explanations`), not this; only
+        Finer-CAM (its contrast fixed on the clean images first) and the attention methods
+        (which take no smoothing) wrap it.
         """
         x = self.prepare_input(input_tensor)
 
