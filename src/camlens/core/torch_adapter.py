@@ -263,7 +263,7 @@ class TorchAdapter:
     def __init__(
         self,
         model: nn.Module,
-        target_layers: LayersSpec,
+        target_layers: LayersSpec | None,
         reshape_transform: ReshapeTransform | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
@@ -456,7 +456,7 @@ class TorchAdapter:
         network after the layer does not keep the replaced batch; callers then re-run the
         network.
         """
-        name = self.layers[plan.layer_index][0]
+        name = (self.layers or [])[plan.layer_index][0]
 
         with _skipping(plan, b) as state:
 
@@ -504,7 +504,7 @@ class TorchAdapter:
         ``layer_index`` outputting ``replace(its output)`` (in this thread); a ``failure`` of the
         model's code becomes a :class:`LayerOutputError` saying ``what`` the network ran on, and
         so does an output batch that is not the replaced one."""
-        name, module = self.layers[layer_index]
+        name, module = (self.layers or [])[layer_index]
         expected: list[int] = []
         owner = threading.get_ident()
 
@@ -569,6 +569,8 @@ class HeadPlan:
 
 @dataclass
 class HeadRecord:
+    """One image's input and the plans of its target layers' heads (Ablation-CAM head-once)."""
+
     input: Tensor
     plans: dict[int, HeadPlan]
 

@@ -54,7 +54,7 @@ def second_order_capture(
     Its ``gradients`` are the usual first-order ones. H·A is taken on the layers' raw outputs;
     they are reshaped (to ``(B, C, *grid)``) after.
     """
-    adapter.reshape = _as_is  # type: ignore[method-assign]
+    adapter.reshape = _as_is  # type: ignore[method-assign, assignment]
     try:
         with frozen_parameters(adapter.model, enabled=not differentiable):
             first = adapter.capture(
