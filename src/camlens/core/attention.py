@@ -35,10 +35,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from ..targets import resolve_targets, score_targets
-from .capture import check_input, frozen_parameters, model_logits, warn_if_training
+from ..targets import score_targets
+from .contract import check_input, model_logits, score_sets
 from .errors import AttentionNotFoundError, LayerOutputError, TargetError
 from .reshape import token_grid
+from .torch_adapter import graph_mode, warn_if_training
 
 ATTENTION_METHODS: tuple[str, ...] = ("rollout", "chefer", "legrad")
 _SOFTMAX = (F.softmax, torch.softmax, Tensor.softmax)
@@ -478,14 +479,8 @@ def capture_attention(
                 return (_Rows.apply(active, u, *extra), *args[1:])
 
             handles.append(final_norm[1].register_forward_pre_hook(widen))
-    grad_mode = torch.enable_grad() if track else torch.no_grad()
     try:
-        with (
-            torch.inference_mode(False),
-            grad_mode,
-            frozen_parameters(model, enabled=not differentiable),
-            mode.hooked(),
-        ):
+        with graph_mode(model, track=track, differentiable=differentiable), mode.hooked():
             output = model(x)
     finally:
         for h in handles:
@@ -509,8 +504,7 @@ def capture_attention(
             raise TargetError("attention methods need a model that returns a tensor of scores.")
         logits = logits_all[:batch]
         sets = list(target_sets) or [None]
-        targets = [resolve_targets(t, logits, batch) for t in sets]
-        scores = [score_targets(t, logits) for t in targets]
+        targets, scores = score_sets(sets, logits, batch)
         probs_all = [r.probs for r in records]
         grads: list[list[Tensor]] = []
         layer_grads: list[list[Tensor]] = []

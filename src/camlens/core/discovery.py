@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .capture import check_input, frozen_parameters, model_logits
+from .contract import check_input, model_logits
 from .errors import LayerNotFoundError, LayerOutputError
 from .reshape import auto_reshape
+from .torch_adapter import frozen_parameters
 
 _EXCLUDED: tuple[type[nn.Module], ...] = (
     nn.AdaptiveAvgPool1d,

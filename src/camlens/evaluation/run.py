@@ -133,7 +133,7 @@ def _rerun_spec(
     (sanity checks, coherency, ARCC): a CAM class with its options, or a callable
     ``(model, inputs, targets) -> maps`` (see :mod:`camlens.metrics._method`)."""
     if isinstance(cam, BaseCAM):
-        names = getattr(cam.adapter, "layer_names", None) or _layers_for(cam, target_layers)
+        names = cam.adapter.layer_names or _layers_for(cam, target_layers)
         options = {"target_layers": names, "reshape_transform": reshape_transform, **kwargs}
         return {"method": type(cam), "method_kwargs": options}
 
@@ -145,7 +145,7 @@ def _rerun_spec(
 
 def _layer_names(cam: Any) -> list[str] | None:
     """The layers a CAM explained (``None`` for a map function)."""
-    return getattr(getattr(cam, "adapter", None), "layer_names", None)
+    return (cam.adapter.layer_names or None) if isinstance(cam, BaseCAM) else None
 
 
 def _methods(methods: Any) -> dict[str, Any]:
