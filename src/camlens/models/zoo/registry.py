@@ -1,14 +1,15 @@
 """Named, trained models with their preprocessing and Grad-CAM layer: ``zoo.load(name)``.
 
-- ``benchmark-clean`` / ``benchmark-biased``: :class:`~camlens.zoo.benchmark_cnn.BenchmarkCNN`
-  trained on the shapes benchmark (:mod:`camlens.datasets`) without / with the spurious
-  watermark on the "triangle" class; shipped inside the package (``zoo/weights/``), SHA-256
-  recorded in ``zoo/weights/benchmark.json`` and checked at load.
+- ``benchmark-clean`` / ``benchmark-biased``:
+  :class:`~camlens.models.zoo.benchmark_cnn.BenchmarkCNN` trained on the shapes benchmark
+  (:mod:`camlens.datasets`) without / with the spurious watermark on the "triangle" class;
+  shipped inside the package (``models/zoo/weights/``), SHA-256 recorded in
+  ``models/zoo/weights/benchmark.json`` and checked at load.
 - ``benchmark-vit-clean`` / ``benchmark-vit-biased``: the same two for a small ViT
-  (:class:`~camlens.zoo.benchmark_vit.BenchmarkViT`), and ``benchmark-clip``: a tiny CLIP-style
-  dual encoder (:class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP`) trained on captioned one- and
-  two-shape scenes (:func:`camlens.datasets.scenes.make_scenes`); record
-  ``zoo/weights/benchmark-vit.json`` (``scripts/train_benchmark_vit.py``).
+  (:class:`~camlens.models.zoo.benchmark_vit.BenchmarkViT`), and ``benchmark-clip``: a tiny
+  CLIP-style dual encoder (:class:`~camlens.models.zoo.benchmark_vit.BenchmarkCLIP`) trained on
+  captioned one- and two-shape scenes (:func:`camlens.datasets.scenes.make_scenes`); record
+  ``models/zoo/weights/benchmark-vit.json`` (``scripts/train_benchmark_vit.py``).
 - ``cifar10-resnet20/32/44/56``: the classic CIFAR ResNets; checkpoints (akamaster's
   ``resnet20-12fca82f.th`` …) are read from ``$CAMLENS_SHARED_DATA/cifar10-resnet/`` or
   ``../shared/data/cifar10-resnet/`` or an explicit ``weights=`` path, SHA-256 checked.
@@ -23,26 +24,15 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor, nn
 
-from ..datasets.shapes import CLASSES
-from ..errors import (
-    InvalidInputError,
-)
-from ..errors import (
-    UnknownModelError as UnknownModelError,
-)
-from ..pretrained import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    WeightsChecksumError,
-    WeightsNotFoundError,
-    sha256_of,
-)
+from ...datasets.shapes import CLASSES
+from ...errors import UnknownModelError as UnknownModelError
+from ...errors import WeightsChecksumError, WeightsNotFoundError
+from .._weights import sha256_of
+from ..transforms import IMAGENET_MEAN, IMAGENET_STD
+from ..transforms import Preprocess as Preprocess  # re-exported (camlens.models.zoo.Preprocess)
 from . import benchmark_cnn, benchmark_vit
 from .benchmark_cnn import BenchmarkCNN
 from .cifar_resnet import cifar_resnet
@@ -85,50 +75,6 @@ CIFAR_CHECKPOINTS: dict[int, tuple[str, str]] = {
         "4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367",
     ),
 }
-
-
-class Preprocess:
-    """PIL image, uint8 array ``(H, W, 3)`` or float tensor in [0, 1] ``(3, H, W)`` /
-    ``(B, 3, H, W)`` -> the model's input: resized to ``size`` × ``size`` (bilinear, antialiased,
-    only when needed) and normalised ``(x - mean) / std``. Same rank as a tensor input;
-    ``(3, size, size)`` for an image."""
-
-    def __init__(self, size: int, mean: tuple[float, ...], std: tuple[float, ...]):
-        self.size = size
-        self.mean = torch.tensor(mean).view(3, 1, 1)
-        self.std = torch.tensor(std).view(3, 1, 1)
-
-    def __call__(self, image: Image.Image | np.ndarray | Tensor) -> Tensor:
-        if isinstance(image, Image.Image):
-            image = np.asarray(image.convert("RGB"), dtype=np.uint8)
-        if isinstance(image, np.ndarray):
-            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-                raise InvalidInputError(
-                    f"preprocess takes a uint8 array (H, W, 3), got shape {image.shape} and "
-                    f"dtype {image.dtype}; convert it, or pass a float tensor (3, H, W) in [0, 1]."
-                )
-            image = torch.from_numpy(image.copy()).permute(2, 0, 1).float().div(255.0)
-        if not isinstance(image, Tensor):
-            raise InvalidInputError(
-                "preprocess takes a PIL image, a uint8 array or a tensor, "
-                f"not {type(image).__name__}."
-            )
-        if image.ndim not in (3, 4) or image.shape[-3] != 3 or not image.is_floating_point():
-            raise InvalidInputError(
-                f"preprocess takes a float tensor (3, H, W) or (B, 3, H, W) in [0, 1], got "
-                f"{tuple(image.shape)} {image.dtype}."
-            )
-        batch = image if image.ndim == 4 else image[None]
-        if batch.shape[-2:] != (self.size, self.size):
-            batch = F.interpolate(
-                batch.float(),
-                size=(self.size, self.size),
-                mode="bilinear",
-                align_corners=False,
-                antialias=True,
-            )
-        out = (batch - self.mean.to(batch)) / self.std.to(batch)
-        return out if image.ndim == 4 else out[0]
 
 
 @dataclass

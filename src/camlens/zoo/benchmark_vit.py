@@ -1,0 +1,12 @@
+"""Moved to :mod:`camlens.models.zoo.benchmark_vit`; this old path is the same module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..models.zoo.benchmark_vit import *  # noqa: F403
+
+sys.modules[__name__] = importlib.import_module("camlens.models.zoo.benchmark_vit")
