@@ -25,6 +25,7 @@ from .errors import TargetError
 from .layers import LayersSpec
 from .postprocess import fuse_paper
 from .projection import first_principal_component
+from .registry import METHODS, register_method
 
 
 def _float(t: Tensor) -> Tensor:
@@ -34,8 +35,6 @@ def _float(t: Tensor) -> Tensor:
 
 def runnable(adapter: object) -> list[str]:
     """The registered methods whose needs ``adapter`` meets (for error messages)."""
-    from ..methods import METHODS  # the registry of methods (registered above this layer)
-
     have = getattr(adapter, "capabilities", frozenset())
     return [name for name, cls in METHODS.items() if cls.needs() <= have]
 
@@ -127,10 +126,17 @@ class BaseCAM:
     # False for methods that build their own capture (noisy copies, patches, second-order terms,
     # contrastive targets): camlens.explain runs those on their own instead of sharing one.
     shares_capture: ClassVar[bool] = True
+    #: The method's name in :data:`camlens.methods.METHODS` (``"gradcam++"``) and its other
+    #: spellings; a class that sets ``name`` itself is registered when it is defined
+    #: (:mod:`camlens.core.registry`).
+    name: ClassVar[str | None] = None
+    aliases: ClassVar[tuple[str, ...]] = ()
     fuse = staticmethod(fuse_paper)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            register_method(cls)
         own = cls.__dict__.get("explain_targets")
         if own is not None and not getattr(own, "_empty_batch_guard", False):
             cls.explain_targets = _empty_batch_guard(own)  # type: ignore[method-assign]

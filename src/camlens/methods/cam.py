@@ -20,6 +20,8 @@ from ..core.layers import resolve_layers
 
 
 class CAM(BaseCAM):
+    name = "cam"
+
     uses_gradients = False
 
     def __init__(self, model: nn.Module, target_layers, *args, fc_layer=None, **kwargs) -> None:

@@ -28,6 +28,9 @@ from ._attention import AttentionMethod, is_pooling, row_of_product
 
 
 class CheferRelevance(AttentionMethod):
+    name = "chefer"
+    aliases = ("cheferrelevance",)
+
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
         # R = (I + Ā_L) ⋯ (I + Ā_1): its class row from the left, row times matrix
         matrices = []

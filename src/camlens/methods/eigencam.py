@@ -15,6 +15,8 @@ from ..core.projection import first_principal_component
 
 
 class EigenCAM(BaseCAM):
+    name = "eigencam"
+
     uses_gradients = False
 
     def layer_map(

@@ -14,6 +14,8 @@ from ..core.projection import first_principal_component
 
 
 class EigenGradCAM(BaseCAM):
+    name = "eigengradcam"
+
     def layer_map(
         self,
         activations: Tensor,

@@ -148,6 +148,8 @@ class FinerCAM(BaseCAM):
     ``base_method``.
     """
 
+    name = "finercam"
+
     shares_capture = False
 
     def __init__(

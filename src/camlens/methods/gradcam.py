@@ -15,5 +15,7 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class GradCAM(BaseCAM):
+    name = "gradcam"
+
     def channel_weights(self, activations: Tensor, gradients: Tensor, ctx: LayerContext) -> Tensor:
         return gradients.flatten(2).mean(dim=2)

@@ -14,6 +14,8 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class HiResCAM(BaseCAM):
+    name = "hirescam"
+
     def weighted_activations(
         self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:

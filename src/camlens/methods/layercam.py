@@ -15,6 +15,8 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class LayerCAM(BaseCAM):
+    name = "layercam"
+
     def weighted_activations(
         self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:

@@ -30,6 +30,8 @@ from ._attention import AttentionMethod
 
 
 class LeGrad(AttentionMethod):
+    name = "legrad"
+
     gradient_kind: ClassVar[str] = "layer"
 
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:

@@ -27,6 +27,8 @@ from ..core.layers import LayersSpec
 
 
 class RandomCAM(BaseCAM):
+    name = "randomcam"
+
     uses_gradients = False
 
     def __init__(

@@ -45,6 +45,9 @@ def discard_lowest(fused: Tensor, ratio: float) -> Tensor:
 
 
 class AttentionRollout(AttentionMethod):
+    name = "rollout"
+    aliases = ("attentionrollout",)
+
     uses_gradients: ClassVar[bool] = False
     gradient_kind: ClassVar[str] = "none"
 

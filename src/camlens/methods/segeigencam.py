@@ -35,6 +35,8 @@ def projection_with_sign_correction(weighted: Tensor) -> Tensor:
 
 
 class SegEigenCAM(BaseCAM):
+    name = "segeigencam"
+
     def layer_map(
         self,
         activations: Tensor,

@@ -88,6 +88,8 @@ def gaussian_blur(maps: Tensor, size: int = 11, sigma: float = 5.0) -> Tensor:
 class SESS(BaseCAM):
     """SESS over ``base_method`` (Grad-CAM by default); extra keyword arguments go to it."""
 
+    name = "sess"
+
     shares_capture = False
 
     def __init__(

@@ -16,6 +16,8 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class XGradCAM(BaseCAM):
+    name = "xgradcam"
+
     def __init__(self, *args, eps: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.eps = eps
