@@ -136,6 +136,8 @@ class BaseCAM:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("name"):
+            if "aliases" not in cls.__dict__:
+                cls.aliases = ()  # a method's spellings are its own, not its base's
             register_method(cls)
         own = cls.__dict__.get("explain_targets")
         if own is not None and not getattr(own, "_empty_batch_guard", False):
