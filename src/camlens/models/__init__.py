@@ -9,7 +9,8 @@ After timm's layout, one concern a module:
   torchvision, timm);
 - :mod:`~camlens.models._weights`: weights files and their SHA-256;
   :mod:`~camlens.models._hub`: torch's and Hugging Face's local caches;
-  :mod:`~camlens.models._pretrained`: the bundled ImageNet MobileNetV2;
+  :mod:`~camlens.models._pretrained`: the bundled ImageNet MobileNetV2
+  (:func:`mobilenet_v2_imagenet`, :func:`install_checkpoint`, re-exported here);
 - :mod:`~camlens.models.transforms`: preprocessing (reading images is :mod:`camlens.images`);
 - :mod:`~camlens.models.zoo`: the trained models camlens ships;
 - :mod:`~camlens.models.wrappers`: layout wrappers such as :class:`VideoChannelsFirst`.
@@ -22,8 +23,16 @@ from __future__ import annotations
 from ._device import resolve_device
 from ._factory import load_model, read_labels
 from ._loaded import LoadedModel
+from ._pretrained import (
+    hub_checkpoint,
+    imagenet_categories,
+    install_checkpoint,
+    mobilenet_v2_imagenet,
+    verify_checkpoint,
+)
 from ._registry import SOURCES, ModelSource, find_source, register_source, unregister_source
 from ._weights import sha256_of
+from .transforms import imagenet_preprocess
 from .wrappers import VideoChannelsFirst
 
 __all__ = [
@@ -32,10 +41,16 @@ __all__ = [
     "ModelSource",
     "VideoChannelsFirst",
     "find_source",
+    "hub_checkpoint",
+    "imagenet_categories",
+    "imagenet_preprocess",
+    "install_checkpoint",
     "load_model",
+    "mobilenet_v2_imagenet",
     "read_labels",
     "register_source",
     "resolve_device",
     "sha256_of",
     "unregister_source",
+    "verify_checkpoint",
 ]
