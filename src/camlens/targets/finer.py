@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ..core.errors import TargetError
+from ..errors import TargetError
 
 Weighting = Literal["softmax", "mean"]
 DEFAULT_RANKS = (1, 2, 3)
