@@ -252,6 +252,8 @@ class ZooSource:
         self, spec: str, weights: str | None, device: torch.device, input_size: int | None
     ) -> LoadedModel:
         zoo = _zoo()
+        if zoo is None:  # not reached: claims() found the name in the zoo
+            raise UnknownModelError(f"unknown model {spec!r}: camlens.models.zoo is missing.")
         try:
             entry = zoo.load(spec, weights=weights, device=str(device))
         except CamlensError as exc:
