@@ -6,18 +6,16 @@ import hashlib
 from types import SimpleNamespace
 
 import pytest
-import torch
 
 from camlens.errors import ModelLoadError
 from camlens.models import _hub
 
 
 @pytest.fixture
-def hub_dir(tmp_path):
-    old = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-    yield tmp_path / "hub"
-    torch.hub.set_dir(old)
+def hub_dir(tmp_path, monkeypatch):
+    # TORCH_HOME, not torch.hub.set_dir: set_dir would stick for the later tests
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    return tmp_path / "hub"
 
 
 def test_hub_file_is_in_torch_hubs_checkpoints(hub_dir):
