@@ -1,13 +1,13 @@
-"""Train the shapes-benchmark transformers shipped in camlens.zoo: two ViTs and a tiny CLIP.
+"""Train the shapes-benchmark transformers shipped in camlens.models.zoo: two ViTs and a tiny CLIP.
 
     nohup nice python scripts/train_benchmark_vit.py > train_benchmark_vit.log 2>&1 &
 
-- ``vit-clean`` / ``vit-biased``: :class:`~camlens.zoo.benchmark_vit.BenchmarkViT` (a hybrid
+- ``vit-clean`` / ``vit-biased``: :class:`~camlens.models.zoo.benchmark_vit.BenchmarkViT` (a hybrid
   ViT whose patch embedding is the shipped ``benchmark-clean`` CNN, frozen; the transformer
   blocks, class token, positions and head are trained) on the same
   images as the benchmark CNNs (``make_benchmark(split="train", seed=...)``); the biased copy
   carries the corner watermark on every "triangle" image, as for ``benchmark-biased``.
-- ``clip``: :class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP` (a one-block hybrid ViT image
+- ``clip``: :class:`~camlens.models.zoo.benchmark_vit.BenchmarkCLIP` (a one-block hybrid ViT image
   tower on the same frozen CNN, and a text tower),
   trained contrastively on
   ``make_scenes(split="train", objects=(1, 2))`` with their captions ("a star",
@@ -16,7 +16,8 @@
   (the targets of a row are spread evenly over its matches).
 
 CPU only, seeds fixed, one thread by default. Each epoch is checkpointed in ``--workdir``;
-rerunning resumes. Writes ``src/camlens/zoo/weights/benchmark-{vit-clean,vit-biased,clip}.pt``
+rerunning resumes. Writes
+``src/camlens/models/zoo/weights/benchmark-{vit-clean,vit-biased,clip}.pt``
 and ``benchmark-vit.json`` (figures on fresh test images, seeds, command, wall times, SHA-256).
 """
 
@@ -40,11 +41,11 @@ from train_benchmark import evaluate, floors, normalise
 
 from camlens.datasets import BIASED_CLASS, CLASSES, make_benchmark, watermark
 from camlens.datasets.scenes import caption, make_scenes
-from camlens.zoo import benchmark_vit
-from camlens.zoo.benchmark_vit import BenchmarkCLIP, BenchmarkViT
+from camlens.models.zoo import benchmark_vit
+from camlens.models.zoo.benchmark_vit import BenchmarkCLIP, BenchmarkViT
 
 ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = ROOT / "src" / "camlens" / "zoo" / "weights"
+WEIGHTS = ROOT / "src" / "camlens" / "models" / "zoo" / "weights"
 TRAINING_KEYS = ("n_train", "epochs", "batch", "lr", "seed", "threads")
 
 
@@ -88,7 +89,7 @@ def clip_loss(model: BenchmarkCLIP, x: torch.Tensor, ids: torch.Tensor, same: to
 def trunk_features(tower: BenchmarkViT, x: torch.Tensor) -> torch.Tensor:
     """The ViT's trunk (its patch embedding) is the shipped benchmark-clean CNN, frozen: load it
     and compute its block4 features of every training image once."""
-    from camlens.zoo import load
+    from camlens.models.zoo import load
 
     cnn = load("benchmark-clean").model
     for name, block in tower.trunk.named_children():
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
             "file": path.name,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "bytes": path.stat().st_size,
-            "architecture": "camlens.zoo.benchmark_vit."
+            "architecture": "camlens.models.zoo.benchmark_vit."
             + ("BenchmarkCLIP" if variant == "clip" else "BenchmarkViT"),
             "train": {
                 "n_images": args.n_train,

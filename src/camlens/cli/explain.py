@@ -159,7 +159,8 @@ def command(
     """
     from PIL import Image
 
-    from ..loading import InvalidImageError, load_image
+    from ..errors import InvalidImageError
+    from ..images import load_image
     from ..viz import get_colormap
 
     method_name, method_cls = parse_method(method)

@@ -339,7 +339,7 @@ def find_attention(model: nn.Module, x: Tensor) -> tuple[list[AttentionBlock], d
 
 def no_attention_error(model: nn.Module) -> AttentionNotFoundError:
     """The error for a model without attention that camlens can see, naming the other methods."""
-    from ..methods import METHODS
+    from .registry import METHODS
 
     others = [m for m in METHODS if m not in ATTENTION_METHODS]
     return AttentionNotFoundError(

@@ -275,10 +275,10 @@ def evaluate(
     """
     start_wall = time.perf_counter()
     if not isinstance(model, nn.Module) and isinstance(getattr(model, "model", None), nn.Module):
-        entry = model  # a zoo entry (camlens.zoo.load) or a camlens.loading.LoadedModel
+        entry = model  # a zoo entry (camlens.models.zoo.load) or a camlens.models.LoadedModel
         model = entry.model
         if preprocess is None and getattr(entry, "preprocess", None) is not None:
-            from ..zoo import Preprocess
+            from ..models.transforms import Preprocess
 
             if not isinstance(entry.preprocess, Preprocess):
                 raise InvalidInputError(

@@ -68,6 +68,9 @@ class AblationCAM(BaseCAM):
     progress: show a tqdm bar of the ablated copies scored.
     """
 
+    name = "ablationcam"
+    aliases = ("ablation",)
+
     uses_gradients = False
     #: With ``ablation_value="pytorch-grad-cam"``: the values restart every this many copies of
     #: a forward chunk (pytorch-grad-cam's ``batch_size``), so chunks of several of its batches

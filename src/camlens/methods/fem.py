@@ -37,6 +37,8 @@ def fem_masks(activations: Tensor, k: float = 2.0) -> tuple[Tensor, Tensor]:
 class FEM(BaseCAM):
     """FEM: channel means times k-sigma binary maps (``k`` = the number of standard deviations)."""
 
+    name = "fem"
+
     uses_gradients = False
 
     def __init__(self, *args, k: float = 2.0, weighting: FEMWeighting = "paper", **kwargs) -> None:

@@ -177,6 +177,8 @@ class FullGrad(BaseCAM):
             and post-processing, number for number).
     """
 
+    name = "fullgrad"
+
     uses_gradients: ClassVar[bool] = True
     # FullGrad needs the input gradient and its own layers: it cannot share another method's
     # capture (camlens.explain calls its explain()).

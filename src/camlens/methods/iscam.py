@@ -29,6 +29,8 @@ class ISCAM(ScoreCAM):
     torchcam 0.5 is reproduced with ``normalize_first=True, mask_eps=1e-8``.
     """
 
+    name = "iscam"
+
     def __init__(
         self,
         model: nn.Module,

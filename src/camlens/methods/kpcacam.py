@@ -96,6 +96,8 @@ def kernel_pca_projection(
 class KPCACAM(BaseCAM):
     """KPCA-CAM: the first kernel principal component of the activations."""
 
+    name = "kpcacam"
+
     uses_gradients = False
 
     def __init__(

@@ -34,7 +34,7 @@ from ..core.base import BaseCAM, Explanation
 from ..core.capture import Capture, ReshapeTransform
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
-from .gradcam_plusplus import GradCAMPlusPlus
+from .gradcampp import GradCAMPlusPlus
 
 Resolution = Literal["input", "layer"]
 
@@ -55,6 +55,8 @@ class RefineCAM(BaseCAM):
 
     Extra keyword arguments go to ``base_method`` (e.g. ``eps=1e-6`` for Grad-CAM++).
     """
+
+    name = "refinecam"
 
     def __init__(
         self,

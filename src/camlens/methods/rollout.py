@@ -57,6 +57,9 @@ class AttentionRollout(AttentionMethod):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "rollout"
+    aliases = ("attentionrollout",)
+
     uses_gradients: ClassVar[bool] = False
     gradient_kind: ClassVar[str] = "none"
 

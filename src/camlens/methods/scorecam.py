@@ -67,6 +67,9 @@ class ScoreCAM(BaseCAM):
     progress: show a tqdm bar of the masked images scored.
     """
 
+    name = "scorecam"
+    aliases = ("score",)
+
     uses_gradients = False
 
     def __init__(

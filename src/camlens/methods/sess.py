@@ -95,6 +95,8 @@ class SESSCapture(Capture):
 class SESS(BaseCAM):
     """SESS over ``base_method`` (Grad-CAM by default); extra keyword arguments go to it."""
 
+    name = "sess"
+
     shares_capture = False
 
     def __init__(

@@ -114,6 +114,8 @@ def _hessian_product(gradient: Tensor, activation: Tensor, differentiable: bool)
 class ShapleyCAM(BaseCAM):
     """Grad-CAM on the second-order Shapley gradient ``∂y/∂A − ½ H·A``."""
 
+    name = "shapleycam"
+
     shares_capture = False
 
     def __init__(

@@ -58,6 +58,9 @@ def _repeat(spec: object, batch: int, copies: int) -> object:
 class SmoothGradCAMPlusPlus(BaseCAM):
     """Smooth Grad-CAM++: ``num_samples`` noisy copies with noise std ``std`` (torchcam: 4, 0.3)."""
 
+    name = "smoothgradcam++"
+    aliases = ("smoothgradcampp", "smoothgradcamplusplus")
+
     shares_capture = False
 
     def __init__(

@@ -85,6 +85,8 @@ class SobelCAM(BaseCAM):
     """Edge strength of the input (a baseline). No layer is needed (``target_layers`` is
     ignored); the model runs once, under ``inference_mode``, for the outputs and targets."""
 
+    name = "sobelcam"
+
     uses_gradients = False
 
     def __init__(

@@ -39,6 +39,8 @@ class SSCAM(ScoreCAM):
     torchcam 0.5 is reproduced with ``normalize_first=True, mask_eps=1e-8``.
     """
 
+    name = "sscam"
+
     def __init__(
         self,
         model: nn.Module,
