@@ -86,7 +86,14 @@ def gaussian_blur(maps: Tensor, size: int = 11, sigma: float = 5.0) -> Tensor:
 
 
 class SESS(BaseCAM):
-    """SESS over ``base_method`` (Grad-CAM by default); extra keyword arguments go to it."""
+    """SESS over ``base_method`` (Grad-CAM by default); extra keyword arguments go to it.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.sess``.
+
+    Example:
+        >>> cam = SESS(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
 
     shares_capture = False
 
