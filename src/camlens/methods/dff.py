@@ -145,7 +145,7 @@ class DeepFeatureFactorization:
 
     Example:
         >>> dff = DeepFeatureFactorization(model, "layer4")
-        >>> factorization = dff(x, n_components=4)  # .maps (B, 4, H, W), .scores (B, 4, K)
+        >>> factorization = dff(x, n_components=4)  # .maps: 4 concept maps per image
     """
 
     def __init__(
