@@ -66,6 +66,12 @@ class AblationCAM(BaseCAM):
     ratio_channels_to_ablate: fraction for pytorch-grad-cam's channel-selection heuristic.
     tail: try the tail-only path (``False`` always re-runs the whole network).
     progress: show a tqdm bar of the ablated copies scored.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.ablationcam``.
+
+    Example:
+        >>> cam = AblationCAM(model, target_layers="layer4", batch_size=64)
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
     name = "ablationcam"

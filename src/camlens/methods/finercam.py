@@ -47,6 +47,12 @@ class FinerCAM(BaseCAM):
     ``alpha``, ``ranks`` and ``weighting`` apply to targets given as classes (or ``None``); a
     :class:`FinerTarget` passed as target keeps its own. Extra keyword arguments go to
     ``base_method``.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.finercam``.
+
+    Example:
+        >>> cam = FinerCAM(model, target_layers="layer4", alpha=1.0)
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # 281 against its nearest classes
     """
 
     name = "finercam"

@@ -54,6 +54,12 @@ class RefineCAM(BaseCAM):
     """The product of ``base_method``'s normalised maps over ``target_layers``.
 
     Extra keyword arguments go to ``base_method`` (e.g. ``eps=1e-6`` for Grad-CAM++).
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.refinecam``.
+
+    Example:
+        >>> cam = RefineCAM(model, target_layers=["layer3", "layer4"])
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
     name = "refinecam"

@@ -65,6 +65,12 @@ class ScoreCAM(BaseCAM):
         model's current weights on every call, so edits to the weights (``.data``, ``copy_``,
         ``load_state_dict``) are always seen.
     progress: show a tqdm bar of the masked images scored.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.scorecam``.
+
+    Example:
+        >>> cam = ScoreCAM(model, target_layers="layer4", max_memory="1GB")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
     name = "scorecam"

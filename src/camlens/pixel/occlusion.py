@@ -62,6 +62,12 @@ class Occlusion(PixelAttribution):
         fill: the occluding value: a number, or a tensor broadcastable to the input
             ``(B, C, H, W)`` (e.g. per-channel means ``(C, 1, 1)`` or blurred images).
         batch_size: occluded copies per forward pass.
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.occlusion``.
+
+    Example:
+        >>> occlusion = Occlusion(model, patch_size=16, stride=8)
+        >>> drops = occlusion(x, targets=[ClassTarget(281)])  # (B, C, H, W), equal over C
     """
 
     def __init__(

@@ -48,6 +48,12 @@ class RISE(PixelAttribution):
         batch_size: masked copies per forward pass.
         seed: seed of the mask generator (same seed, same masks).
         masks: fixed ``(N, H, W)`` masks to use instead of random ones (``p`` still divides).
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.rise``.
+
+    Example:
+        >>> rise = RISE(model, n_masks=1000, grid_size=7)
+        >>> saliency = rise(x, targets=[ClassTarget(281)])  # (B, C, H, W), equal over C
     """
 
     def __init__(
