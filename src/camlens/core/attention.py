@@ -455,6 +455,12 @@ def capture_attention(
                 u = args[0]
                 extra = []
                 for index in scored:
+                    if streams[index] is None:
+                        raise LayerOutputError(
+                            f"LeGrad's block {layer_scores.containers[index][0]!r} gave no "
+                            "output before the final norm; pass the attention blocks "
+                            "(target_layers=) of a model whose blocks run in order."
+                        )
                     probs = mode.records[index][-1].as_4d()
                     z = _batch_first(streams[index], batch, probs.shape[-1]).mean(dim=1)
                     if u.ndim == 3 and u.shape[0] == batch:
