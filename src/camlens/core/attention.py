@@ -208,9 +208,11 @@ class AttentionMode(TorchFunctionMode):
         """``softmax(q kᵀ · scale + mask) v`` with the probabilities recorded."""
         scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
         if is_causal:
-            causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device)
-            causal = _mask_to_float(causal.tril(), q.dtype)
-            mask = causal if mask is None else _mask_to_float(mask, q.dtype) + causal
+            allowed = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device)
+            causal = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device)
+            causal = causal.masked_fill(~allowed.tril(), float("-inf"))
+            given = _mask_to_float(mask, q.dtype)
+            mask = causal if given is None else causal + given
         graph = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
         if (
             not graph

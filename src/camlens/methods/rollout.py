@@ -81,9 +81,9 @@ class AttentionRollout(AttentionMethod):
 
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
         attentions = capture.attentions
-        if self.discard_ratio == 0 and not any(map(is_pooling, attentions)):
-            if extra >= 1 or attentions[-1].shape[-2] == 1:
-                return self._class_row(attentions)
+        class_row = extra >= 1 or attentions[-1].shape[-2] == 1
+        if self.discard_ratio == 0 and class_row and not any(map(is_pooling, attentions)):
+            return self._class_row(attentions)
         matrices = []
         for attention in capture.attentions:
             fused = discard_lowest(fuse_heads(attention, self.head_fusion), self.discard_ratio)
