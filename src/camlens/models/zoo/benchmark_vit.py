@@ -1,8 +1,9 @@
 """The small transformers trained on the shapes benchmark (``scripts/train_benchmark_vit.py``).
 
-:class:`BenchmarkViT`: a hybrid ViT — the shipped benchmark CNN's four blocks as patch
-embedding (frozen during training: one token per 4×4-pixel cell, a 16×16 grid), a class token and
-two pre-norm transformer blocks of 2 heads, width 64; attention is
+:class:`BenchmarkViT`: a hybrid ViT — a shipped benchmark CNN's four blocks as patch
+embedding (frozen during training: one token per 4×4-pixel cell, a 16×16 grid;
+``benchmark-clean``'s blocks for the clean ViT and the CLIP, ``benchmark-biased``'s for the
+biased ViT), a class token and two pre-norm transformer blocks of 2 heads, width 64; attention is
 ``torch.nn.functional.scaled_dot_product_attention``. Grad-CAM's layer is the last block's input
 norm, ``blocks.1.norm1`` (tokens ``(B, 257, 64)``), whose gradient reaches every patch token
 through the last attention. About 160k parameters (a 650 kB state dict).
