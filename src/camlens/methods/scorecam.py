@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from ..core.base import BaseCAM, LayerContext
 from ..core.capture import ReshapeTransform, model_logits
+from ..core.contract import TORCH_MODULES
 from ..core.layers import LayersSpec
 from ..targets import score_targets
 from . import _perturb
@@ -131,8 +132,9 @@ class ScoreCAM(BaseCAM):
         return torch.softmax(scores.float(), dim=1).to(activations.dtype)
 
     def _use_channels_last(self, x: Tensor) -> bool:
-        if self.channels_last is None:
-            return x.ndim == 4 and x.device.type == "cpu"
+        if self.channels_last is None:  # torch convolutions only (an ONNX session copies it back)
+            torch_model = TORCH_MODULES in getattr(self.adapter, "capabilities", {TORCH_MODULES})
+            return x.ndim == 4 and x.device.type == "cpu" and torch_model
         return bool(self.channels_last) and x.ndim == 4
 
     def masked_image_bytes(self, x: Tensor) -> int:
