@@ -895,7 +895,12 @@ def load_model(
                 f"{spec} is a model file; weights cannot be given with it (pass an "
                 "architecture name with a state-dict file instead)."
             )
-        loaded = _from_saved_file(path, target, input_size)
+        if path.suffix.lower() == ".onnx":
+            from .onnx.loading import load_onnx_file
+
+            loaded = load_onnx_file(path, target, input_size)
+        else:
+            loaded = _from_saved_file(path, target, input_size)
     elif path.is_dir():
         raise ModelLoadError(
             f"{spec} is a folder; pass a model file (torch.save(model)) or a model name."
@@ -926,7 +931,8 @@ def load_model(
         raise _unknown(spec, known)
     if labels is not None:
         loaded.categories = _read_labels(labels)
-    loaded.model = loaded.model.to(target).eval()
+    if isinstance(loaded.model, nn.Module):  # an ONNX model runs on its session's providers
+        loaded.model = loaded.model.to(target).eval()
     loaded.device = target
     return loaded
 

@@ -199,32 +199,13 @@ class OnnxAdapter:
             )
         return x
 
-    def candidates(self, x: Tensor) -> list[graph.TensorInfo]:
-        """Tensors with the input's rank and more than one spatial position for input ``x``,
-        pooled outputs aside, in graph order."""
-        shape = tuple(int(s) for s in x.shape)
-        found = []
-        for info in graph.tensors(self.proto, (1, *shape[1:])):
-            if info.op in graph.POOLING or info.shape is None or len(info.shape) != len(shape):
-                continue
-            spatial = info.shape[2:]
-            if all(isinstance(d, int) for d in spatial) and int(np.prod(spatial)) > 1:
-                if info.dtype is None or np.issubdtype(info.dtype, np.floating):
-                    found.append(info)
-        return [c for c in found if c.name != self.input_name]
-
     def ensure_layers(self, x: object) -> None:
-        """With ``target_layers=None``: the last candidate tensor (see :meth:`candidates`)."""
+        """With ``target_layers=None``: the last tensor of the graph with the input's rank and
+        more than one spatial position, pooled outputs aside (:func:`graph.choose_tensor`)."""
         if self.layers is not None:
             return
         batch = self.prepare_input(x)
-        found = self.candidates(batch)
-        if not found:
-            raise LayerNotFoundError(
-                "found no tensor of the ONNX graph with a spatial output; pass target_layers= "
-                "(camlens.layers(model) lists the tensors)."
-            )
-        name = found[-1].name
+        name = graph.choose_tensor(self.proto, tuple(batch.shape))
         self.layers = [(name, name)]
         warn_at_caller(
             f"target_layers=None: explaining tensor {name!r} of the ONNX model "

@@ -15,13 +15,14 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import shape_inference
 from onnx.utils import Extractor
 
-from ..errors import LayerNotFoundError, LayerOutputError, OnnxModelError
+from ..errors import InvalidInputError, LayerNotFoundError, LayerOutputError, OnnxModelError
 
 Shape = tuple[int | str | None, ...]
 
@@ -220,6 +221,69 @@ def tensors(proto: onnx.ModelProto, input_shape: tuple[int, ...] | None = None) 
                 )
             )
     return found
+
+
+def concrete_input_shape(
+    proto: onnx.ModelProto, example: tuple[int, ...] | None = None
+) -> tuple[int, ...]:
+    """The input shape for shape inference: ``example``'s (batch 1), else the graph's own with
+    a symbolic batch axis as 1; :class:`InvalidInputError` when other axes are symbolic."""
+    if example is not None:
+        return (1, *(int(d) for d in example[1:]))
+    shape = value_shape(image_input(proto))
+    if shape is None or any(not isinstance(d, int) for d in shape[1:]):
+        raise InvalidInputError(
+            f"the ONNX model's input has no fixed size ({shape}); pass an example input: "
+            "camlens.layers(model, x)."
+        )
+    return (1, *shape[1:])  # type: ignore[misc]
+
+
+def is_candidate(info: TensorInfo, input_shape: tuple[int, ...]) -> bool:
+    """A tensor worth explaining: floating, the input's rank, more than one spatial position,
+    not a pooled summary, not the input itself."""
+    if info.op in POOLING or info.shape is None or len(info.shape) != len(input_shape):
+        return False
+    if info.dtype is not None and not np.issubdtype(info.dtype, np.floating):
+        return False
+    spatial = info.shape[2:]
+    return all(isinstance(d, int) for d in spatial) and int(np.prod(spatial)) > 1
+
+
+def candidates(proto: onnx.ModelProto, input_shape: tuple[int, ...]) -> list[TensorInfo]:
+    """The candidate tensors (:func:`is_candidate`) for an input of ``input_shape``."""
+    shape = concrete_input_shape(proto, input_shape)
+    return [t for t in tensors(proto, shape) if is_candidate(t, shape)]
+
+
+def layer_infos(model: object, example_input: object = None) -> list[Any]:
+    """``camlens.layers`` for an ONNX model: every node output in graph order as a
+    :class:`~camlens.core.discovery.LayerInfo` (``kind`` the op type, shapes from ONNX shape
+    inference for ``example_input``'s size, else the graph's own). ``positions_with_gradient``
+    is 0: an ONNX graph gives no gradients."""
+    from ..core.discovery import LayerInfo
+
+    proto = read_model(model).proto
+    example = None if example_input is None else tuple(getattr(example_input, "shape", ()))
+    shape = concrete_input_shape(proto, example or None)
+    infos = []
+    for t in tensors(proto, shape):
+        dims = tuple(d if isinstance(d, int) else -1 for d in (t.shape or ()))
+        candidate = is_candidate(t, shape)
+        grid = dims[2:] if candidate else None
+        infos.append(LayerInfo(t.name, t.op, dims, grid, 0, 1, candidate))
+    return infos
+
+
+def choose_tensor(proto: onnx.ModelProto, input_shape: tuple[int, ...]) -> str:
+    """The tensor ``target_layers=None`` takes: the last candidate in graph order."""
+    found = candidates(proto, input_shape)
+    if not found:
+        raise LayerNotFoundError(
+            "found no tensor of the ONNX graph with a spatial output; pass target_layers= "
+            "(camlens.layers(model) lists the tensors)."
+        )
+    return found[-1].name
 
 
 def check_names(proto: onnx.ModelProto, names: list[str]) -> None:
