@@ -895,7 +895,7 @@ def load_model(
                 f"{spec} is a model file; weights cannot be given with it (pass an "
                 "architecture name with a state-dict file instead)."
             )
-        if path.suffix.lower() == ".onnx":
+        if path.suffix.lower() == ".onnx":  # an ONNX graph (camlens.onnx), CPU sessions
             from .onnx.loading import load_onnx_file
 
             loaded = load_onnx_file(path, target, input_size)
@@ -931,8 +931,7 @@ def load_model(
         raise _unknown(spec, known)
     if labels is not None:
         loaded.categories = _read_labels(labels)
-    if isinstance(loaded.model, nn.Module):  # an ONNX model runs on its session's providers
-        loaded.model = loaded.model.to(target).eval()
+    loaded.model = loaded.model.to(target).eval()
     loaded.device = target
     return loaded
 

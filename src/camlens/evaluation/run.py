@@ -20,6 +20,7 @@ from ..core.base import BaseCAM
 from ..core.capture import ReshapeTransform, model_logits
 from ..core.errors import InvalidInputError, TargetError
 from ..core.layers import LayersSpec
+from ..core.adapters import is_onnx_model
 from ..methods import get_method
 from ..targets import ClassTarget
 from . import data as data_module
@@ -270,6 +271,10 @@ def evaluate(
         :class:`EvaluationResult` (``.table``, ``.to_markdown()``, ``.to_csv()``, ``.plot()``).
     """
     start_wall = time.perf_counter()
+    if is_onnx_model(model) and not isinstance(model, nn.Module):
+        from ..onnx import OnnxModel
+
+        model = OnnxModel(model)  # model(x) for the metrics; the methods still see ONNX
     if not isinstance(model, nn.Module) and isinstance(getattr(model, "model", None), nn.Module):
         entry = model  # a zoo entry (camlens.zoo.load) or a camlens.loading.LoadedModel
         model = entry.model

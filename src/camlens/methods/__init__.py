@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.base import BaseCAM
 from .ablationcam import AblationCAM, NearZeroScoreWarning
+from .blackbox import OcclusionMap, RISEMap
 from .cam import CAM
 from .chefer import CheferRelevance
 from .dff import DeepFeatureFactorization, Factorization
@@ -58,6 +59,9 @@ METHODS: dict[str, type[BaseCAM]] = {
     "smoothgradcam++": SmoothGradCAMPlusPlus,
     "refinecam": RefineCAM,
     "sess": SESS,
+    # black-box methods (the model's scores only: any adapter, ONNX included): methods/blackbox.py
+    "rise": RISEMap,
+    "occlusion": OcclusionMap,
     # attention methods (transformers only): methods/_attention.py
     "rollout": AttentionRollout,
     "chefer": CheferRelevance,
@@ -109,6 +113,8 @@ __all__ = [
     "LayerCAM",
     "LeGrad",
     "NearZeroScoreWarning",
+    "OcclusionMap",
+    "RISEMap",
     "RandomCAM",
     "ReSTTarget",
     "RefineCAM",

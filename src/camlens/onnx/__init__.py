@@ -9,7 +9,7 @@ an ONNX model is given. See docs/models/onnx.md.
 
 from __future__ import annotations
 
-from .adapter import OnnxAdapter
+from .adapter import OnnxAdapter, OnnxModel
 from .graph import TensorInfo, read_model, tensors
 
-__all__ = ["OnnxAdapter", "TensorInfo", "read_model", "tensors"]
+__all__ = ["OnnxAdapter", "OnnxModel", "TensorInfo", "read_model", "tensors"]

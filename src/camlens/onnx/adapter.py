@@ -25,13 +25,12 @@ pieces of that size (a :class:`~camlens.errors.FixedBatchWarning` says so once).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import onnxruntime as ort
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..core.capture import Capture, ReshapeTransform, check_input
 from ..core.contract import ACTIVATIONS, LAYER_REPLACE
@@ -98,9 +97,6 @@ class OnnxAdapter:
         self.layers: list[tuple[str, str]] | None = (
             None if names is None else [(n, n) for n in names]
         )
-        self._sessions: dict[tuple[str, ...], ort.InferenceSession] = {}
-        self._tails: dict[str, tuple[ort.InferenceSession, list[str], int | None]] = {}
-        self._lock = threading.Lock()
         self._warned = False
 
     @property
@@ -117,28 +113,31 @@ class OnnxAdapter:
 
     def session(self, extra: Sequence[str] = ()) -> ort.InferenceSession:
         """A session of the private copy whose graph also outputs ``extra`` (made once)."""
-        key = tuple(extra)
-        with self._lock:
-            found = self._sessions.get(key)
+        key = ("outputs", tuple(extra))
+        cache, lock = self.source.sessions, self.source.lock
+        with lock:
+            found = cache.get(key)
         if found is None:
-            proto = graph.with_outputs(self.proto, list(key)) if key else self.proto
+            proto = graph.with_outputs(self.proto, list(extra)) if extra else self.proto
             found = self._make_session(proto)
-            with self._lock:
-                found = self._sessions.setdefault(key, found)
+            with lock:
+                found = cache.setdefault(key, found)
         return found
 
     def _tail(self, layer: str) -> tuple[ort.InferenceSession, list[str], int | None]:
         """The session of the graph after ``layer``, the earlier tensors it reads, and the batch
         size its layer input takes (``None``: any)."""
-        with self._lock:
-            found = self._tails.get(layer)
+        key = ("tail", layer)
+        cache, lock = self.source.sessions, self.source.lock
+        with lock:
+            found = cache.get(key)
         if found is None:
             tail, extras = graph.split_at(self.proto, layer)
             shape = next(graph.value_shape(i) for i in tail.graph.input if i.name == layer)
             first = shape[0] if shape else None
             found = (self._make_session(tail), extras, first if isinstance(first, int) else None)
-            with self._lock:
-                found = self._tails.setdefault(layer, found)
+            with lock:
+                found = cache.setdefault(key, found)
         return found
 
     def _warn_fixed(self) -> None:
@@ -314,3 +313,38 @@ class OnnxAdapter:
         """Estimated activation bytes of one image in a run (from ``start``'s node on): the
         largest ``inputs + 2 × outputs`` of a node, from ONNX shape inference."""
         return graph.node_costs(self.proto, tuple(int(s) for s in x1.shape), start)  # type: ignore[arg-type]
+
+
+class OnnxModel(nn.Module):
+    """An ONNX model as a ``torch.nn.Module`` whose forward is the session's logits.
+
+    For code that calls ``model(x)`` (the metrics, ``camlens.evaluate``, the web app) on a
+    model that is an ONNX graph; camlens' methods still see an ONNX model (the adapter registry
+    detects it by ``camlens_framework``) and explain it with :class:`OnnxAdapter`. No parameters,
+    always in eval mode (``train()`` is a no-op); a copy (``copy.deepcopy``) shares the graph and
+    makes its own sessions.
+    """
+
+    camlens_framework = "onnx"
+
+    def __init__(self, model: object, providers: list[str] | None = None) -> None:
+        super().__init__()
+        self.adapter = OnnxAdapter(model, None, providers=providers)
+        self.name = self.adapter.source.name
+        super().train(False)
+
+    @property
+    def source(self) -> graph.OnnxSource:
+        return self.adapter.source
+
+    def train(self, mode: bool = True) -> OnnxModel:
+        return self  # a graph has no training mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.adapter.predict(x)
+
+    def __deepcopy__(self, memo: dict) -> OnnxModel:
+        return OnnxModel(self.source.proto, self.source.providers)
+
+    def extra_repr(self) -> str:
+        return f"{self.name!r}, providers={self.source.providers}"

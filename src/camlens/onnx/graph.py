@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,11 +45,14 @@ class TensorInfo:
 
 @dataclass
 class OnnxSource:
-    """A private copy of the user's model, and how the user runs it."""
+    """A private copy of the user's model, how the user runs it, and the sessions made of it
+    (shared by the adapters of one :class:`~camlens.onnx.OnnxModel`)."""
 
     proto: onnx.ModelProto
     providers: list[str]
     name: str
+    sessions: dict[Any, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _describe(model: object) -> str:
@@ -65,6 +69,8 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
     whose model camlens cannot read back.
     """
     chosen = list(providers) if providers else None
+    if getattr(type(model), "camlens_framework", None) == "onnx":  # camlens.onnx.OnnxModel
+        return model.source  # type: ignore[attr-defined]  (never edited: edits work on copies)
     if isinstance(model, onnx.ModelProto):
         proto = onnx.ModelProto()
         proto.CopyFrom(model)
@@ -299,7 +305,7 @@ def check_names(proto: onnx.ModelProto, names: list[str]) -> None:
             close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
             hint = f" Close matches: {', '.join(close)}." if close else ""
             raise LayerNotFoundError(
-                f"no tensor named {name!r} in the ONNX graph.{hint} List them with "
+                f"no tensor named {name!r} in the ONNX graph.{hint} List the names with "
                 "camlens.layers(model) or `camlens layers MODEL.onnx`."
             )
 

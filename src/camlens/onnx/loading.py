@@ -31,8 +31,8 @@ def _triple(value: str, key: str, path: Path) -> tuple[float, float, float]:
 
 
 def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
-    """The :class:`~camlens.loading.LoadedModel` of an ONNX file (its model: the checked
-    ``onnx.ModelProto``, read once; sessions are made from it on CPU)."""
+    """The :class:`~camlens.loading.LoadedModel` of an ONNX file: its model is a
+    :class:`~camlens.onnx.OnnxModel` (the graph read once; CPU sessions)."""
     from ..loading import (
         IMAGENET_MEAN,
         IMAGENET_STD,
@@ -42,7 +42,10 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
         sha256_of,
     )
 
-    source = graph.read_model(path)
+    from .adapter import OnnxModel
+
+    model = OnnxModel(path)
+    source = model.source
     shape = graph.value_shape(graph.image_input(source.proto))
     fixed = shape is not None and len(shape) == 4 and all(isinstance(d, int) for d in shape[2:])
     if fixed and shape[2] != shape[3]:  # type: ignore[index]
@@ -58,7 +61,7 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
         "ImageNet mean/std"
     )
     return LoadedModel(
-        model=source.proto,
+        model=model,
         name=path.name,
         categories=None,
         preprocess=_Preprocess(crop, mean, std),

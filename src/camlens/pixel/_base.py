@@ -130,7 +130,7 @@ class PixelAttribution:
             from ..core.adapters import make_adapter
 
             self.model = model
-            self.runner = make_adapter(model, None)
+            self.runner = model if isinstance(model, Adapter) else make_adapter(model, None)
             return
         require_torch_model(model, type(self).__name__)
         if not isinstance(model, nn.Module):
