@@ -51,8 +51,19 @@ def both(name, cnn, onnx_model, images, torch_layer, onnx_layer, **options):
     return expected, got, cam
 
 
-def test_the_methods_that_run_on_onnx_are_the_forward_only_ones(onnx_file):
-    assert runnable(OnnxAdapter(onnx_file, RELU2)) == FORWARD_ONLY
+def test_the_methods_that_run_on_onnx_are_the_forward_only_and_black_box_ones(onnx_file):
+    assert runnable(OnnxAdapter(onnx_file, RELU2)) == [*FORWARD_ONLY, "rise", "occlusion"]
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("rise", {"n_masks": 40, "grid_size": 4, "seed": 2}), ("occlusion", {"patch_size": 4, "stride": 2})],
+)
+def test_rise_and_occlusion_maps_give_the_pytorch_maps(name, options, cnn, onnx_file, images):
+    expected, got, cam = both(name, cnn, onnx_file, images, None, None, **options)
+    assert got.shape == (2, 16, 16) and float(expected.max()) == 1.0
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    assert cam.method.runner is cam.adapter  # one adapter: the method's scores go through it
 
 
 @pytest.mark.parametrize("name", FORWARD_ONLY)
