@@ -302,7 +302,9 @@ def check_names(proto: onnx.ModelProto, names: list[str]) -> None:
                 f"an ONNX target layer is a tensor name (a str), not {type(name).__name__}."
             )
         if name not in have:
-            close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+            inside = [k for k in known if name.lower() in k.lower()]  # "relu2" in "/relu2/..."
+            close = list(dict.fromkeys(inside[:5] + difflib.get_close_matches(name, known, 5, 0.5)))
+            close = close[:5]
             hint = f" Close matches: {', '.join(close)}." if close else ""
             raise LayerNotFoundError(
                 f"no tensor named {name!r} in the ONNX graph.{hint} List the names with "
