@@ -85,3 +85,9 @@ def fixed_file(cnn, images, tmp_path_factory):
     path = tmp_path_factory.mktemp("onnx") / "cnn-batch1.onnx"
     path.write_bytes(export(cnn, images[:1], dynamic=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def to_onnx():
+    """:func:`export` (``to_onnx(model, x, dynamic=True) -> bytes``) for the test modules."""
+    return export

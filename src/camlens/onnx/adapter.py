@@ -106,6 +106,12 @@ class OnnxAdapter:
     # --- sessions ----------------------------------------------------------------------------
     def _make_session(self, proto: object) -> ort.InferenceSession:
         options = ort.SessionOptions()
+        given = self.source.options  # the user's session's threads and optimisation level
+        if given is not None:
+            options.intra_op_num_threads = given.intra_op_num_threads
+            options.inter_op_num_threads = given.inter_op_num_threads
+            options.execution_mode = given.execution_mode
+            options.graph_optimization_level = given.graph_optimization_level
         options.log_severity_level = 3  # no warnings on stderr for the outputs we add
         return ort.InferenceSession(
             proto.SerializeToString(), sess_options=options, providers=self.providers

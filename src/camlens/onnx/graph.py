@@ -51,6 +51,7 @@ class OnnxSource:
     proto: onnx.ModelProto
     providers: list[str]
     name: str
+    options: Any = None  # the session's onnxruntime.SessionOptions (threads, ...), if given one
     sessions: dict[Any, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -69,6 +70,7 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
     whose model camlens cannot read back.
     """
     chosen = list(providers) if providers else None
+    options = None
     if getattr(type(model), "camlens_framework", None) == "onnx":  # camlens.onnx.OnnxModel
         return model.source  # type: ignore[attr-defined]  (never edited: edits work on copies)
     if isinstance(model, onnx.ModelProto):
@@ -89,12 +91,14 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
         name = os.path.basename(path)
     elif type(model).__name__ == "InferenceSession" and hasattr(model, "get_providers"):
         chosen = chosen or list(model.get_providers())
+        options = model.get_session_options()
         path = getattr(model, "_model_path", None)
         data = getattr(model, "_model_bytes", None)
         if data is not None:
             proto = _parse(bytes(data), "the session's model")
         elif path:
-            return OnnxSource(read_model(path).proto, chosen, os.path.basename(path))
+            proto = read_model(path).proto
+            return OnnxSource(proto, chosen, os.path.basename(path), options)
         else:
             raise OnnxModelError(
                 "cannot read the graph back from this InferenceSession; pass the .onnx path "
@@ -112,7 +116,7 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
         onnx.checker.check_model(proto)
     except Exception as error:  # onnx raises ValidationError and others
         raise OnnxModelError(f"{name} is not a valid ONNX model: {_first_line(error)}") from None
-    return OnnxSource(proto, chosen or ["CPUExecutionProvider"], name)
+    return OnnxSource(proto, chosen or ["CPUExecutionProvider"], name, options)
 
 
 def _first_line(error: BaseException) -> str:
