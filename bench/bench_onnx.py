@@ -111,7 +111,10 @@ def main() -> None:
         f"ResNet-18 ONNX, {args.size} px, batch {args.batch}, 1 thread, "
         f"{args.repeats} rounds (median)"
     )
-    print("| method | floor | camlens CPU s | floor CPU s | ratio (CPU) | camlens wall s | floor wall s |")
+    print(
+        "| method | floor | camlens CPU s | floor CPU s | ratio (CPU) "
+        "| camlens wall s | floor wall s |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (_, _, what) in entries.items():
         ours = [statistics.median(v) for v in zip(*samples[name]["camlens"], strict=True)]

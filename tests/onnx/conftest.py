@@ -1,7 +1,5 @@
 """A small CNN with a skip connection, exported to ONNX (dynamic or fixed batch), for the tests."""
 
-# ruff: noqa: E402
-
 from __future__ import annotations
 
 import io

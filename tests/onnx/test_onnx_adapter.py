@@ -57,7 +57,10 @@ def test_the_methods_that_run_on_onnx_are_the_forward_only_and_black_box_ones(on
 
 @pytest.mark.parametrize(
     ("name", "options"),
-    [("rise", {"n_masks": 40, "grid_size": 4, "seed": 2}), ("occlusion", {"patch_size": 4, "stride": 2})],
+    [
+        ("rise", {"n_masks": 40, "grid_size": 4, "seed": 2}),
+        ("occlusion", {"patch_size": 4, "stride": 2}),
+    ],
 )
 def test_rise_and_occlusion_maps_give_the_pytorch_maps(name, options, cnn, onnx_file, images):
     expected, got, cam = both(name, cnn, onnx_file, images, None, None, **options)

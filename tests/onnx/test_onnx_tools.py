@@ -119,10 +119,11 @@ def test_evaluate_scores_the_onnx_model(onnx_file, tmp_path):
 def test_serve_explains_with_the_onnx_model(onnx_file):
     pytest.importorskip("fastapi")
     pytest.importorskip("httpx")
-    from camlens.serve.app import create_app
+    import io
+
     from fastapi.testclient import TestClient
 
-    import io
+    from camlens.serve.app import create_app
 
     loaded = load_model(str(onnx_file))
     client = TestClient(create_app(loaded))

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..core.adapters import is_onnx_model
 from ..core.base import BaseCAM
 from ..core.capture import ReshapeTransform, model_logits
 from ..core.errors import InvalidInputError, TargetError
 from ..core.layers import LayersSpec
-from ..core.adapters import is_onnx_model
 from ..methods import get_method
 from ..targets import ClassTarget
 from . import data as data_module

@@ -23,9 +23,9 @@ from ..core.base import BaseCAM, Explanation
 from ..core.capture import ReshapeTransform
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
+from ..pixel._base import PixelAttribution
 from ..pixel.occlusion import Occlusion
 from ..pixel.rise import RISE
-from ..pixel._base import PixelAttribution
 
 
 class PixelMapMethod(BaseCAM):

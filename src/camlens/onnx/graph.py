@@ -156,8 +156,7 @@ def image_input(proto: onnx.ModelProto) -> onnx.ValueInfoProto:
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs) or "none"
         raise OnnxModelError(
-            f"camlens explains models with one image input; this graph has {len(inputs)} "
-            f"({names})."
+            f"camlens explains models with one image input; this graph has {len(inputs)} ({names})."
         )
     return inputs[0]
 

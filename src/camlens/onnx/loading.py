@@ -41,7 +41,6 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
         _Preprocess,
         sha256_of,
     )
-
     from .adapter import OnnxModel
 
     model = OnnxModel(path)
@@ -57,8 +56,10 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
     mean = _triple(props["mean"], "mean", path) if "mean" in props else IMAGENET_MEAN
     std = _triple(props["std"], "std", path) if "std" in props else IMAGENET_STD
     crop = _imagenet_crop(size)
-    note = "mean/std from the model's metadata" if "mean" in props or "std" in props else (
-        "ImageNet mean/std"
+    note = (
+        "mean/std from the model's metadata"
+        if "mean" in props or "std" in props
+        else ("ImageNet mean/std")
     )
     return LoadedModel(
         model=model,

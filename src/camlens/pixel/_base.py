@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from ..core.adapters import require_torch_model
-from ..core.contract import Adapter
 from ..core.capture import check_input, frozen_parameters, model_logits, warn_if_training
+from ..core.contract import Adapter
 from ..core.errors import CamlensError, InvalidInputError
 from ..targets import Target, resolve_targets, score_targets
 from ._relu_override import ReLURule, relu_rule
