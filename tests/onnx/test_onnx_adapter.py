@@ -159,8 +159,8 @@ def test_a_fixed_batch_model_runs_image_by_image_with_a_warning(cnn, fixed_file,
 
 
 def test_no_target_layer_picks_the_last_spatial_tensor_and_warns(onnx_file, images):
+    cam = camlens.EigenCAM(onnx_file)
     with pytest.warns(AutoLayerWarning, match="/Add_output_0"):
-        cam = camlens.EigenCAM(onnx_file)
         cam(images)
     assert cam.adapter.layer_names == ["/Add_output_0"]  # the skip sum, before the pooling
 

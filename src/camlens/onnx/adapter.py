@@ -304,7 +304,7 @@ class OnnxAdapter:
         n = new.shape[0]
         feeds = {name: new.detach().cpu().contiguous().numpy().astype(head[0].dtype, copy=False)}
         for extra, value in zip(extras, head[1:], strict=True):
-            if value.shape[0] != n:
+            if value.ndim and value.shape[0] != n:  # a scalar (a shape constant) as it is
                 if value.shape[0] != 1:
                     raise LayerOutputError(
                         f"the tail after {name!r} reads {extra!r} too, and {n} replaced copies "

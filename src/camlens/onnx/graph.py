@@ -178,6 +178,7 @@ def value_shape(info: onnx.ValueInfoProto) -> Shape | None:
 
 
 def value_dtype(info: onnx.ValueInfoProto) -> np.dtype | None:
+    """A value's numpy dtype (``None`` when the graph does not say or numpy has none)."""
     elem = info.type.tensor_type.elem_type
     if not elem:
         return None
