@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..core.adapters import is_onnx_model
 from ..core.base import BaseCAM
 from ..core.capture import ReshapeTransform, model_logits
 from ..core.errors import InvalidInputError, TargetError
@@ -274,6 +275,10 @@ def evaluate(
         :class:`EvaluationResult` (``.table``, ``.to_markdown()``, ``.to_csv()``, ``.plot()``).
     """
     start_wall = time.perf_counter()
+    if is_onnx_model(model) and not isinstance(model, nn.Module):
+        from ..onnx import OnnxModel
+
+        model = OnnxModel(model)  # model(x) for the metrics; the methods still see ONNX
     if not isinstance(model, nn.Module) and isinstance(getattr(model, "model", None), nn.Module):
         entry = model  # a zoo entry (camlens.models.zoo.load) or a camlens.models.LoadedModel
         model = entry.model

@@ -36,6 +36,9 @@ from .smoothgradcampp import SmoothGradCAMPlusPlus
 from .refinecam import RefineCAM
 from .sess import SESS
 
+# black-box methods (the model's scores only: any adapter, ONNX included): methods/blackbox.py
+from .blackbox import RISEMap, OcclusionMap
+
 # attention methods (transformers only): methods/_attention.py
 from .rollout import AttentionRollout
 from .chefer import CheferRelevance
@@ -72,6 +75,8 @@ __all__ = [
     "LayerCAM",
     "LeGrad",
     "NearZeroScoreWarning",
+    "OcclusionMap",
+    "RISEMap",
     "RandomCAM",
     "ReSTTarget",
     "RefineCAM",

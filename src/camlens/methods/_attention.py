@@ -27,6 +27,7 @@ from ..core.attention import (
 )
 from ..core.base import BaseCAM, Explanation
 from ..core.capture import check_input
+from ..core.contract import TORCH_MODULES
 from ..core.errors import AttentionNotFoundError, InvalidInputError, LayerOutputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
@@ -105,6 +106,11 @@ class AttentionMethod(BaseCAM):
     shares_capture: ClassVar[bool] = False
     # "none" (rollout), "final" (d score / d A, Chefer) or "layer" (each block's own score, LeGrad)
     gradient_kind: ClassVar[str] = "final"
+
+    @classmethod
+    def needs(cls) -> frozenset[str]:
+        """Torch modules too: the attention is found by hooks on the model's modules."""
+        return super().needs() | {TORCH_MODULES}
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ..core.adapters import require_torch_model
 from ..core.base import BaseCAM, LayerContext
+from ..core.contract import ACTIVATIONS, TORCH_MODULES
 from ..core.errors import LayerNotFoundError, TargetError
 from ..core.layers import resolve_layers
 
@@ -34,6 +35,7 @@ class CAM(BaseCAM):
     name = "cam"
 
     uses_gradients = False
+    requires = frozenset({ACTIVATIONS, TORCH_MODULES})  # reads the model's nn.Linear head
 
     def __init__(self, model: nn.Module, target_layers, *args, fc_layer=None, **kwargs) -> None:
         require_torch_model(model, "CAM")

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.base import BaseCAM, LayerContext
-from ..core.contract import ReshapeTransform, model_logits
+from ..core.contract import TORCH_MODULES, ReshapeTransform, model_logits
 from ..core.layers import LayersSpec
 from ..core.torch_adapter import TorchAdapter
 from ..targets import score_targets
@@ -141,8 +141,9 @@ class ScoreCAM(BaseCAM):
         return torch.softmax(scores.float(), dim=1).to(activations.dtype)
 
     def _use_channels_last(self, x: Tensor) -> bool:
-        if self.channels_last is None:
-            return x.ndim == 4 and x.device.type == "cpu"
+        if self.channels_last is None:  # torch convolutions only (an ONNX session copies it back)
+            torch_model = TORCH_MODULES in getattr(self.adapter, "capabilities", {TORCH_MODULES})
+            return x.ndim == 4 and x.device.type == "cpu" and torch_model
         return bool(self.channels_last) and x.ndim == 4
 
     def masked_image_bytes(self, x: Tensor) -> int:

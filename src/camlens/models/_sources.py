@@ -83,6 +83,12 @@ def unknown_model(spec: str, known: list[str]) -> UnknownModelError:
 # --- file -----------------------------------------------------------------------------------
 
 
+#: Loaders of model files by suffix (``"module:function"``, imported only when used; the function
+#: takes ``(path, device, input_size)`` and returns a :class:`LoadedModel`); other files are
+#: TorchScript or pickled modules.
+FILE_LOADERS: dict[str, str] = {".onnx": "camlens.onnx.loading:load_onnx_file"}
+
+
 class FileSource:
     """A saved model on disk (TorchScript or a pickled module); also refuses folders and paths
     that do not exist, so that a typo in a path never falls through to a model name."""
@@ -110,6 +116,13 @@ class FileSource:
                     f"{spec} is a model file; weights cannot be given with it (pass an "
                     "architecture name with a state-dict file instead)."
                 )
+            loader = FILE_LOADERS.get(path.suffix.lower())
+            if loader is not None:  # e.g. an ONNX graph (camlens.onnx)
+                module, _, function = loader.partition(":")
+                loaded: LoadedModel = getattr(importlib.import_module(module), function)(
+                    path, device, input_size
+                )
+                return loaded
             return _from_saved_file(path, device, input_size)
         if path.is_dir():
             raise ModelLoadError(
