@@ -145,6 +145,7 @@ def test_every_extra_named_by_camlens_extras_exists_and_installs_that_package():
 def test_all_extra_holds_every_user_extra():
     extras = _pyproject()["project"]["optional-dependencies"]
     users = {"torchvision", "timm", "demo", "evaluate", "serve", "audit", "keras"}
+    users |= {"onnx", "jax", "ray", "lime"}
     assert users <= set(extras)
     (requirement,) = extras["all"]
     assert set(requirement[len("camlens[") : -1].split(",")) == users

@@ -19,7 +19,8 @@ LISTED = [
     "gradcam", "gradcam++", "xgradcam", "hirescam", "gradcamelementwise", "layercam",
     "eigencam", "eigengradcam", "cam", "scorecam", "sscam", "iscam", "ablationcam",
     "randomcam", "fullgrad", "shapleycam", "finercam", "fem", "sobelcam", "kpcacam",
-    "segeigencam", "smoothgradcam++", "refinecam", "sess", "rollout", "chefer", "legrad",
+    "segeigencam", "smoothgradcam++", "refinecam", "sess", "rise", "occlusion",
+    "rollout", "chefer", "legrad",
 ]  # fmt: skip
 
 

@@ -36,8 +36,9 @@ from .smoothgradcampp import SmoothGradCAMPlusPlus
 from .refinecam import RefineCAM
 from .sess import SESS
 
-# black-box methods (the model's scores only: any adapter, ONNX included): methods/blackbox.py
-from .blackbox import RISEMap, OcclusionMap
+# black-box methods (the model's scores only: any adapter, ONNX included): methods/_blackbox.py
+from .rise import RISEMap
+from .occlusion import OcclusionMap
 
 # attention methods (transformers only): methods/_attention.py
 from .rollout import AttentionRollout

@@ -24,8 +24,6 @@ from ..core.contract import ReshapeTransform
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
 from ..pixel._base import PixelAttribution
-from ..pixel.occlusion import Occlusion
-from ..pixel.rise import RISE
 
 
 class PixelMapMethod(BaseCAM):
@@ -74,19 +72,3 @@ class PixelMapMethod(BaseCAM):
                 )
             )
         return results
-
-
-class RISEMap(PixelMapMethod):
-    """RISE (Petsiuk et al., BMVC 2018) as a map: see :class:`camlens.pixel.RISE`."""
-
-    name = "rise"
-
-    pixel_class = RISE
-
-
-class OcclusionMap(PixelMapMethod):
-    """Occlusion (Zeiler & Fergus, ECCV 2014) as a map: see :class:`camlens.pixel.Occlusion`."""
-
-    name = "occlusion"
-
-    pixel_class = Occlusion
