@@ -492,6 +492,8 @@ class TorchAdapter:
         module calls runs as usual). The modules are skipped for this thread only, while the
         block lasts.
 
+        ``run(replace, grad=True)`` runs with autograd on instead of ``torch.inference_mode``
+        (the graph starts at what ``replace`` returns, e.g. a leaf that requires grad).
         ``run`` raises :class:`LayerOutputError` when the recorded outputs were changed in place
         since (by the model's own code), when the model's code does not take them, or when the
         network after the layer does not keep the replaced batch; callers then re-run the
@@ -502,7 +504,7 @@ class TorchAdapter:
 
         with _skipping(plan, b) as state:
 
-            def run(replace: Callable[[Tensor], Tensor]) -> Tensor:
+            def run(replace: Callable[[Tensor], Tensor], grad: bool = False) -> Tensor:
                 if not plan.unchanged():
                     raise LayerOutputError(
                         f"the outputs recorded before layer {name!r} were changed in place."
@@ -519,7 +521,7 @@ class TorchAdapter:
 
                 handle = module.register_forward_hook(hook)
                 try:
-                    with torch.inference_mode():
+                    with torch.enable_grad() if grad else torch.inference_mode():
                         logits = model_logits(self.model(x1))
                 except LayerOutputError:
                     raise

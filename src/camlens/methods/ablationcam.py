@@ -14,7 +14,15 @@ by the chunk's ablated copies (``TorchAdapter.predict_with_layer_output``). When
 structure does not allow a larger batch after the layer — a tensor from before the layer is
 concatenated with the layer's output (DenseNet-style), say — the whole network runs on copies of
 the image with the layer's output ablated in each ("full" path, pytorch-grad-cam's cost).
-``last_path`` (and ``paths`` per layer) tells which path the last call took.
+When the network after the layer and the target's score are affine in the layer's output A
+(ResNet's avgpool + flatten + fc, a class logit), no copy needs to run ("affine" path): one pass
+of the unablated copy with autograd on gives G = ∂y^c/∂A, checked operation by operation to be
+affine (:class:`camlens.core.affine.AffineCheck`), and then exactly
+
+    y^c_k = y^c − Σ_ij G_kij (A_kij − v_k)           (v_k: the ablation value of channel k)
+
+for every k at once; two ablated copies are still scored as a check. ``affine=False`` scores
+every copy. ``last_path`` (and ``paths`` per layer) tells which path the last call took.
 
 Near-zero scores. The paper divides by y^c. camlens divides by ``|y^c|`` (so a positive weight
 always means "ablating the channel lowered the score", also when y^c < 0), clamped below at
@@ -44,8 +52,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..core.affine import AffineCheck
 from ..core.base import BaseCAM, Explanation, LayerContext
-from ..core.capture import Capture, ReshapeTransform
+from ..core.capture import Capture, ReshapeTransform, frozen_parameters
 from ..core.layers import LayersSpec
 from ..errors import LayerOutputError, NearZeroScoreWarning
 from ..targets import score_targets
@@ -65,6 +74,8 @@ class AblationCAM(BaseCAM):
     denominator: ``"abs"`` (camlens: ``max(|y^c|, rel_eps·scale)``) or ``"plain"`` (``y^c``).
     ratio_channels_to_ablate: fraction for pytorch-grad-cam's channel-selection heuristic.
     tail: try the tail-only path (``False`` always re-runs the whole network).
+    affine: when the network after the layer is provably affine in its output, take every
+        ablated score from one gradient (``last_path == "affine"``; ``False``: score copies).
     progress: show a tqdm bar of the ablated copies scored.
     """
 
@@ -87,6 +98,7 @@ class AblationCAM(BaseCAM):
         rel_eps: float = 1e-3,
         ratio_channels_to_ablate: float = 1.0,
         tail: bool = True,
+        affine: bool = True,
         progress: bool = False,
         differentiable: bool = False,
     ) -> None:
@@ -108,8 +120,10 @@ class AblationCAM(BaseCAM):
         self.rel_eps = float(rel_eps)
         self.ratio_channels_to_ablate = float(ratio_channels_to_ablate)
         self.tail = tail
+        self.affine = affine
         self.progress = progress
-        #: "tail" or "full": the path the last call took (for its last layer); per layer in paths.
+        #: "affine", "head-once", "tail" or "full": the path the last call took (for its last
+        #: layer); per layer in paths.
         self.last_path: str | None = None
         self.paths: dict[str, str] = {}
         self._no_tail: set[tuple] = set()
@@ -176,6 +190,8 @@ class AblationCAM(BaseCAM):
             path = "full"
         else:
             path = "head-once" if plan is not None else "tail"
+        if path == "head-once" and self.affine and isinstance(ctx.outputs, Tensor):
+            path = "affine"
         with _perturb.progress_bar(
             self.progress, total, f"{type(self).__name__} {ctx.layer_name}"
         ) as bar:
@@ -183,12 +199,19 @@ class AblationCAM(BaseCAM):
                 todo = plan_channels[b]
                 with contextlib.ExitStack() as stack:
                     run = None
-                    if path == "head-once":
+                    if path in ("affine", "head-once"):
                         try:
                             run = stack.enter_context(self.adapter.from_head(plan, b, x[b : b + 1]))
                             self._check_head(run, ctx, b)
                         except LayerOutputError:
                             path = "tail"  # the model-agnostic way: run the network again
+                    if path == "affine":
+                        result = self._affine_scores(run, ctx, b, todo)
+                        if result is not None:
+                            scores[b, todo.to(scores.device)] = result
+                            bar.update(todo.numel())
+                            continue
+                        path = "head-once"  # the probe disagreed: score every copy
                     chunk = self._chunk(ctx, path, todo.numel())
                     start = 0
                     while start < todo.numel():
@@ -215,6 +238,68 @@ class AblationCAM(BaseCAM):
         self.paths[ctx.layer_name] = path
         self.last_path = path
         return scores
+
+    def _affine_scores(
+        self,
+        run: Callable[..., Tensor],
+        ctx: LayerContext,
+        b: int,
+        channels: Tensor,
+    ) -> Tensor | None:
+        """All ablated scores of image ``b`` from one gradient, when the network after the layer
+        and the target's score are affine in the layer's output A: one pass of the unablated
+        copy with autograd on, under :class:`camlens.core.affine.AffineCheck` (every operation
+        that took a tensor derived from A was affine in it), gives G = ∂y/∂A, and then
+
+            y_k = y − Σ_{ij} G_kij (A_kij − v_k)        (v_k: the value channel k is set to)
+
+        is what copy k would score, up to rounding. The copies of two channels (the largest and
+        the smallest predicted drop) are also scored; ``None`` (every copy is then scored) when
+        the pass was not affine, or when they differ from the prediction by more than 1e-4 of
+        the scores' scale."""
+        check = AffineCheck()
+        leaf: list[Tensor] = []
+
+        def replace(output: Tensor) -> Tensor:
+            leaf.append(check.track(output.detach().clone().requires_grad_(True)))
+            return leaf[0].clone()  # not the leaf: the tail may change its input in place
+
+        with frozen_parameters(self.model):
+            try:
+                with check:
+                    logits = run(replace, grad=True)
+                    score = score_targets([ctx.targets[b]], logits)[0]
+            except LayerOutputError:
+                return None
+            if not check.affine or len(leaf) != 1 or not check.derives(score):
+                return None
+            if not score.requires_grad:
+                return None
+            (grad,) = torch.autograd.grad(score, leaf[0], allow_unused=True)
+        if grad is None:
+            return None
+        a = leaf[0].detach()
+        index = self._channel_positions(a, ctx)[channels.to(a.device)]  # (n, S)
+        flat_a, flat_g = a.reshape(-1).double(), grad.reshape(-1).double()
+        values = self._values_in_order(a, ctx, channels.numel()).to(a.device)
+        drop = (flat_g[index] * (flat_a[index] - values[:, None])).sum(1)
+        y = float(ctx.scores[b])
+        probe = torch.unique(torch.stack([drop.argmax(), drop.argmin()]))
+        exact = self._score_head(run, ctx, b, channels[probe]).double()  # copies 0, 1 of a chunk
+        first = self._values(a, probe.numel()).double()
+        expected = y - (flat_g[index[probe]] * (flat_a[index[probe]] - first[:, None])).sum(1)
+        scale = max(abs(y), float(exact.abs().max()), float(expected.abs().max()))
+        if float((exact - expected).abs().max()) > 1e-4 * scale + 1e-7:
+            return None
+        return (y - drop).float()
+
+    def _values_in_order(self, a: Tensor, ctx: LayerContext, total: int) -> Tensor:
+        """The ablation value of every copy, in the order and chunks the copies would run."""
+        if self.ablation_value != "pytorch-grad-cam":
+            return torch.full((total,), float(self.ablation_value), dtype=torch.float64)
+        chunk = self._chunk(ctx, "head-once", total)
+        sizes = [min(chunk, total - start) for start in range(0, total, chunk)]
+        return torch.cat([self._values(a, n) for n in sizes]).double()
 
     def _chunk(self, ctx: LayerContext, path: str, total: int) -> int:
         probe = "full" if path == "full" else "tail"  # head-once: the tail's cost per copy
