@@ -476,6 +476,15 @@ class TorchAdapter:
             return None
         return record.plans.get(layer_index)
 
+    def recorded_output(self, x: Tensor, layer_index: int, b: int) -> object | None:
+        """Target layer ``layer_index``'s output for image ``b`` as this thread's last capture
+        of ``x`` recorded it (with ``record_head``), or ``None``."""
+        plan = self.head_for(x, layer_index)
+        if plan is None:
+            return None
+        calls = [a for a in plan.calls.get(id(self.layers[layer_index][1]), []) if a is not _REAL]
+        return plan.output(calls[0], b) if len(calls) == 1 else None
+
     def release_head(self) -> None:
         """Drop this thread's recorded outputs (their memory) once the method is done."""
         self._heads.pop(threading.get_ident(), None)
@@ -516,7 +525,7 @@ class TorchAdapter:
                     if not mine(owner, mod):
                         return None
                     new = replace(output)
-                    expected.append(new.shape[0])
+                    expected.append(_batch_of(new))
                     return new
 
                 handle = module.register_forward_hook(hook)
@@ -565,7 +574,7 @@ class TorchAdapter:
             if not mine(owner, mod):
                 return None  # another thread's forward pass: left alone
             new = replace(output)
-            expected.append(new.shape[0])
+            expected.append(_batch_of(new))
             return new
 
         handle = module.register_forward_hook(hook)
@@ -584,6 +593,12 @@ class TorchAdapter:
                 f"({expected} -> {logits.shape[0]} outputs)."
             )
         return logits
+
+
+def _batch_of(output: object) -> int:
+    """The batch size of a layer output: a tensor's first axis, or its first tensor's (dict)."""
+    tensors = [t for t in tree_flatten(output)[0] if isinstance(t, Tensor)]
+    return tensors[0].shape[0] if tensors else -1
 
 
 # --- the part of the network before a layer, run once ------------------------------------------

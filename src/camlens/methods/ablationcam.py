@@ -51,6 +51,7 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils._pytree import tree_map_only
 
 from ..core.affine import AffineCheck
 from ..core.base import BaseCAM, Explanation, LayerContext
@@ -392,7 +393,7 @@ class AblationCAM(BaseCAM):
         n = channels.numel()
 
         def replace(output: Tensor) -> Tensor:
-            return self._ablate(output.clone(), ctx, channels)
+            return self._ablate(tree_map_only(Tensor, torch.clone, output), ctx, channels)
 
         copies = x1.expand(n, *x1.shape[1:])
         logits = self.adapter.predict_with_layer_output(copies, ctx.layer_index, replace)
@@ -400,6 +401,13 @@ class AblationCAM(BaseCAM):
 
     def _ablate(self, copies: Tensor, ctx: LayerContext, channels: Tensor) -> Tensor:
         """Set channel ``channels[j]`` of copy ``j`` to the ablation value, in place."""
+        if not isinstance(copies, Tensor):
+            raise LayerOutputError(
+                f"Ablation-CAM ablates channels of a layer that returns a tensor; layer "
+                f"{ctx.layer_name!r} returned {type(copies).__name__}. Pick a layer inside it "
+                "(e.g. one FPN level), or for a detector's FPN dict use "
+                "camlens.compat.pytorch_grad_cam.AblationCAM with AblationLayerFasterRCNN()."
+            )
         copies = copies.contiguous()
         n = copies.shape[0]
         positions = self._channel_positions(copies, ctx)  # (C, S) flat positions in one copy
