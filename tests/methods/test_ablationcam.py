@@ -470,3 +470,5 @@ def test_affine_check_reads_the_operations_that_ran():
     assert not verdict(lambda a: a[0, a.argmax()])  # an index computed from A
     assert not verdict(lambda a: a.add_(1.0))
     assert not verdict(lambda a: a if bool(a.sum() > 0) else -a)
+    assert not verdict(lambda a: a * 2 if a.sum().tolist() > 0 else a)  # read into Python
+    assert not verdict(lambda a: a.data * 2)  # no gradient through .data

@@ -1,21 +1,23 @@
-"""Whether a computation was affine in a tensor, read from the operations it actually ran.
+"""Whether a computation was affine in a tensor, read from the torch calls it actually made.
 
-:class:`AffineCheck` is a ``TorchDispatchMode``: inside it, after :meth:`AffineCheck.track`
-marks a tensor A, every ATen operation that takes a tensor derived from A must be affine in it,
-else :attr:`AffineCheck.affine` becomes ``False``. Affine operations: reshapes and views,
+:class:`AffineCheck` is a ``TorchFunctionMode``: inside it, after :meth:`AffineCheck.track`
+marks a tensor A, every torch function or tensor method called on a tensor derived from A must be
+affine in it, else :attr:`AffineCheck.affine` becomes ``False``. Affine calls: reshapes and views,
 selections and indexing by indices that do not derive from A, sums, means, average pooling,
-concatenation, padding with a constant, addition and subtraction, dtype casts, and products in
-which at most one factor derives from A (``mm``, ``addmm``, ``bmm``, ``mul``; ``div``: the
-numerator only; ``convolution`` and eval-mode batch-norm: the input only). Everything else —
-ReLU, softmax, max, sorting, in-place updates, ``detach`` — and every conversion of a derived
-value to Python (``.item()``, ``bool()``, which Python control flow needs) makes it ``False``.
-Operations on tensors that do not derive from A (parameters, the rest of the network) are free.
+concatenation, constant padding, addition and subtraction, dtype and device casts, eval-mode
+dropout and batch-norm, and products in which at most one factor derives from A (``linear``,
+convolutions, ``matmul``, ``mul``, ``einsum``; division: the numerator only). Everything else —
+ReLU, softmax, max, comparisons, in-place methods, ``.data``/``detach`` — and every read of a
+derived value into Python (``.item()``, ``bool()``, ``.tolist()``, ``.numpy()``, printing),
+which data-dependent Python control flow needs, makes it ``False``. Shape queries are free, and
+so are calls on tensors that do not derive from A (parameters, the rest of the network).
 
 When the check passes, the computation f that ran satisfies f(A') = f(A) + <∂f/∂A, A' − A> for
-every A' that takes the same operations. Limit: Python code that reads a derived tensor without
-an ATen call (``.tolist()``, ``.numpy()`` on a tensor that requires no grad) is not seen; callers
-that rely on the verdict also check a few values directly (Ablation-CAM scores two ablated
-copies).
+every A'. Python code that bypasses torch (reading memory through ``data_ptr``, say) is not seen;
+Ablation-CAM also scores two ablated copies to confirm.
+
+A function mode, not a dispatch mode: a ``TorchDispatchMode`` imports ``torch._dynamo`` on first
+use, which takes seconds and crashes the process when TensorFlow was imported first.
 """
 
 from __future__ import annotations
@@ -23,71 +25,43 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import torch
 from torch import Tensor
+from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
-
-aten = torch.ops.aten
 
 #: Linear in all their tensor arguments together.
 _ADDITIVE = {
-    aten.view,
-    aten._unsafe_view,
-    aten.reshape,
-    aten._reshape_alias,
-    aten.as_strided,
-    aten.t,
-    aten.permute,
-    aten.transpose,
-    aten.expand,
-    aten.squeeze,
-    aten.unsqueeze,
-    aten.select,
-    aten.slice,
-    aten.narrow,
-    aten.split,
-    aten.split_with_sizes,
-    aten.unbind,
-    aten.chunk,
-    aten.alias,
-    aten.clone,
-    aten.contiguous,
-    aten._to_copy,
-    aten.cat,
-    aten.stack,
-    aten.repeat,
-    aten.sum,
-    aten.mean,
-    aten.add,
-    aten.sub,
-    aten.neg,
-    aten.avg_pool1d,
-    aten.avg_pool2d,
-    aten.avg_pool3d,
-    aten._adaptive_avg_pool2d,
-    aten._adaptive_avg_pool3d,
-    aten.adaptive_avg_pool1d,
-    aten.constant_pad_nd,
-    aten.flatten,
-}
+    "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze",
+    "permute", "transpose", "t", "contiguous", "clone", "expand", "expand_as", "repeat",
+    "narrow", "select", "split", "chunk", "unbind", "cat", "concat", "concatenate", "stack",
+    "sum", "mean", "add", "sub", "neg", "__add__", "__radd__", "__sub__", "__rsub__", "__neg__",
+    "__pos__", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "float", "double", "half", "bfloat16", "to",
+}  # fmt: skip
 #: Linear in each tensor argument separately: at most one may derive from A.
-_PRODUCT = {aten.mm, aten.bmm, aten.mv, aten.dot, aten.mul, aten.matmul}
-#: Only the first tensor argument may derive from A (the others are weights, indices, divisors).
-_FIRST_ONLY = {
-    aten.div,
-    aten.convolution,
-    aten._native_batch_norm_legit_no_training,
-    aten.index,
-    aten.index_select,
-    aten.gather,
-}
+_PRODUCT = {
+    "mul", "__mul__", "__rmul__", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "mv",
+    "einsum", "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d",
+}  # fmt: skip
+#: Only the first argument may derive from A (the rest: divisors, indices, statistics).
+_FIRST_ONLY = {"div", "__truediv__", "true_divide", "__getitem__", "gather", "index_select"}
+#: Calls whose non-tensor results do not depend on the values.
+_META = {"size", "dim", "numel", "__len__", "stride", "is_contiguous", "element_size",
+         "get_device", "is_floating_point", "is_complex", "__get__"}  # fmt: skip
 
 
 def _tensors(tree: object) -> list[Tensor]:
     return [t for t in tree_flatten(tree)[0] if isinstance(t, Tensor)]
 
 
-class AffineCheck(torch.utils._python_dispatch.TorchDispatchMode):
+def _flag(args: tuple, kwargs: dict, position: int, name: str, default: object) -> object:
+    if name in kwargs:
+        return kwargs[name]
+    return args[position] if len(args) > position else default
+
+
+class AffineCheck(TorchFunctionMode):
     """Record whether what runs inside is affine in the tensors passed to :meth:`track`."""
 
     def __init__(self) -> None:
@@ -105,28 +79,35 @@ class AffineCheck(torch.utils._python_dispatch.TorchDispatchMode):
         ref = self._derived.get(id(tensor))
         return ref is not None and ref() is tensor
 
-    def _allowed(self, func: Any, args: tuple, kwargs: dict, flags: list[bool]) -> bool:
-        packet = func.overloadpacket
-        if packet in _ADDITIVE:
+    def _allowed(self, name: str, args: tuple, kwargs: dict, out: object) -> bool:
+        flags = [self.derives(t) for t in _tensors((args, kwargs))]
+        first = bool(args) and isinstance(args[0], Tensor) and self.derives(args[0])
+        if not _tensors(out):
+            return name in _META
+        if name in _ADDITIVE:
             return True
-        if packet in _PRODUCT:
+        if name in _PRODUCT:
             return sum(flags) <= 1
-        if packet is aten.addmm or packet is aten.addmv or packet is aten.baddbmm:
-            return sum(flags[1:]) <= 1  # bias + m1 @ m2
-        if packet in _FIRST_ONLY:
-            if packet is aten.div and kwargs.get("rounding_mode") is not None:
+        if name in _FIRST_ONLY:
+            if name == "div" and kwargs.get("rounding_mode") is not None:
                 return False
-            return flags[0] and not any(flags[1:])
+            return first and sum(flags) == 1
+        if name == "dropout":
+            return _flag(args, kwargs, 2, "training", True) is False
+        if name == "batch_norm":
+            return first and sum(flags) == 1 and _flag(args, kwargs, 5, "training", False) is False
+        if name == "pad":
+            return _flag(args, kwargs, 2, "mode", "constant") == "constant"
         return False
 
-    def __torch_dispatch__(
+    def __torch_function__(
         self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None
     ) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        flags = [self.derives(t) for t in _tensors((args, kwargs))]
-        if any(flags):
-            if self.affine and not self._allowed(func, args, kwargs, flags):
+        if any(self.derives(t) for t in _tensors((args, kwargs))):
+            name = getattr(func, "__name__", "")
+            if self.affine and not self._allowed(name, args, kwargs, out):
                 self.affine = False
             for t in _tensors(out):
                 self.track(t)

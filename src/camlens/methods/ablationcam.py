@@ -261,17 +261,25 @@ class AblationCAM(BaseCAM):
         check = AffineCheck()
         leaf: list[Tensor] = []
 
+        entered: list[bool] = []
+
         def replace(output: Tensor) -> Tensor:
-            leaf.append(check.track(output.detach().clone().requires_grad_(True)))
-            return leaf[0].clone()  # not the leaf: the tail may change its input in place
+            leaf.append(output.detach().clone().requires_grad_(True))
+            # The check starts at the layer: the modules before it return their recorded
+            # outputs outside it (slicing them under a dispatch mode crashed the process).
+            check.__enter__()
+            entered.append(True)
+            return check.track(leaf[0]).clone()  # not the leaf: the tail may work in place
 
         with frozen_parameters(self.model):
             try:
-                with check:
-                    logits = run(replace, grad=True)
-                    score = score_targets([ctx.targets[b]], logits)[0]
+                logits = run(replace, grad=True)
+                score = score_targets([ctx.targets[b]], logits)[0]
             except LayerOutputError:
                 return None
+            finally:
+                if entered:
+                    check.__exit__(None, None, None)
             if not check.affine or len(leaf) != 1 or not check.derives(score):
                 return None
             if not score.requires_grad:
