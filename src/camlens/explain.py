@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from .core.base import BaseCAM, Explanation
-from .core.capture import ReshapeTransform
+from .core.base import BaseCAM, Explanation, can_share_capture
+from .core.contract import ReshapeTransform
 from .core.layers import LayersSpec
 from .methods import get_method
 
@@ -36,8 +36,8 @@ def explain(
         for cls in classes
     ]
     names = [m if isinstance(m, str) else m.__name__ for m in methods]
-    # A method that overrides explain_targets builds its own capture (FullGrad, Sobel-CAM, ...).
-    shares = [c.shares_capture and type(c).explain_targets is BaseCAM.explain_targets for c in cams]
+    # A method with a capture of its own (FullGrad, Sobel-CAM, ...) runs on its own.
+    shares = [can_share_capture(c) for c in cams]
     sharing = [c for c, s in zip(cams, shares, strict=True) if s]
     capture = None
     if sharing:
@@ -49,7 +49,7 @@ def explain(
         )
     results = {}
     for name, cam, share in zip(names, cams, shares, strict=True):
-        if share:
+        if share and capture is not None:
             results[name] = cam.explanations(capture, eigen_smooth=eigen_smooth)[0]
         else:  # builds its own capture (noisy copies, patches, second-order terms)
             results[name] = cam.explain(input_tensor, targets, eigen_smooth=eigen_smooth)

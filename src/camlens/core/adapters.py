@@ -1,6 +1,6 @@
 """Pick the framework adapter for a model: PyTorch modules, else Keras 3 (TensorFlow backend).
 
-An adapter produces a :class:`~camlens.core.capture.Capture` (activations and gradients as torch
+An adapter produces a :class:`~camlens.core.contract.Capture` (activations and gradients as torch
 tensors, channels first) and runs forward passes for the perturbation methods; the method math
 never sees the framework. Keras 3 on the PyTorch backend makes ``torch.nn.Module`` s, so those
 take the PyTorch path.
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .capture import ReshapeTransform, TorchAdapter
-from .contract import Adapter
+from .contract import Adapter, ReshapeTransform
 from .layers import LayersSpec
+from .torch_adapter import TorchAdapter
 
 
 def is_keras_model(model: object) -> bool:

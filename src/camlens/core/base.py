@@ -1,17 +1,21 @@
 """The tiny base every CAM method builds on.
 
-Data path, top to bottom: input -> capture (activations A, gradients G) -> per-layer map
+Data path, top to bottom: input -> ``capture`` (activations A, gradients G) -> per-layer map
 (``layer_map``: channel weights, weighted sum, or a projection) -> ReLU -> upsample -> normalise.
 A method overrides one function: ``channel_weights(A, G)`` when its map is ``Σ_k w_k A^k``, or
-``weighted_activations`` / ``layer_map`` when it is not.
+``weighted_activations`` / ``layer_map`` when it is not. A method that needs a capture of its own
+(noisy copies, second-order terms, patches, the input gradient) overrides :meth:`BaseCAM.capture`
+alone, returning a :class:`Capture` (or a subclass with its extra terms): the pipeline around it,
+``aug_smooth`` included, stays the base's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -19,8 +23,15 @@ from torch import Tensor, nn
 from ..targets import RankTarget
 from . import smoothing
 from .adapters import make_adapter
-from .capture import Capture, ReshapeTransform, check_input
-from .contract import ACTIVATIONS, GRADIENTS, check_supported
+from .contract import (
+    ACTIVATIONS,
+    GRADIENTS,
+    Adapter,
+    Capture,
+    ReshapeTransform,
+    check_input,
+    check_supported,
+)
 from .errors import TargetError
 from .layers import LayersSpec
 from .postprocess import fuse_paper
@@ -32,12 +43,11 @@ def _float(t: Tensor) -> Tensor:
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
 
 
-def runnable(adapter: object) -> list[str]:
+def runnable(adapter: Adapter) -> list[str]:
     """The registered methods whose needs ``adapter`` meets (for error messages)."""
     from ..methods import METHODS  # the registry of methods (registered above this layer)
 
-    have = getattr(adapter, "capabilities", frozenset())
-    return [name for name, cls in METHODS.items() if cls.needs() <= have]
+    return [name for name, cls in METHODS.items() if cls.needs() <= adapter.capabilities]
 
 
 @dataclass
@@ -72,7 +82,20 @@ class LayerContext:
     outputs: Tensor
     layer_name: str
     layer_index: int
-    adapter: Any
+    adapter: Adapter | None
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """What the pipeline asks of :meth:`BaseCAM.capture` besides the input and the targets.
+
+    rank_rows: for each image, the row whose logits rank the classes for top-k targets (under
+        ``aug_smooth``, the un-augmented image's); ``None``: its own row.
+    eigen_smooth: as asked of the explanation, for captures that run a method themselves (SESS).
+    """
+
+    rank_rows: Tensor | None = None
+    eigen_smooth: bool = False
 
 
 @dataclass
@@ -126,7 +149,11 @@ class BaseCAM:
     requires: ClassVar[frozenset[str] | None] = None
     # False for methods that build their own capture (noisy copies, patches, second-order terms,
     # contrastive targets): camlens.explain runs those on their own instead of sharing one.
+    # A method that overrides ``capture`` never shares (see :func:`can_share_capture`).
     shares_capture: ClassVar[bool] = True
+    #: True when ``aug_smooth`` cannot change the maps (the six normalised maps are one map):
+    #: the augmentation is then not run (Sobel-CAM).
+    augmentation_invariant: ClassVar[bool] = False
     fuse = staticmethod(fuse_paper)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -156,14 +183,14 @@ class BaseCAM:
         return frozenset({ACTIVATIONS, GRADIENTS} if cls.uses_gradients else {ACTIVATIONS})
 
     # --- method math: override one of these -------------------------------------------------
-    def channel_weights(
-        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
-    ) -> Tensor:
+    # ``gradients`` is None only for methods with ``uses_gradients = False`` (their overrides say
+    # ``Tensor | None``); a gradient method's override may take ``Tensor``.
+    def channel_weights(self, activations: Tensor, gradients: Tensor, ctx: LayerContext) -> Tensor:
         """``(B, C)`` channel weights w such that the map is ``Σ_k w_k A^k``."""
         raise NotImplementedError(f"{type(self).__name__} defines no channel weights")
 
     def weighted_activations(
-        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
+        self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:
         """``(B, C, *spatial)``: the terms whose channel sum is the map."""
         weights = self.channel_weights(activations, gradients, ctx)
@@ -172,7 +199,7 @@ class BaseCAM:
     def layer_map(
         self,
         activations: Tensor,
-        gradients: Tensor | None,
+        gradients: Tensor,
         ctx: LayerContext,
         eigen_smooth: bool = False,
     ) -> Tensor:
@@ -184,8 +211,26 @@ class BaseCAM:
     def prepare_input(self, input_tensor: object) -> Tensor:
         """The input as the adapter's torch tensor: Keras takes NHWC numpy / ``tf.Tensor`` and
         gives NCHW torch; PyTorch inputs pass unchanged."""
-        prepare = getattr(self.adapter, "prepare_input", None)
-        return input_tensor if prepare is None else prepare(input_tensor)
+        return self.adapter.prepare_input(input_tensor)
+
+    def capture(self, x: Tensor, target_sets: Sequence[object], options: CaptureOptions) -> Capture:
+        """The one capture extension point: what :meth:`explanations` turns into maps.
+
+        The default is the adapter's capture (one forward pass, one gradient per target set when
+        the method uses gradients). A method that needs a capture of its own overrides this
+        alone and returns a :class:`Capture`, or a subclass holding its extra terms for its
+        :meth:`explanations` (Smooth Grad-CAM++'s noisy copies, Shapley-CAM's Hessian products,
+        SESS's patches, FullGrad's bias terms).
+
+        x: the prepared input ``(B, C, *spatial)`` (``6B`` images under ``aug_smooth``).
+        """
+        return self.adapter.capture(
+            x,
+            target_sets,
+            gradients=self.uses_gradients,
+            differentiable=self.differentiable,
+            rank_rows=options.rank_rows,
+        )
 
     def __call__(
         self,
@@ -226,28 +271,24 @@ class BaseCAM:
         aug_smooth: bool = False,
         eigen_smooth: bool = False,
     ) -> list[Explanation]:
-        """One :class:`Explanation` per target set, from a single forward pass."""
-        input_tensor = self.prepare_input(input_tensor)
-        if aug_smooth:
-            batch = check_input(input_tensor).shape[0]
-            augmented = smoothing.augment(input_tensor)
-            sets = [smoothing.repeat_targets(t, batch) for t in target_sets]
-            capture = self.adapter.capture(
-                augmented,
-                sets,
-                gradients=self.uses_gradients,
-                differentiable=self.differentiable,
-                rank_rows=smoothing.identity_rows(batch, augmented.device),
-            )
-            results = self.explanations(capture, eigen_smooth=eigen_smooth)
-            return [smoothing.deaugment(r, batch) for r in results]
-        capture = self.adapter.capture(
-            input_tensor,
-            target_sets,
-            gradients=self.uses_gradients,
-            differentiable=self.differentiable,
-        )
-        return self.explanations(capture, eigen_smooth=eigen_smooth)
+        """One :class:`Explanation` per target set, from a single :meth:`capture`.
+
+        Methods override :meth:`capture` (what is captured) and the math
+        (:meth:`channel_weights`, :meth:`layer_map` or :meth:`explanations`), not this; only
+        Finer-CAM (its contrast fixed on the clean images first) and the attention methods
+        (which take no smoothing) wrap it.
+        """
+        x = self.prepare_input(input_tensor)
+
+        def run(
+            x: Tensor, sets: Sequence[object], rank_rows: Tensor | None = None
+        ) -> list[Explanation]:
+            capture = self.capture(x, sets, CaptureOptions(rank_rows, eigen_smooth))
+            return self.explanations(capture, eigen_smooth=eigen_smooth)
+
+        if aug_smooth and not self.augmentation_invariant:
+            return smoothing.smoothed(run, x, target_sets)
+        return run(x, target_sets)
 
     def empty_explanations(
         self, input_tensor: object, target_sets: Sequence[object]
@@ -255,20 +296,19 @@ class BaseCAM:
         """For a batch of 0 images: ``(0, *input_spatial)`` maps, no method math. The model
         still runs on the empty batch (for the outputs and each layer's grid) when it can."""
         x = check_input(self.prepare_input(input_tensor))
-        names = list(getattr(self.adapter, "layer_names", []))
+        names = list(self.adapter.layer_names)
         empty = x.new_zeros((0, *x.shape[2:]), dtype=torch.float32)
         capture, outputs = None, x.new_zeros((0, 0))
         try:
             capture = self.adapter.capture(x, target_sets, gradients=False)
-        except Exception:  # e.g. a method's own adapter that needs gradients
-            try:
+        except Exception:  # e.g. an adapter that cannot run without gradients
+            # a model that cannot take an empty batch: maps need no forward
+            with contextlib.suppress(Exception):
                 outputs = self.adapter.predict(x)
-            except Exception:  # a model that cannot take an empty batch: maps need no forward
-                pass
         results = []
         for t in range(len(target_sets)):
             if capture is None:
-                raw = {n: empty for n in names}
+                raw = dict.fromkeys(names, empty)
                 scores = x.new_zeros((0,))
             else:
                 names = capture.layer_names
@@ -277,7 +317,9 @@ class BaseCAM:
                     for n, a in zip(names, capture.activations, strict=True)
                 }
                 outputs, scores = capture.outputs, capture.scores[t]
-            results.append(Explanation(empty, {n: empty for n in names}, raw, outputs, scores, []))
+            results.append(
+                Explanation(empty, dict.fromkeys(names, empty), raw, outputs, scores, [])
+            )
         return results
 
     def topk(
@@ -315,7 +357,8 @@ class BaseCAM:
         for t, targets in enumerate(capture.targets):
             raw = []
             for layer, activations in enumerate(capture.activations):
-                grads = capture.gradients[t][layer] if capture.gradients else None
+                # None only for a method without gradients (see channel_weights)
+                grads = cast(Tensor, capture.gradients[t][layer] if capture.gradients else None)
                 ctx = LayerContext(
                     input=capture.inputs,
                     targets=targets,
@@ -347,3 +390,15 @@ class BaseCAM:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def can_share_capture(cam: BaseCAM) -> bool:
+    """Whether ``cam`` can explain from a capture made for other methods (:func:`camlens.explain`):
+    it takes the adapter's plain capture (does not override :meth:`BaseCAM.capture` or the
+    pipeline) and does not refuse sharing (``shares_capture``)."""
+    cls = type(cam)
+    return (
+        cls.shares_capture
+        and cls.capture is BaseCAM.capture
+        and cls.explain_targets is BaseCAM.explain_targets
+    )

@@ -19,12 +19,19 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .capture import check_input, frozen_parameters, model_logits
+from .contract import check_input, model_logits
 from .errors import LayerNotFoundError, LayerOutputError
 from .reshape import auto_reshape
+from .torch_adapter import frozen_parameters
 
-_EXCLUDED = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
-_EXCLUDED += (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+_EXCLUDED: tuple[type[nn.Module], ...] = (
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveAvgPool3d,
+    nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d,
+    nn.AdaptiveMaxPool3d,
+)
 
 
 @dataclass

@@ -8,14 +8,20 @@ back to the original frame and the six normalised maps are averaged. Top-k targe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+from .contract import check_input
+
 if TYPE_CHECKING:
     from .base import Explanation
+
+#: ``explain(x, target_sets, rank_rows) -> one Explanation per set``, as :func:`smoothed` calls it.
+Explain = Callable[[Tensor, Sequence[object], Tensor], "list[Explanation]"]
 
 AUGMENTATIONS: tuple[tuple[bool, float], ...] = tuple(
     (flip, factor) for flip in (False, True) for factor in (0.9, 1.0, 1.1)
@@ -61,3 +67,14 @@ def deaugment(explanation: Explanation, batch: int) -> Explanation:
         scores=explanation.scores[keep],
         targets=explanation.targets[keep],
     )
+
+
+def smoothed(explain: Explain, x: Tensor, target_sets: Sequence[object]) -> list[Explanation]:
+    """``aug_smooth``, once for every method: ``explain`` runs on the six augmentations of ``x``
+    as one batch (targets repeated, top-k ranked on the un-augmented rows), and each
+    :class:`~camlens.core.base.Explanation` is averaged back in the original frame."""
+    batch = check_input(x).shape[0]
+    augmented = augment(x)
+    sets = [repeat_targets(t, batch) for t in target_sets]
+    results = explain(augmented, sets, identity_rows(batch, augmented.device))
+    return [deaugment(r, batch) for r in results]

@@ -1,4 +1,4 @@
-"""The Keras 3 (TensorFlow backend) adapter: a :class:`~camlens.core.capture.Capture` from
+"""The Keras 3 (TensorFlow backend) adapter: a :class:`~camlens.core.contract.Capture` from
 ``tf.GradientTape``, handed to the same method code as the PyTorch path.
 
 Boundary conversions (see :mod:`camlens.keras.convert`): the input is a Keras batch

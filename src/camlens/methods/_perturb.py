@@ -37,8 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.capture import model_logits, module_copy
+from ..core.contract import Adapter, EstimatesCost, model_logits
 from ..core.progress import track
+from ..core.torch_adapter import module_copy
 
 #: Safety factor on the probed activation memory (workspaces and temporaries the probe misses).
 WORKSPACE_FACTOR = 1.5
@@ -172,13 +173,12 @@ def forward_cost(
     return live.peak
 
 
-def probe_cost(adapter: Any, model: nn.Module, x1: Tensor, start: object | None = None) -> int:
-    """The adapter's own estimate ``adapter.forward_cost(x1, start)`` when it has one (Keras
-    models: torch hooks on ``model.modules()`` cannot see their layers), else
-    :func:`forward_cost`."""
-    own = getattr(adapter, "forward_cost", None)
-    if own is not None:
-        return own(x1, start)
+def probe_cost(adapter: Adapter, model: nn.Module, x1: Tensor, start: object | None = None) -> int:
+    """The adapter's own estimate ``adapter.forward_cost(x1, start)`` when it has one
+    (:class:`~camlens.core.contract.EstimatesCost`; Keras models: torch hooks on
+    ``model.modules()`` cannot see their layers), else :func:`forward_cost`."""
+    if isinstance(adapter, EstimatesCost):
+        return adapter.forward_cost(x1, start)
     return forward_cost(model, x1, adapter.predict, start)
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -44,21 +44,15 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
-from ..core import smoothing
 from ..core.adapters import require_torch_model
-from ..core.base import BaseCAM, Explanation
-from ..core.capture import (
-    ReshapeTransform,
-    check_input,
-    frozen_parameters,
-    model_logits,
-    warn_if_training,
-)
+from ..core.base import BaseCAM, CaptureOptions, Explanation
+from ..core.contract import Capture, ReshapeTransform, check_input, model_logits, score_sets
 from ..core.errors import CamlensError, TargetError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
 from ..core.projection import first_principal_component
-from ..targets import Target, resolve_targets, score_targets
+from ..core.torch_adapter import TorchAdapter, graph_mode, input_leaf, warn_if_training
+from ..targets import Target
 
 FullGradPostprocess = Literal["paper", "pytorch-grad-cam"]
 _MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
@@ -89,6 +83,14 @@ class FullGradDecomposition:
         for term in self.bias_terms.values():
             total = total + term.flatten(1).sum(1)
         return total
+
+
+@dataclass
+class FullGradCapture(Capture):
+    """FullGrad's capture: ``gradients[t] = [∂y/∂x]`` and ``terms[t]``, layer name -> the
+    reduced ``(B, h, w)`` map of its bias term (no layer activations)."""
+
+    terms: list[dict[str, Tensor]] = field(default_factory=list)
 
 
 @dataclass
@@ -206,7 +208,9 @@ class FullGrad(BaseCAM):
                 stacklevel=2,
             )
         self.model = model
-        self.adapter = None
+        # for the pipeline (input, empty batches): FullGrad's layers are its bias layers
+        self.adapter = TorchAdapter(model, None)
+        self.adapter.layers = []
         self.differentiable = differentiable
         self.postprocess = postprocess
         self.layers = bias_layers(model, postprocess)
@@ -260,30 +264,19 @@ class FullGrad(BaseCAM):
 
         handles = []
         try:
-            with (
-                torch.inference_mode(False),
-                torch.enable_grad(),
-                frozen_parameters(self.model, enabled=not differentiable),
-            ):
-                # differentiable: stay on the caller's graph (maps differentiable w.r.t. x);
-                # an inference tensor is cloned here, where the clone is a normal tensor
-                if differentiable and x.requires_grad:
-                    leaf = x
-                else:
-                    leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
+            with graph_mode(self.model, differentiable=differentiable):
+                leaf = input_leaf(x, differentiable)
                 with torch.set_grad_enabled(differentiable):
                     for layer in self.layers:
                         biases[id(layer.module)] = effective_bias(layer.module)
-                for layer in self.layers:
-                    handles.append(layer.module.register_forward_hook(forward_hook(layer)))
+                handles.extend(
+                    layer.module.register_forward_hook(forward_hook(layer)) for layer in self.layers
+                )
                 output = self.model(leaf.clone())
                 for handle in handles:
                     handle.remove()
                 logits = model_logits(output)
-                batch = x.shape[0]
-                ranking = None if rank_rows is None else logits[rank_rows]
-                targets = [resolve_targets(t, logits, batch, ranking) for t in target_sets]
-                scores = [score_targets(t, logits) for t in targets]
+                targets, scores = score_sets(target_sets, logits, x.shape[0], rank_rows)
                 gradients = []
                 for i, score in enumerate(scores):
                     if not score.requires_grad:
@@ -329,32 +322,12 @@ class FullGrad(BaseCAM):
         )
 
     # --- maps ----------------------------------------------------------------------------------
-    def explain_targets(
-        self,
-        input_tensor: Tensor,
-        target_sets: Sequence[object],
-        *,
-        aug_smooth: bool = False,
-        eigen_smooth: bool = False,
-    ) -> list[Explanation]:
-        """One :class:`Explanation` per target set, from one forward pass."""
-        x = check_input(input_tensor)
-        if aug_smooth:
-            batch = x.shape[0]
-            augmented = smoothing.augment(x)
-            sets = [smoothing.repeat_targets(t, batch) for t in target_sets]
-            rows = smoothing.identity_rows(batch, augmented.device)
-            results = self._maps(augmented, sets, eigen_smooth, rows)
-            return [smoothing.deaugment(r, batch) for r in results]
-        return self._maps(x, target_sets, eigen_smooth)
-
-    def _maps(
-        self,
-        x: Tensor,
-        target_sets: Sequence[object],
-        eigen_smooth: bool,
-        rank_rows: Tensor | None = None,
-    ) -> list[Explanation]:
+    def capture(
+        self, x: Tensor, target_sets: Sequence[object], options: CaptureOptions
+    ) -> FullGradCapture:
+        """One forward; per target set the input gradient (``gradients[t]``) and each spatial
+        bias layer's term reduced to a map (``terms[t]``), as :meth:`explanations` reads them."""
+        x = check_input(x)
         paper = self.postprocess == "paper"
 
         def reduce(grad: Tensor, bias: Tensor, layer: _BiasLayer) -> Tensor:
@@ -364,8 +337,35 @@ class FullGrad(BaseCAM):
             return _rescale_channels(product, _PGC_EPS).sum(dim=1)
 
         logits, targets, scores, grads, terms = self._backward_pass(
-            x, target_sets, reduce, spatial_only=True, rank_rows=rank_rows
+            x, target_sets, reduce, spatial_only=True, rank_rows=options.rank_rows
         )
+        return FullGradCapture(
+            inputs=x,
+            outputs=logits,
+            activations=[],
+            gradients=[[g] for g in grads],
+            targets=targets,
+            scores=scores,
+            adapter=self.adapter,
+            terms=terms,
+        )
+
+    def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
+        """FullGrad's maps (eq. 5) from its own capture."""
+        if not isinstance(capture, FullGradCapture):
+            raise CamlensError(
+                "FullGrad needs the input gradient and the bias terms of its own capture "
+                "(FullGrad.capture), not a capture shared with other methods; call FullGrad "
+                "on its own."
+            )
+        x, logits, scores, targets = (
+            capture.inputs,
+            capture.outputs,
+            capture.scores,
+            capture.targets,
+        )
+        grads, terms = [g[0] for g in capture.gradients], capture.terms
+        paper = self.postprocess == "paper"
         size = x.shape[2:]
         resize = _upsample_aligned if paper else upsample
         results = []

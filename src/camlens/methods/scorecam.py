@@ -37,8 +37,9 @@ import torch
 from torch import Tensor, nn
 
 from ..core.base import BaseCAM, LayerContext
-from ..core.capture import ReshapeTransform, model_logits
+from ..core.contract import ReshapeTransform, model_logits
 from ..core.layers import LayersSpec
+from ..core.torch_adapter import TorchAdapter
 from ..targets import score_targets
 from . import _perturb
 
@@ -156,7 +157,8 @@ class ScoreCAM(BaseCAM):
         use_fold = (
             self.fold_batchnorm
             and isinstance(self.model, nn.Module)
-            and getattr(self.adapter, "model", None) is self.model
+            and isinstance(self.adapter, TorchAdapter)
+            and self.adapter.model is self.model
         )
         folded = self._folded.get(self.model, x[:1]) if use_fold else self.model
         extra = _perturb.folded_bytes(folded, self.model) if use_fold else 0

@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core import smoothing
-from ..core.base import BaseCAM, Explanation
-from ..core.capture import Capture, ReshapeTransform, check_input
+from ..core.base import BaseCAM, CaptureOptions, Explanation
+from ..core.contract import Capture, ReshapeTransform, check_input, score_sets
 from ..core.errors import CamlensError, InvalidInputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
-from ..targets import resolve_targets, score_targets
+from ..targets import score_targets
 from .gradcam import GradCAM
 
 Pool = Literal["mean", "max"]
@@ -83,6 +83,13 @@ def gaussian_blur(maps: Tensor, size: int = 11, sigma: float = 5.0) -> Tensor:
     cols = rows[:, :, reflect(maps.shape[2])]
     cols = F.conv1d(cols.reshape(-1, 1, cols.shape[2]), kernel.view(1, 1, -1))
     return cols.view_as(maps)
+
+
+@dataclass
+class SESSCapture(Capture):
+    """SESS's capture: ``maps[t] = (fused map (B, H, W), {layer: (B, H, W)})`` per target set."""
+
+    maps: list[tuple[Tensor, dict[str, Tensor]]] = field(default_factory=list)
 
 
 class SESS(BaseCAM):
@@ -144,54 +151,45 @@ class SESS(BaseCAM):
         step = round(window * self.scale_step_ratio)
         return [window + step * i for i in range(self.num_scales)]
 
-    def explain_targets(
-        self,
-        input_tensor: Tensor,
-        target_sets: Sequence[object],
-        *,
-        aug_smooth: bool = False,
-        eigen_smooth: bool = False,
-    ) -> list[Explanation]:
-        x = check_input(self.prepare_input(input_tensor))
+    def capture(
+        self, x: Tensor, target_sets: Sequence[object], options: CaptureOptions
+    ) -> SESSCapture:
+        """One inference pass for the targets, then per target set the base method on every
+        patch of every scale, merged back into maps (``eigen_smooth`` goes to the base method)."""
+        x = check_input(x)
         if x.ndim != 4:
             raise InvalidInputError(f"SESS needs images (B, C, H, W), got {tuple(x.shape)}.")
-        batch = x.shape[0]
         self.adapter.ensure_layers(x)
         logits = self.adapter.predict(x)
-        results = []
-        for spec in target_sets:
-            targets = resolve_targets(spec, logits, batch)
-            if aug_smooth:
-                augmented = smoothing.augment(x)
-                maps, per_layer = self._sess(augmented, targets * 6, eigen_smooth)
-                result = Explanation(
-                    maps=maps,
-                    per_layer=per_layer,
-                    raw=dict(per_layer),
-                    outputs=torch.cat([logits] * 6),
-                    scores=score_targets(targets * 6, torch.cat([logits] * 6)),
-                    targets=targets * 6,
-                )
-                results.append(smoothing.deaugment(result, batch))
-                continue
-            maps, per_layer = self._sess(x, targets, eigen_smooth)
-            results.append(
-                Explanation(
-                    maps=maps,
-                    per_layer=per_layer,
-                    raw=dict(per_layer),
-                    outputs=logits,
-                    scores=score_targets(targets, logits),
-                    targets=targets,
-                )
-            )
-        return results
+        targets, scores = score_sets(target_sets, logits, x.shape[0], options.rank_rows)
+        return SESSCapture(
+            inputs=x,
+            outputs=logits,
+            activations=[],
+            targets=targets,
+            scores=scores,
+            layer_names=self.adapter.layer_names,
+            adapter=self.adapter,
+            maps=[self._sess(x, t, options.eigen_smooth) for t in targets],
+        )
 
     def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
-        raise CamlensError(
-            "SESS explains patches of rescaled copies of the input and cannot use a capture "
-            "shared with other methods; call SESS on its own."
-        )
+        if not isinstance(capture, SESSCapture):
+            raise CamlensError(
+                "SESS explains patches of rescaled copies of the input and cannot use a capture "
+                "shared with other methods; call SESS on its own."
+            )
+        return [
+            Explanation(
+                maps=maps,
+                per_layer=per_layer,
+                raw=dict(per_layer),
+                outputs=capture.outputs,
+                scores=capture.scores[t],
+                targets=capture.targets[t],
+            )
+            for t, (maps, per_layer) in enumerate(capture.maps)
+        ]
 
     def _patches(self, x: Tensor) -> tuple[list[Tensor], list[tuple[int, int, list]]]:
         """Per scale, the patches ``(B, P_s, C, w, w)`` and ``(scaled h, scaled w, [(x1, y1)])``."""

@@ -13,8 +13,8 @@ y^c + log softmax(y)_c); any target works.
 Second order needs the graph of the first gradient: the capture keeps it (``create_graph``) while
 the model's parameters stay frozen, so the graph starts at the first target layer and no parameter
 gradient is formed; H·A is one more ``autograd.grad`` per layer and target set. Because the capture
-differs from the other methods', :func:`camlens.explain` can share it only when Shapley-CAM is the
-first method listed. Shapes: A, ∂y/∂A, H·A ``(B, C, *spatial)`` -> w ``(B, C)``.
+differs from the other methods' (:meth:`ShapleyCAM.capture`), :func:`camlens.explain` runs
+Shapley-CAM on its own. Shapes: A, ∂y/∂A, H·A ``(B, C, *spatial)`` -> w ``(B, C)``.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.adapters import require_torch_model
-from ..core.base import BaseCAM, Explanation, LayerContext
-from ..core.capture import Capture, ReshapeTransform, TorchAdapter, frozen_parameters
+from ..core.base import BaseCAM, CaptureOptions, Explanation, LayerContext
+from ..core.contract import Capture, ReshapeTransform
 from ..core.errors import CamlensError, TargetError
 from ..core.layers import LayersSpec
+from ..core.torch_adapter import TorchAdapter, frozen_parameters
 
 
 @dataclass
@@ -40,58 +41,55 @@ class SecondOrderCapture(Capture):
     hessian_products: list[list[Tensor]] = field(default_factory=list)
 
 
-class SecondOrderAdapter(TorchAdapter):
-    """A :class:`TorchAdapter` whose capture adds ``H·A = ∂/∂A (∂y/∂A · A)`` per layer and target.
+def second_order_capture(
+    adapter: TorchAdapter,
+    x: Tensor,
+    target_sets: Sequence[object],
+    *,
+    differentiable: bool = False,
+    rank_rows: Tensor | None = None,
+) -> SecondOrderCapture:
+    """The adapter's capture plus ``H·A = ∂/∂A (∂y/∂A · A)`` per layer and target set.
 
-    Its ``gradients`` are the usual first-order ones, so other methods can share the capture.
+    Its ``gradients`` are the usual first-order ones. H·A is taken on the layers' raw outputs;
+    they are reshaped (to ``(B, C, *grid)``) after.
     """
-
-    def capture(
-        self,
-        x: Tensor,
-        target_sets: Sequence[object] | None,
-        *,
-        gradients: bool = True,
-        differentiable: bool = False,
-        rank_rows: Tensor | None = None,
-    ) -> SecondOrderCapture:
-        # H·A is taken on the layers' raw outputs; they are reshaped (to (B, C, *grid)) after.
-        self.reshape = _as_is  # type: ignore[method-assign]
-        try:
-            with frozen_parameters(self.model, enabled=not differentiable):
-                first = super().capture(
-                    x, target_sets, gradients=True, differentiable=True, rank_rows=rank_rows
-                )
-                products = [
-                    [
-                        _hessian_product(g, a, differentiable)
-                        for a, g in zip(first.activations, grads, strict=True)
-                    ]
-                    for grads in first.gradients
+    adapter.reshape = _as_is  # type: ignore[method-assign, assignment]
+    try:
+        with frozen_parameters(adapter.model, enabled=not differentiable):
+            first = adapter.capture(
+                x, target_sets, gradients=True, differentiable=True, rank_rows=rank_rows
+            )
+            products = [
+                [
+                    _hessian_product(g, a, differentiable)
+                    for a, g in zip(first.activations, grads, strict=True)
                 ]
-        finally:
-            del self.reshape
-        shape = first.inputs.shape
+                for grads in first.gradients
+            ]
+    finally:
+        del adapter.reshape
+    shape = first.inputs.shape
 
-        def keep(t: Tensor, name: str) -> Tensor:
-            return self.reshape(t if differentiable else t.detach(), shape, name)
+    def keep(t: Tensor, name: str) -> Tensor:
+        return adapter.reshape(t if differentiable else t.detach(), shape, name)
 
-        names = first.layer_names
-        return SecondOrderCapture(
-            inputs=first.inputs,
-            outputs=first.outputs if differentiable else first.outputs.detach(),
-            activations=[keep(a, n) for a, n in zip(first.activations, names, strict=True)],
-            gradients=[
-                [keep(g, n) for g, n in zip(grads, names, strict=True)] for grads in first.gradients
-            ],
-            targets=first.targets,
-            scores=[s if differentiable else s.detach() for s in first.scores],
-            layer_names=names,
-            adapter=self,
-            hessian_products=[
-                [keep(h, n) for h, n in zip(row, names, strict=True)] for row in products
-            ],
-        )
+    names = first.layer_names
+    return SecondOrderCapture(
+        inputs=first.inputs,
+        outputs=first.outputs if differentiable else first.outputs.detach(),
+        activations=[keep(a, n) for a, n in zip(first.activations, names, strict=True)],
+        gradients=[
+            [keep(g, n) for g, n in zip(grads, names, strict=True)] for grads in first.gradients
+        ],
+        targets=first.targets,
+        scores=[s if differentiable else s.detach() for s in first.scores],
+        layer_names=names,
+        adapter=adapter,
+        hessian_products=[
+            [keep(h, n) for h, n in zip(row, names, strict=True)] for row in products
+        ],
+    )
 
 
 def _as_is(tensor: Tensor, input_shape: Sequence[int], name: str) -> Tensor:
@@ -128,14 +126,25 @@ class ShapleyCAM(BaseCAM):
     ) -> None:
         require_torch_model(model, "ShapleyCAM")
         super().__init__(model, target_layers, reshape_transform, differentiable=differentiable)
-        self.adapter = SecondOrderAdapter(model, target_layers, reshape_transform)
+
+    def capture(
+        self, x: Tensor, target_sets: Sequence[object], options: CaptureOptions
+    ) -> SecondOrderCapture:
+        """The first-order capture and the Hessian-vector products ``H·A``."""
+        return second_order_capture(
+            self.adapter,  # type: ignore[arg-type]  # a TorchAdapter (require_torch_model)
+            x,
+            target_sets,
+            differentiable=self.differentiable,
+            rank_rows=options.rank_rows,
+        )
 
     def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
-        products = getattr(capture, "hessian_products", None)
+        products = capture.hessian_products if isinstance(capture, SecondOrderCapture) else None
         if products is None:
             raise CamlensError(
-                "Shapley-CAM needs the Hessian-vector products of a SecondOrderAdapter capture; "
-                "run ShapleyCAM on its own (or list it first in camlens.explain)."
+                "Shapley-CAM needs the Hessian-vector products of its own capture "
+                "(ShapleyCAM.capture); run ShapleyCAM on its own."
             )
         shapley = [
             [g - 0.5 * h for g, h in zip(grads, row, strict=True)]

@@ -33,9 +33,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from ..core import smoothing
-from ..core.base import BaseCAM, Explanation, LayerContext
-from ..core.capture import Capture, ReshapeTransform, check_input
+from ..core.base import BaseCAM, CaptureOptions, Explanation, LayerContext
+from ..core.contract import Capture, ReshapeTransform, check_input
 from ..core.errors import CamlensError
 from ..core.layers import LayersSpec
 from ..core.projection import first_principal_component
@@ -99,28 +98,22 @@ class SmoothGradCAMPlusPlus(BaseCAM):
         ]
         return (self.std * torch.stack(draws)).to(device=x.device, dtype=x.dtype)
 
-    def explain_targets(
-        self,
-        input_tensor: Tensor,
-        target_sets: Sequence[object],
-        *,
-        aug_smooth: bool = False,
-        eigen_smooth: bool = False,
-    ) -> list[Explanation]:
-        x = check_input(self.prepare_input(input_tensor))
-        batch = x.shape[0]
-        if aug_smooth:
-            clean = smoothing.augment(x)
-            rank = smoothing.identity_rows(batch, x.device)
-            sets = [smoothing.repeat_targets(t, batch) for t in target_sets]
-        else:
-            clean, rank, sets = x, torch.arange(batch, device=x.device), list(target_sets)
+    def capture(
+        self, x: Tensor, target_sets: Sequence[object], options: CaptureOptions
+    ) -> NoisyCapture:
+        """The clean batch and its ``num_samples`` noisy copies in one capture, split back to
+        ``(n + 1, B, ...)`` (index 0 the clean batch); every copy explains the clean image's
+        targets."""
+        clean = check_input(x)
         n = clean.shape[0]
+        rank = options.rank_rows
+        if rank is None:
+            rank = torch.arange(n, device=clean.device)
         copies = self.num_samples + 1
         stacked = torch.cat([clean[None], clean[None] + self.noise(clean)]).flatten(0, 1)
         capture = self.adapter.capture(
             stacked,
-            [_repeat(t, n, copies) for t in sets],
+            [_repeat(t, n, copies) for t in target_sets],
             gradients=True,
             differentiable=self.differentiable,
             rank_rows=rank.repeat(copies),
@@ -129,7 +122,7 @@ class SmoothGradCAMPlusPlus(BaseCAM):
         def split(t: Tensor) -> Tensor:
             return t.view(copies, n, *t.shape[1:])
 
-        reduced = NoisyCapture(
+        return NoisyCapture(
             inputs=clean,
             outputs=capture.outputs[:n],
             activations=[split(a) for a in capture.activations],
@@ -139,8 +132,6 @@ class SmoothGradCAMPlusPlus(BaseCAM):
             layer_names=capture.layer_names,
             adapter=capture.adapter,
         )
-        results = self.explanations(reduced, eigen_smooth=eigen_smooth)
-        return [smoothing.deaugment(r, batch) for r in results] if aug_smooth else results
 
     def explanations(self, capture: Capture, *, eigen_smooth: bool = False) -> list[Explanation]:
         if not isinstance(capture, NoisyCapture):

@@ -23,11 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.base import BaseCAM, Explanation, LayerContext
-from ..core.capture import ReshapeTransform, check_input
+from ..core.base import BaseCAM, CaptureOptions, LayerContext
+from ..core.contract import Capture, ReshapeTransform, check_input, score_sets
 from ..core.errors import InvalidInputError
 from ..core.layers import LayersSpec
-from ..targets import resolve_targets, score_targets
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -97,36 +96,19 @@ class SobelCAM(BaseCAM):
     ) -> None:
         super().__init__(model, target_layers, reshape_transform, **kwargs)
 
-    def explain_targets(
-        self,
-        input_tensor: Tensor,
-        target_sets: Sequence[object],
-        *,
-        aug_smooth: bool = False,
-        eigen_smooth: bool = False,
-    ) -> list[Explanation]:
-        # aug_smooth changes nothing: the Sobel magnitude commutes with flips and scales with the
-        # intensity, so the six normalised maps are the same map.
-        x = check_input(self.prepare_input(input_tensor))
+    # aug_smooth changes nothing: the Sobel magnitude commutes with flips and scales with the
+    # intensity, so the six normalised maps are the same map.
+    augmentation_invariant = True
+
+    def capture(self, x: Tensor, target_sets: Sequence[object], options: CaptureOptions) -> Capture:
+        """The input as the one "layer" (named ``input``), and the outputs and targets of one
+        inference pass."""
+        x = check_input(x)
         if x.ndim != 4:
             raise InvalidInputError(f"SobelCAM needs images (B, C, H, W), got {tuple(x.shape)}.")
         logits = self.adapter.predict(x)
-        raw = sobel_map(x).float()
-        per_layer, maps = self.fuse([raw], x.shape[2:])
-        results = []
-        for spec in target_sets:
-            targets = resolve_targets(spec, logits, x.shape[0])
-            results.append(
-                Explanation(
-                    maps=maps,
-                    per_layer={"input": per_layer[0]},
-                    raw={"input": raw},
-                    outputs=logits,
-                    scores=score_targets(targets, logits),
-                    targets=targets,
-                )
-            )
-        return results
+        targets, scores = score_sets(target_sets, logits, x.shape[0])
+        return Capture(x, logits, [x], [], targets, scores, ["input"], self.adapter)
 
     def layer_map(
         self,
@@ -135,5 +117,5 @@ class SobelCAM(BaseCAM):
         ctx: LayerContext,
         eigen_smooth: bool = False,
     ) -> Tensor:
-        # Used when a capture is shared (camlens.explain): the input's map, whatever the layer.
-        return sobel_map(ctx.input)
+        # The input's map, whatever the layer (also in a capture made for other methods).
+        return sobel_map(ctx.input).float()

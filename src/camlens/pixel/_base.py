@@ -19,8 +19,9 @@ import torch
 from torch import Tensor, nn
 
 from ..core.adapters import require_torch_model
-from ..core.capture import check_input, frozen_parameters, model_logits, warn_if_training
+from ..core.contract import check_input, model_logits, score_sets
 from ..core.errors import CamlensError, InvalidInputError
+from ..core.torch_adapter import graph_mode, input_leaf, warn_if_training
 from ..targets import Target, resolve_targets, score_targets
 from ._relu_override import ReLURule, relu_rule
 
@@ -83,18 +84,12 @@ def input_gradient(
     One forward and one ``torch.autograd.grad`` to the input; parameters are frozen for the call.
     The model gets a copy of the input, so an in-place op on its input cannot touch ``x``.
     """
-    with (
-        torch.inference_mode(False),
-        torch.enable_grad(),
-        frozen_parameters(model),
-    ):
-        # an inference tensor is cloned here, where the clone is a normal tensor
-        leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
+    with graph_mode(model):
+        leaf = input_leaf(x)
         with relu_rule(rule):
             output = model(leaf.clone())
         logits = model_logits(output)
-        resolved = resolve_targets(targets, logits, x.shape[0])
-        scores = score_targets(resolved, logits)
+        (resolved,), (scores,) = score_sets([targets], logits, x.shape[0])
         if not scores.requires_grad:
             raise CamlensError(
                 "the target scores do not depend on the input through autograd (does the model "

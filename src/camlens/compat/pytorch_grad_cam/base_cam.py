@@ -16,9 +16,10 @@ import torch
 from torch import Tensor, nn
 
 from ... import core
-from ...core.capture import ReshapeTransform
+from ...core.contract import ReshapeTransform
 from ...core.layers import LayersSpec
 from ...core.postprocess import fuse_pytorch_grad_cam
+from ...core.torch_adapter import TorchAdapter
 from .activations_and_gradients import ActivationsAndGradients
 
 __all__ = ["BaseCAM", "numpy_cam_weights"]
@@ -149,7 +150,8 @@ class BaseCAM(core.base.BaseCAM):
         )
 
     def _layer_modules(self) -> list[nn.Module]:
-        return [module for _, module in getattr(self.adapter, "layers", None) or []]
+        layers = self.adapter.layers if isinstance(self.adapter, TorchAdapter) else None
+        return [module for _, module in layers or []]
 
     def explanations(self, capture: Any, *, eigen_smooth: bool = False) -> list[Any]:
         """Records the capture in :attr:`activations_and_grads`, then the method's explanations."""

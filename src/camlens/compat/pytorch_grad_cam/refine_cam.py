@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -12,7 +12,8 @@ from torch import Tensor, nn
 
 from ...core import smoothing
 from ...core.base import BaseCAM as _CoreBaseCAM
-from ...core.capture import ReshapeTransform, check_input
+from ...core.base import Explanation
+from ...core.contract import ReshapeTransform, check_input
 from ...core.layers import LayersSpec
 from ...core.postprocess import normalize
 from ...methods.refinecam import RefineCAM as _RefineCAM
@@ -81,18 +82,14 @@ class RefineCAM(_RefineCAM):
         self, x: Tensor, targets: object, eigen_smooth: bool
     ) -> tuple[Tensor, Tensor]:
         """Each layer's single-layer map averaged over the augmentations, then the product."""
-        x = check_input(x)
-        batch = x.shape[0]
-        augmented = smoothing.augment(x)
-        capture = self.adapter.capture(
-            augmented,
-            [smoothing.repeat_targets(targets, batch)],
-            gradients=self.uses_gradients,
-            rank_rows=smoothing.identity_rows(batch, augmented.device),
-        )
-        (explanation,) = self.base.explanations(capture, eigen_smooth=eigen_smooth)
-        size = x.shape[2:]
-        per_layer = {n: self.base.fuse([m], size)[1] for n, m in explanation.raw.items()}
-        explanation = smoothing.deaugment(replace(explanation, per_layer=per_layer), batch)
+        size = check_input(x).shape[2:]
+
+        def run(xs: Tensor, sets: Sequence[object], rows: Tensor) -> list[Explanation]:
+            capture = self.adapter.capture(xs, sets, gradients=self.uses_gradients, rank_rows=rows)
+            (explanation,) = self.base.explanations(capture, eigen_smooth=eigen_smooth)
+            per_layer = {n: self.base.fuse([m], size)[1] for n, m in explanation.raw.items()}
+            return [replace(explanation, per_layer=per_layer)]
+
+        (explanation,) = smoothing.smoothed(run, x, [targets])
         product = torch.stack(list(explanation.per_layer.values())).prod(dim=0)
         return normalize(product, _NORM_EPS), explanation.outputs

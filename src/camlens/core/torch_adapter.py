@@ -1,8 +1,11 @@
-"""The PyTorch capture engine: one forward with hooks on the target layers, then
-``torch.autograd.grad`` of the target scores with respect to the captured activations only.
+"""The PyTorch adapter: one forward with hooks on the target layers, then ``torch.autograd.grad``
+of the target scores with respect to the captured activations only.
 
-Framework adapters (this one, Keras later) produce a :class:`Capture`; the method math only ever
-sees that, never the model.
+It implements the contract of :mod:`camlens.core.contract` (:class:`~camlens.core.contract.Adapter`
+in, :class:`~camlens.core.contract.Capture` out); the method math only ever sees the capture, never
+the model. Also here: the capture recipe that every PyTorch capture shares (:func:`graph_mode`,
+:func:`input_leaf`), and the head-once replay of the modules before a layer
+(Ablation-CAM's ablated copies).
 """
 
 from __future__ import annotations
@@ -12,19 +15,24 @@ import copy
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten, tree_map_only, tree_unflatten
 
-from ..targets import Target, resolve_targets, score_targets
-from .contract import CAPABILITIES
+from .contract import (
+    CAPABILITIES,
+    Capture,
+    ReshapeTransform,
+    check_input,
+    model_logits,
+    score_sets,
+)
 from .errors import (
     AutoLayerWarning,
     ConcurrentUseError,
-    InvalidInputError,
     LayerNotReachedError,
     LayerOutputError,
     TargetError,
@@ -33,78 +41,6 @@ from .errors import (
 )
 from .layers import LayersSpec, resolve_layers
 from .reshape import auto_reshape
-
-ReshapeTransform = Callable[[Tensor], Tensor]
-
-
-@dataclass
-class Capture:
-    """What a forward/backward pass gave, for ``T`` target sets over ``L`` layers.
-
-    inputs:       the input batch ``(B, C, *spatial)``.
-    outputs:      model output as the targets see it (logits), ``(B, ...)``.
-    activations:  per layer, ``(B, C, *spatial)`` after ``reshape_transform``.
-    gradients:    ``gradients[t][l]``: d(score of target set t)/d(activations[l]), same shape;
-                  empty when the method needs no gradients.
-    targets:      ``targets[t]``: one target per image.
-    scores:       ``scores[t]``: ``(B,)`` target scores.
-    """
-
-    inputs: Tensor
-    outputs: Tensor
-    activations: list[Tensor]
-    gradients: list[list[Tensor]] = field(default_factory=list)
-    targets: list[list[Target]] = field(default_factory=list)
-    scores: list[Tensor] = field(default_factory=list)
-    layer_names: list[str] = field(default_factory=list)
-    adapter: Any = None  # the adapter that made it, for methods that run the model again
-
-
-def model_logits(output: object) -> Tensor:
-    """What targets score.
-
-    A tensor, ``.logits`` (Hugging Face), ``["logits"]`` / ``["out"]``, a tuple's first item, or
-    a list of per-image dicts (torchvision detection models) handed to the targets as it is.
-    """
-    if isinstance(output, Tensor):
-        return output
-    logits = getattr(output, "logits", None)
-    if isinstance(logits, Tensor):
-        return logits
-    if isinstance(output, dict):
-        for key in ("logits", "out"):
-            if isinstance(output.get(key), Tensor):
-                return output[key]
-    if isinstance(output, tuple | list) and output and isinstance(output[0], Tensor):
-        return output[0]
-    if isinstance(output, list) and output and all(isinstance(o, dict) for o in output):
-        return output  # per-image outputs (torchvision detection): targets score each dict
-    raise TargetError(
-        f"the model returned {type(output).__name__}; camlens needs a tensor of scores "
-        "(or .logits / ['logits'] / ['out'] / a tuple whose first item is one). "
-        "Wrap the model so that it returns the scores tensor."
-    )
-
-
-def check_input(x: object) -> Tensor:
-    """Validate an input batch ``(B, C, *spatial)``: a finite floating tensor."""
-    if not isinstance(x, Tensor):
-        raise InvalidInputError(
-            f"input must be a torch.Tensor of shape (B, C, H, W), not {type(x).__name__}."
-        )
-    if x.ndim < 3:
-        raise InvalidInputError(
-            f"input must be a batch (B, C, *spatial); got shape {tuple(x.shape)}. "
-            "For one image add the batch dimension: x.unsqueeze(0)."
-        )
-    if not x.is_floating_point():
-        raise InvalidInputError(
-            f"input must be a floating tensor, got {x.dtype}; convert with x.float() "
-            "and normalise as the model expects."
-        )
-    if not bool(torch.isfinite(x).all()):
-        raise InvalidInputError("input holds NaN or inf values; clean the input before explaining.")
-    return x
 
 
 def mine(owner: int, module: nn.Module) -> bool:
@@ -169,6 +105,34 @@ def frozen_parameters(model: nn.Module, enabled: bool = True) -> Iterator[None]:
                 entry[2] = []
             if entry[1] == 0 and entry[3] == 0 and _FROZEN.get(id(model)) is entry:
                 del _FROZEN[id(model)]
+
+
+@contextlib.contextmanager
+def graph_mode(
+    model: nn.Module, *, track: bool = True, differentiable: bool = False
+) -> Iterator[None]:
+    """The capture recipe's context, shared by every PyTorch capture (layers, input, attention):
+    out of ``inference_mode``, autograd on (``no_grad`` when not ``track``), and the model's
+    parameters frozen unless ``differentiable`` (:func:`frozen_parameters`)."""
+    grad_mode = torch.enable_grad() if track else torch.no_grad()
+    with (
+        torch.inference_mode(False),
+        grad_mode,
+        frozen_parameters(model, enabled=not differentiable),
+    ):
+        yield
+
+
+def input_leaf(x: Tensor, differentiable: bool = False) -> Tensor:
+    """The input as the leaf of an input-gradient graph (inside :func:`graph_mode`).
+
+    ``differentiable`` and ``x`` requiring grad: ``x`` itself (the maps stay on the caller's
+    graph). Otherwise a detached copy that requires grad; an inference tensor is cloned, which
+    inside :func:`graph_mode` gives a normal tensor.
+    """
+    if differentiable and x.requires_grad:
+        return x
+    return (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
 
 
 def _detach(differentiable: bool) -> Callable[[Tensor], Tensor]:
@@ -299,7 +263,7 @@ class TorchAdapter:
     def __init__(
         self,
         model: nn.Module,
-        target_layers: LayersSpec,
+        target_layers: LayersSpec | None,
         reshape_transform: ReshapeTransform | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
@@ -374,16 +338,13 @@ class TorchAdapter:
         if x.is_inference():
             x = x.clone()
         track = gradients or differentiable
-        grad_mode = torch.enable_grad() if track else torch.no_grad()
         recorder = (
             _HeadRecorder(self.model, self.layers)
             if self.record_head and not track
             else contextlib.nullcontext()
         )
         with (
-            torch.inference_mode(False),
-            grad_mode,
-            frozen_parameters(self.model, enabled=not differentiable),
+            graph_mode(self.model, track=track, differentiable=differentiable),
             recorder,
             _LayerHooks(self.layers, track_graph=track) as hooks,
         ):
@@ -401,9 +362,7 @@ class TorchAdapter:
                     "aug_smooth flips the images, which would move per-image outputs such as "
                     "detected boxes; explain this model without aug_smooth."
                 )
-            ranking = None if rank_rows is None else logits[rank_rows]
-            targets = [resolve_targets(t, logits, batch, ranking) for t in sets]
-            scores = [score_targets(t, logits) for t in targets]
+            targets, scores = score_sets(sets, logits, batch, rank_rows)
             grads: list[list[object]] = []
             if gradients:
                 for i, score in enumerate(scores):
@@ -508,8 +467,7 @@ class TorchAdapter:
         network after the layer does not keep the replaced batch; callers then re-run the
         network.
         """
-        name, module = self.layers[plan.layer_index]
-        owner = threading.get_ident()
+        name = (self.layers or [])[plan.layer_index][0]
 
         with _skipping(plan, b) as state:
 
@@ -519,33 +477,10 @@ class TorchAdapter:
                         f"the outputs recorded before layer {name!r} were changed in place."
                     )
                 state.counts.clear()
-                expected: list[int] = []
-
-                def hook(mod: nn.Module, inputs: object, output: object) -> Tensor | None:
-                    if not mine(owner, mod):
-                        return None
-                    new = replace(output)
-                    expected.append(_batch_of(new))
-                    return new
-
-                handle = module.register_forward_hook(hook)
-                try:
-                    with torch.enable_grad() if grad else torch.inference_mode():
-                        logits = model_logits(self.model(x1))
-                except LayerOutputError:
-                    raise
-                except Exception as error:  # the model's code did not take the recorded outputs
-                    raise LayerOutputError(
-                        f"cannot run the network from layer {name!r} on recorded outputs: {error}"
-                    ) from error
-                finally:
-                    handle.remove()
-                if len(expected) != 1 or len(logits) != expected[0]:
-                    raise LayerOutputError(
-                        f"the network after layer {name!r} did not keep the replaced batch "
-                        f"({expected} -> {logits.shape[0]} outputs)."
-                    )
-                return logits
+                # any error: the model's code did not take the recorded outputs
+                return self._run_replaced(
+                    x1, plan.layer_index, replace, Exception, "on recorded outputs", grad=grad
+                )
 
             yield run
 
@@ -565,9 +500,25 @@ class TorchAdapter:
         tensor from before the layer joins the larger batch by concatenation, say, or the output
         batch is not the replaced batch); callers then fall back to a full re-run.
         """
-        name, module = self.layers[layer_index]
-        expected: list[int] = []
+        # a RuntimeError: a shape mismatch downstream of the layer
+        return self._run_replaced(x, layer_index, replace, RuntimeError, "on a new batch")
 
+    def _run_replaced(
+        self,
+        x: Tensor,
+        layer_index: int,
+        replace: Callable[[Tensor], Tensor],
+        failure: type[Exception],
+        what: str,
+        grad: bool = False,
+    ) -> Tensor:
+        """Logits of ``self.model(x)`` under ``inference_mode`` (``grad``: with autograd on)
+        with target layer
+        ``layer_index`` outputting ``replace(its output)`` (in this thread); a ``failure`` of the
+        model's code becomes a :class:`LayerOutputError` saying ``what`` the network ran on, and
+        so does an output batch that is not the replaced one."""
+        name, module = (self.layers or [])[layer_index]
+        expected: list[int] = []
         owner = threading.get_ident()
 
         def hook(mod: nn.Module, inputs: object, output: object) -> Tensor | None:
@@ -579,11 +530,13 @@ class TorchAdapter:
 
         handle = module.register_forward_hook(hook)
         try:
-            with torch.inference_mode():
+            with torch.enable_grad() if grad else torch.inference_mode():
                 logits = model_logits(self.model(x))
-        except RuntimeError as error:  # shape mismatch downstream of the layer
+        except LayerOutputError:
+            raise
+        except failure as error:
             raise LayerOutputError(
-                f"cannot run the network from layer {name!r} on a new batch: {error}"
+                f"cannot run the network from layer {name!r} {what}: {error}"
             ) from error
         finally:
             handle.remove()
@@ -635,6 +588,8 @@ class HeadPlan:
 
 @dataclass
 class HeadRecord:
+    """One image's input and the plans of its target layers' heads (Ablation-CAM head-once)."""
+
     input: Tensor
     plans: dict[int, HeadPlan]
 
