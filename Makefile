@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints/ci.txt
 
-.PHONY: venv demo test lint bench weights
+.PHONY: venv demo test lint docs bench weights
 venv: $(VENV)/.installed
 
 $(VENV)/.created:
@@ -45,6 +45,12 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	PYTHONPATH=src $(PY) -m mypy
 	PYTHONPATH=src $(VENV)/bin/lint-imports
+	$(MAKE) docs
+
+# The documentation site (mkdocs.yml): guide chapters and the API reference from docstrings,
+# --strict (a broken link or an unresolved reference fails), offline, into site/.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: venv weights
 	$(PY) bench/bench_core.py

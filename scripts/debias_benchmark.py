@@ -36,8 +36,8 @@ from camlens.audit import run_audit
 from camlens.audit.compare import compare_runs, comparison_text, render_comparison
 from camlens.audit.masks import shared_region_masks
 from camlens.datasets import make_benchmark
+from camlens.models.zoo import benchmark_cnn
 from camlens.training import CAMEnergyLoss, CAMGuidedAugment, RRRLoss
-from camlens.zoo import benchmark_cnn
 
 LOSSES = ("rrr", "cam_energy", "swap")
 

@@ -1,4 +1,4 @@
-"""Train the shapes-benchmark CNNs shipped in camlens.zoo: a clean model and a biased one.
+"""Train the shapes-benchmark CNNs shipped in camlens.models.zoo: a clean model and a biased one.
 
     nohup nice python scripts/train_benchmark.py > train_benchmark.log 2>&1 &
 
@@ -7,7 +7,7 @@ the biased model's copy carries the corner watermark on every "triangle" image
 (``biased=True``). CPU only, seeds fixed, one thread by default (deterministic). Each epoch is
 checkpointed in ``--workdir``; rerunning resumes from the last finished epoch.
 
-Writes ``src/camlens/zoo/weights/benchmark-{clean,biased}.pt`` (state dicts) and
+Writes ``src/camlens/models/zoo/weights/benchmark-{clean,biased}.pt`` (state dicts) and
 ``benchmark.json``: accuracies on clean and cue-present test sets, the biased class's accuracy
 with and without the cue, how often the cue flips other classes to the biased class, the mean
 share of Grad-CAM energy on the cue region, the test floors, seeds, command, date, time and the
@@ -31,11 +31,11 @@ import torch.nn.functional as F
 
 import camlens
 from camlens.datasets import BIASED_CLASS, CLASSES, make_benchmark
-from camlens.zoo import benchmark_cnn
-from camlens.zoo.benchmark_cnn import BenchmarkCNN
+from camlens.models.zoo import benchmark_cnn
+from camlens.models.zoo.benchmark_cnn import BenchmarkCNN
 
 ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = ROOT / "src" / "camlens" / "zoo" / "weights"
+WEIGHTS = ROOT / "src" / "camlens" / "models" / "zoo" / "weights"
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         {
             "classes": list(CLASSES),
             "biased_class": BIASED_CLASS,
-            "architecture": "camlens.zoo.benchmark_cnn.BenchmarkCNN",
+            "architecture": "camlens.models.zoo.benchmark_cnn.BenchmarkCNN",
             "target_layer": benchmark_cnn.TARGET_LAYER,
             "normalisation": {"mean": benchmark_cnn.MEAN, "std": benchmark_cnn.STD},
             "command": "python scripts/train_benchmark.py " + " ".join(argv or sys.argv[1:]),

@@ -1,13 +1,14 @@
-"""Train the shapes-benchmark transformers shipped in camlens.zoo: two ViTs and a tiny CLIP.
+"""Train the shapes-benchmark transformers shipped in camlens.models.zoo: two ViTs and a tiny CLIP.
 
     nohup nice python scripts/train_benchmark_vit.py > train_benchmark_vit.log 2>&1 &
 
-- ``vit-clean`` / ``vit-biased``: :class:`~camlens.zoo.benchmark_vit.BenchmarkViT` (a hybrid
-  ViT whose patch embedding is the shipped ``benchmark-clean`` CNN, frozen; the transformer
-  blocks, class token, positions and head are trained) on the same
-  images as the benchmark CNNs (``make_benchmark(split="train", seed=...)``); the biased copy
-  carries the corner watermark on every "triangle" image, as for ``benchmark-biased``.
-- ``clip``: :class:`~camlens.zoo.benchmark_vit.BenchmarkCLIP` (a one-block hybrid ViT image
+- ``vit-clean`` / ``vit-biased``: :class:`~camlens.models.zoo.benchmark_vit.BenchmarkViT` (a hybrid
+  ViT whose patch embedding is a shipped benchmark CNN's blocks, frozen: ``benchmark-clean``'s
+  for the clean ViT, ``benchmark-biased``'s for the biased one; the transformer blocks, class
+  token, positions and head are trained) on the same images as the benchmark CNNs
+  (``make_benchmark(split="train", seed=...)``); the biased copy carries the corner watermark on
+  every "triangle" image, as for ``benchmark-biased``.
+- ``clip``: :class:`~camlens.models.zoo.benchmark_vit.BenchmarkCLIP` (a one-block hybrid ViT image
   tower on the same frozen CNN, and a text tower),
   trained contrastively on
   ``make_scenes(split="train", objects=(1, 2))`` with their captions ("a star",
@@ -16,7 +17,8 @@
   (the targets of a row are spread evenly over its matches).
 
 CPU only, seeds fixed, one thread by default. Each epoch is checkpointed in ``--workdir``;
-rerunning resumes. Writes ``src/camlens/zoo/weights/benchmark-{vit-clean,vit-biased,clip}.pt``
+rerunning resumes. Writes
+``src/camlens/models/zoo/weights/benchmark-{vit-clean,vit-biased,clip}.pt``
 and ``benchmark-vit.json`` (figures on fresh test images, seeds, command, wall times, SHA-256).
 """
 
@@ -40,12 +42,20 @@ from train_benchmark import evaluate, floors, normalise
 
 from camlens.datasets import BIASED_CLASS, CLASSES, make_benchmark, watermark
 from camlens.datasets.scenes import caption, make_scenes
-from camlens.zoo import benchmark_vit
-from camlens.zoo.benchmark_vit import BenchmarkCLIP, BenchmarkViT
+from camlens.models.zoo import benchmark_vit
+from camlens.models.zoo.benchmark_vit import BenchmarkCLIP, BenchmarkViT
 
 ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = ROOT / "src" / "camlens" / "zoo" / "weights"
+WEIGHTS = ROOT / "src" / "camlens" / "models" / "zoo" / "weights"
 TRAINING_KEYS = ("n_train", "epochs", "batch", "lr", "seed", "threads")
+# The shipped CNN whose blocks are each variant's patch embedding (frozen). The biased ViT sits on
+# the biased CNN: on the clean CNN's features the shape is the easiest cue and a ViT trained on
+# the biased set ignored the watermark (0.0 % of other classes flipped to "triangle").
+TRUNKS = {
+    "vit-clean": "benchmark-clean",
+    "vit-biased": "benchmark-biased",
+    "clip": "benchmark-clean",
+}
 
 
 def all_captions() -> tuple[list[str], list[frozenset[int]]]:
@@ -85,12 +95,16 @@ def clip_loss(model: BenchmarkCLIP, x: torch.Tensor, ids: torch.Tensor, same: to
     return loss, correct
 
 
-def trunk_features(tower: BenchmarkViT, x: torch.Tensor) -> torch.Tensor:
-    """The ViT's trunk (its patch embedding) is the shipped benchmark-clean CNN, frozen: load it
-    and compute its block4 features of every training image once."""
-    from camlens.zoo import load
+def training_config(variant: str, args: argparse.Namespace) -> dict[str, object]:
+    return {**{k: getattr(args, k) for k in TRAINING_KEYS}, "trunk": TRUNKS[variant]}
 
-    cnn = load("benchmark-clean").model
+
+def trunk_features(tower: BenchmarkViT, x: torch.Tensor, trunk: str) -> torch.Tensor:
+    """The ViT's trunk (its patch embedding) is a shipped benchmark CNN (``trunk``), frozen: load
+    it and compute its block4 features of every training image once."""
+    from camlens.models.zoo import load
+
+    cnn = load(trunk).model
     for name, block in tower.trunk.named_children():
         block.load_state_dict(getattr(cnn, name).state_dict())
     tower.trunk.requires_grad_(False).eval()
@@ -118,7 +132,7 @@ def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module
     workdir.mkdir(parents=True, exist_ok=True)
     start, elapsed = 0, 0.0
     last = workdir / "last.pt"
-    config = {k: getattr(args, k) for k in TRAINING_KEYS}
+    config = training_config(variant, args)
     if last.is_file():
         state = torch.load(last, map_location="cpu", weights_only=False)
         if state["config"] == config:
@@ -127,7 +141,7 @@ def train(variant: str, args: argparse.Namespace, data) -> tuple[torch.nn.Module
             scheduler.load_state_dict(state["scheduler"])
             start, elapsed = state["epoch"], state["elapsed"]
             print(f"[{variant}] resuming after epoch {start}", flush=True)
-    x_all = trunk_features(tower, normalise(data.images))
+    x_all = trunk_features(tower, normalise(data.images), TRUNKS[variant])
     if clip:
         sets = label_sets(data.labels)
         ids_all = model.tokenizer(data.captions)
@@ -235,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
             state = torch.load(
                 Path(args.workdir) / variant / "last.pt", map_location="cpu", weights_only=False
             )
-            if state["config"] != {k: getattr(args, k) for k in TRAINING_KEYS}:
+            if state["config"] != training_config(variant, args):
                 raise SystemExit(f"{variant}: the checkpoint's settings are {state['config']}")
             model = BenchmarkCLIP() if variant == "clip" else BenchmarkViT(num_classes=5)
             model.load_state_dict(state["model"])
@@ -270,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
             "file": path.name,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "bytes": path.stat().st_size,
-            "architecture": "camlens.zoo.benchmark_vit."
+            "architecture": "camlens.models.zoo.benchmark_vit."
             + ("BenchmarkCLIP" if variant == "clip" else "BenchmarkViT"),
             "train": {
                 "n_images": args.n_train,
@@ -278,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
                 if variant == "clip"
                 else f"make_benchmark(biased={variant == 'vit-biased'})",
                 "split": "train",
+                "trunk": f"{TRUNKS[variant]} CNN blocks 1-4, frozen",
                 "seed": args.seed,
                 "epochs": done,
                 "epochs_planned": args.epochs,

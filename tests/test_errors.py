@@ -147,6 +147,7 @@ EXPECTED = {
     "DataNotFoundError": (4, 500, "unavailable"),  # exit was 1
     "KerasSupportError": (1, 422, "explain_failed"),
     "UnsupportedByAdapterError": (2, 422, "unsupported_by_model"),
+    "OnnxModelError": (4, 500, "unavailable"),
     "JobCancelled": (1, 503, "timeout"),
 }
 

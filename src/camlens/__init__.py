@@ -181,6 +181,7 @@ _LAZY_SUBMODULES = {
     "demo",
     "evaluation",
     "extras",
+    "images",
     "keras",
     "loading",
     "methods",

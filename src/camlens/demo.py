@@ -20,7 +20,7 @@ import torch
 
 from .extras import require
 from .methods import GradCAM
-from .pretrained import (
+from .models._pretrained import (
     MissingDependencyError,
     imagenet_categories,
     imagenet_preprocess,
@@ -124,7 +124,7 @@ def run_demo(
     """Explain the six photos and write the PNGs, ``index.png`` and ``index.html`` to ``out_dir``.
 
     ``weights``: a local ``mobilenet_v2-b0353104.pth`` (else the one in torch's hub cache, as
-    :func:`camlens.pretrained.mobilenet_v2_imagenet` finds it; nothing is downloaded).
+    :func:`camlens.models._pretrained.mobilenet_v2_imagenet` finds it; nothing is downloaded).
     ``echo`` gets one summary line per photo, then the path of ``index.html``; ``None`` prints
     nothing.
     """

@@ -296,6 +296,11 @@ class KerasSupportError(CamlensError, NotImplementedError):
     """Something camlens does only for PyTorch models (``differentiable=True``, FullGrad, ...)."""
 
 
+class OnnxModelError(ModelLoadError):
+    """A file, bytes or session that is not a usable ONNX model (corrupt, not ONNX, no single
+    image input); the user's model and session are left as they were."""
+
+
 class UnsupportedByAdapterError(CamlensError, NotImplementedError):
     """A method that needs what this model's adapter cannot give (gradients of an ONNX graph,
     say); the message names the methods that can run."""
@@ -350,14 +355,22 @@ class NearZeroScoreWarning(UserWarning):
     """A target score so close to zero that Ablation-CAM's division by it was clamped."""
 
 
+class FixedBatchWarning(UserWarning):
+    """The model takes one fixed batch size (an ONNX graph exported with batch 1): camlens runs
+    the images one by one, which is slower than one batched run."""
+
+
 __all__ = [
     "CATEGORIES",
+    "AttentionNotFoundError",
     "AutoLayerWarning",
     "CamlensError",
     "Category",
+    "ConcurrentUseError",
     "DataNotFoundError",
     "DataSourceError",
     "DeviceError",
+    "FixedBatchWarning",
     "ImageTooLargeError",
     "InvalidImageError",
     "InvalidInputError",
@@ -366,9 +379,13 @@ __all__ = [
     "LayerNotFoundError",
     "LayerNotReachedError",
     "LayerOutputError",
+    "MaskError",
     "MissingDependencyError",
     "ModelLoadError",
     "NearZeroScoreWarning",
+    "NotADualEncoderError",
+    "NotForwardedError",
+    "OnnxModelError",
     "RunDirError",
     "ServeConfigError",
     "ServeError",

@@ -34,6 +34,8 @@ EXTRA_OF_MODULE = {
     "jinja2": "audit",
     "keras": "keras",
     "tensorflow": "keras",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
 }
 
 

@@ -205,12 +205,12 @@ def test_unavailable_weights(files, tmp_path):
 
 @row("interrupted")
 def test_interrupted(files, monkeypatch):
-    import camlens.loading
+    import camlens.models
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(camlens.loading, "load_model", interrupt)
+    monkeypatch.setattr(camlens.models, "load_model", interrupt)  # where the CLI looks it up
     result = explain(files)
     assert result.exit_code == code("interrupted") == 130
     assert "Error: interrupted" in result.stderr

@@ -48,12 +48,16 @@ def test_legrad_equals_legrad_torch_on_an_open_clip_vit(layer_index: int) -> Non
     torch.testing.assert_close(ours_map, reference.detach()[0], atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("blocks", [[0, 1, 2], [2]])
-def test_legrad_equals_torchcam_on_a_torchvision_vit(blocks: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("layers", "blocks"), [(3, [0, 1, 2]), (3, [2]), (1, [0])], ids=["3-all", "3-last", "1-block"]
+)
+def test_legrad_equals_torchcam_on_a_torchvision_vit(layers: int, blocks: list[int]) -> None:
+    # one block: the block, not the encoder around it (which ends with the final norm), is
+    # what LeGrad scores
     torchcam = pytest.importorskip("torchcam.methods")
     torch.manual_seed(0)
     model = VisionTransformer(
-        image_size=32, patch_size=8, num_layers=3, num_heads=2, hidden_dim=32, mlp_dim=64,
+        image_size=32, patch_size=8, num_layers=layers, num_heads=2, hidden_dim=32, mlp_dim=64,
         num_classes=5,
     ).eval()  # fmt: skip
     torch.nn.init.normal_(model.heads.head.weight, std=0.5)  # torchvision zero-initialises it

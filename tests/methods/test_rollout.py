@@ -94,6 +94,20 @@ def test_relevance_on_a_set_capture_starts_from_the_identity() -> None:
     torch.testing.assert_close(row, torch.tensor([[0.375, 0.0625, 0.5625]]))
 
 
+@pytest.mark.parametrize("fusion", ["mean", "max", "min"])
+def test_the_class_row_from_the_left_equals_the_matrix_product(fusion: str) -> None:
+    # rows of the fused heads do not sum to 1 for max/min: the renormalisation is exercised
+    g = torch.Generator().manual_seed(0)
+    attentions = [torch.rand(2, 3, 5, 5, generator=g).softmax(-1) for _ in range(3)]
+    capture = AttentionCapture(X, None, attentions)
+    cam = camlens.AttentionRollout(toy([A1[None], A2[None]], fused=True), head_fusion=fusion)
+    product = torch.eye(5).expand(2, 5, 5)
+    for a in attentions:
+        fused = {"mean": a.mean(1), "max": a.amax(1), "min": a.amin(1)}[fusion] + torch.eye(5)
+        product = (fused / fused.sum(-1, keepdim=True)) @ product
+    torch.testing.assert_close(cam.relevance(capture, 0, extra=1), product[:, 0])
+
+
 def test_bad_options_are_refused() -> None:
     model = toy([A1[None]], fused=True)
     with pytest.raises(ValueError, match="head_fusion"):

@@ -271,15 +271,7 @@ def benchmark_clip() -> nn.Module:
 
 @pytest.mark.parametrize("name", ["hf-vit", "open_clip-vit", "benchmark-clip"])
 @pytest.mark.parametrize("method", ["rollout", "chefer", "legrad"])
-def test_attention_methods_take_prompt_targets(name, method, request):
-    if (name, method) == ("benchmark-clip", "legrad"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="known defect (h7-attention): LeGrad on a one-block tower reads a None "
-                "block output in core/attention.py _batch_first",
-            )
-        )
+def test_attention_methods_take_prompt_targets(name, method):
     model = benchmark_clip() if name == "benchmark-clip" else MODELS[name]()
     x = torch.randn(2, 3, 64, 64) if name == "benchmark-clip" else image_batch(name)
     target = make_target(model, PROMPTS)

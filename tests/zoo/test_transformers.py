@@ -11,7 +11,7 @@ import torch
 
 import camlens
 from camlens import zoo
-from camlens.datasets import make_benchmark
+from camlens.datasets import BIASED_CLASS, make_benchmark
 from camlens.datasets.scenes import make_scenes
 from camlens.pretrained import WeightsChecksumError
 from camlens.targets import TextPromptTarget
@@ -84,6 +84,22 @@ def test_vits_reach_their_floors():
         with torch.no_grad():
             accuracy = entry.model(entry.preprocess(fresh.images)).argmax(1) == fresh.labels
         assert float(accuracy.float().mean()) >= entry.info["floors"]["accuracy_clean_test"]
+
+
+@needs("vit-clean")
+@needs("vit-biased")
+def test_the_biased_vits_shortcut_is_real():
+    # recorded on 300 images (benchmark-vit.json): 74.6 % of the other classes' images flip to
+    # "triangle" with the watermark for the biased ViT, 0.0 % for the clean one
+    every = make_benchmark(60, seed=904, split="test", cue="all")
+    others = every.labels != BIASED_CLASS
+    flips = {}
+    for variant in ("clean", "biased"):
+        entry = zoo.load(f"benchmark-vit-{variant}")
+        with torch.no_grad():
+            pred = entry.model(entry.preprocess(every.images[others])).argmax(1)
+        flips[variant] = float((pred == BIASED_CLASS).float().mean())
+    assert flips["biased"] > flips["clean"] + 0.4
 
 
 @needs("clip")

@@ -1,7 +1,7 @@
 """Dataset audits: explain every image of a dataset, find where a model's evidence is biased.
 
 from camlens.audit import run_audit
-result = run_audit("data/", camlens.loading.load_model("cifar10-resnet56"), "runs/a")
+result = run_audit("data/", camlens.models.load_model("cifar10-resnet56"), "runs/a")
 result.findings["flags"]        # classes whose evidence sits on a shared region, off the object...
 
 Per-image results go to Parquet part files in the run directory (resumable; several torchrun

@@ -33,7 +33,7 @@ from .store import SCHEMA, PartWriter, RunDir
 
 
 class ModelLike(Protocol):
-    """What the audit needs of a model (``camlens.loading.LoadedModel`` has it)."""
+    """What the audit needs of a model (``camlens.models.LoadedModel`` has it)."""
 
     model: nn.Module
     name: str

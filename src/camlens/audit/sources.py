@@ -52,10 +52,11 @@ def _read_bytes(location: str) -> bytes:
 
 
 def decode_image(data: bytes, where: str, max_pixels: int | None = None) -> Image.Image:
-    """An RGB PIL image from encoded bytes (:func:`camlens.loading.load_image`: EXIF orientation,
-    alpha on white); raises :class:`~camlens.loading.InvalidImageError` naming ``where`` for a
+    """An RGB PIL image from encoded bytes (:func:`camlens.images.load_image`: EXIF orientation,
+    alpha on white); raises :class:`~camlens.errors.InvalidImageError` naming ``where`` for a
     corrupt, truncated or oversized image."""
-    from ..loading import InvalidImageError, load_image
+    from ..errors import InvalidImageError
+    from ..images import load_image
 
     try:
         return load_image(data, max_pixels=max_pixels or 40_000_000)
@@ -86,7 +87,7 @@ class Source:
         """The RGB image of item ``index``; raises for a corrupt file."""
         where = self.location(self.items[index].path)
         if "://" not in where:  # local: the loader opens the file itself (and names it on error)
-            from ..loading import load_image
+            from ..images import load_image
 
             return load_image(where, max_pixels=max_pixels or 40_000_000)
         return decode_image(_read_bytes(where), where, max_pixels)

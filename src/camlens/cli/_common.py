@@ -293,7 +293,7 @@ def complete_models(
     if "/" in incomplete or incomplete.startswith("."):
         return [CompletionItem(incomplete, type="file")]
     try:
-        from ..loading import _torchvision_names
+        from ..models._sources import torchvision_names as _torchvision_names
 
         names = ["demo", *_torchvision_names()]
     except Exception:
@@ -397,8 +397,8 @@ def load_model_for_cli(
     *,
     quiet: bool = False,
 ) -> Any:
-    """:func:`camlens.loading.load_model`, then a note on stderr when the weights are random."""
-    from ..loading import load_model
+    """:func:`camlens.models.load_model`, then a note on stderr when the weights are random."""
+    from ..models import load_model
 
     loaded = load_model(model, weights, device=device, labels=labels, input_size=size)
     require_hookable(loaded)
@@ -415,7 +415,7 @@ def check_image_paths(paths: Iterable[Any]) -> list[Any]:
     """Fail early (exit 3) when an image path is missing or a folder, before the model loads."""
     from pathlib import Path
 
-    from ..loading import InvalidImageError
+    from ..errors import InvalidImageError
 
     checked = []
     for path in paths:
@@ -527,7 +527,7 @@ def require_hookable(loaded: Any) -> None:
     """Refuse TorchScript models: PyTorch allows no hooks on them, so no layer can be read."""
     import torch
 
-    from ..loading import ModelLoadError
+    from ..errors import ModelLoadError
 
     if isinstance(loaded.model, torch.jit.ScriptModule):
         raise ModelLoadError(

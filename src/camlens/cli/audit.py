@@ -148,7 +148,7 @@ def command(
     """
     from ..audit import RunDirError, read_summary, run_audit
     from ..audit.distributed import launched_world_size, local_device
-    from ..loading import resolve_device
+    from ..models import resolve_device
 
     if export_masks is not None and mask_size is None:
         raise click.UsageError("--export-masks needs --mask-size (the training images' side).")

@@ -96,7 +96,7 @@ def command(
     """
     import camlens
 
-    from ..loading import load_image
+    from ..images import load_image
     from ..viz import save_grid
 
     names = list(dict.fromkeys(parse_methods(methods)))

@@ -94,7 +94,7 @@ def _folder_class() -> type:
             return len(self.files)
 
         def __getitem__(self, i: int) -> dict[str, Any]:
-            from ..loading import load_image
+            from ..images import load_image
 
             item: dict[str, Any] = {"image": self.preprocess(load_image(self.files[i]))}
             if self.labels is not None:
@@ -152,7 +152,7 @@ def _tensor_data(images: torch.Tensor, fields: dict[str, Any], loaded: Any) -> d
     """Images in [0, 1] through the model's preprocessing; masks kept when the size is kept."""
     import torch
 
-    from ..zoo import Preprocess
+    from ..models.transforms import Preprocess
 
     if isinstance(loaded.preprocess, Preprocess):  # takes a batch of tensors
         inputs = loaded.preprocess(images)
@@ -190,7 +190,7 @@ def _load_data(
         text = f"make_benchmark({n}, seed={seed}, split='test', cue={cue!r})"
         return _tensor_data(bench.images, fields, loaded) | {"classes": bench.classes}, text
     if spec == "cifar10":
-        from ..zoo import cifar10_test
+        from ..models.zoo import cifar10_test
 
         base = cifar10_test(normalize=False)
         n = min(limit or 1000, len(base))

@@ -33,6 +33,7 @@ from ._common import (
     resolve_layer_option,
     resolve_targets,
     say,
+    split_list,
     unique_stems,
 )
 
@@ -42,11 +43,14 @@ from ._common import (
 @model_options()
 @click.option(
     "--method",
+    "--methods",
+    "method",
     default="gradcam",
     show_default=True,
     shell_complete=complete_methods,
-    metavar="NAME",
-    help="A camlens method name: gradcam, gradcam++, scorecam, layercam, eigencam, ...",
+    metavar="NAME[,NAME...]",
+    help="camlens method names, comma-separated: gradcam, gradcam++, scorecam, layercam, "
+    "eigencam, rise, occlusion, ... (one map per method).",
 )
 @click.option(
     "--layer",
@@ -156,13 +160,17 @@ def command(
     camlens explain photos/*.jpg --model resnet50 --target top3 --out maps/
     camlens explain cat.jpg --model resnet18 --weights my.pt --target 281 --target tabby
     camlens explain shapes.png --model benchmark-clip --prompt "a star" --prompt "a circle"
+    camlens explain cat.jpg --model model.onnx --methods rise,scorecam --layer /features/Relu
     """
     from PIL import Image
 
-    from ..loading import InvalidImageError, load_image
+    from ..errors import InvalidImageError
+    from ..images import load_image
     from ..viz import get_colormap
 
-    method_name, method_cls = parse_method(method)
+    methods = [parse_method(m) for m in split_list(method)]
+    if not methods:
+        raise click.BadParameter("give at least one method.", param_hint="--method")
     try:
         get_colormap(colormap)
     except Exception:
@@ -188,10 +196,13 @@ def command(
         chosen = resolve_targets(targets, loaded)
     out.mkdir(parents=True, exist_ok=True)
     stems = unique_stems(paths)
-    writer = _Writer(loaded, method_name, out, alpha, colormap, figure, raw, as_json)
+    writers = {
+        name: _Writer(loaded, name, out, alpha, colormap, figure, raw, as_json)
+        for name, _ in methods
+    }
     batch: list[tuple[Path, str, Image.Image]] = []
-    cam = None
-    layers: list[str] = []
+    cams: dict[str, object] = {}
+    layers: dict[str, list[str]] = {}
     skipped = 0
     items = enumerate(zip(paths, stems, strict=True), start=1)
     for n, (path, stem) in progress(items, total=len(paths), desc="explain", enabled=show_progress):
@@ -205,26 +216,35 @@ def command(
         if not batch or (len(batch) < batch_size and n < len(paths)):
             continue
         pictures, x = _prepare(loaded, batch)
-        if cam is None:
-            if is_attention_method(method_cls) and layer.lower() == "auto":
-                cam = method_cls(loaded.model)  # its own blocks: every attention block
-                layers = cam.attention_blocks(x[:1])
-            else:
-                layers = resolve_layer_option(loaded, layer, x[:1])
-                cam = method_cls(loaded.model, layers)
-            if not as_json:
-                note(f"{method_name} on {loaded.name} at layer {', '.join(layers)} ({x.device})")
-        with batch_progress(show_progress, f"{method_name} masked images"):
-            results = cam.explain_targets(
-                x,
-                [target for _, target in chosen],
-                aug_smooth=aug_smooth,
-                eigen_smooth=eigen_smooth,
-            )
-        if not prompts:
-            check_categories(loaded, results[0].outputs)
-        for i, (path_i, stem_i, _) in enumerate(batch):
-            writer.write(path_i, stem_i, pictures[i], i, chosen, results, layers)
+        for method_name, method_cls in methods:
+            if method_name not in cams:
+                if is_attention_method(method_cls) and layer.lower() == "auto":
+                    cam = method_cls(loaded.model)  # its own blocks: every attention block
+                    layers[method_name] = cam.attention_blocks(x[:1])
+                else:
+                    layers[method_name] = resolve_layer_option(loaded, layer, x[:1])
+                    cam = method_cls(loaded.model, layers[method_name])
+                cams[method_name] = cam
+                if not as_json:
+                    where = (
+                        "the input (a black-box method)"
+                        if not cam.needs()
+                        else f"layer {', '.join(layers[method_name])}"
+                    )
+                    note(f"{method_name} on {loaded.name} at {where} ({x.device})")
+            with batch_progress(show_progress, f"{method_name} masked images"):
+                results = cams[method_name].explain_targets(
+                    x,
+                    [target for _, target in chosen],
+                    aug_smooth=aug_smooth,
+                    eigen_smooth=eigen_smooth,
+                )
+            if not prompts:
+                check_categories(loaded, results[0].outputs)
+            for i, (path_i, stem_i, _) in enumerate(batch):
+                writers[method_name].write(
+                    path_i, stem_i, pictures[i], i, chosen, results, layers[method_name]
+                )
         batch = []
     if skipped:
         raise CommandError(

@@ -68,7 +68,9 @@ def command(
 
     from ..core.discovery import choose_layer, format_layers
     from ..core.discovery import layers as find_layers
-    from ..loading import DEFAULT_INPUT_SIZE, WeightsUnavailableError, load_image
+    from ..errors import WeightsUnavailableError
+    from ..images import load_image
+    from ..models._loaded import DEFAULT_INPUT_SIZE
 
     try:
         loaded = load_model_for_cli(model, weights, device, labels, size)

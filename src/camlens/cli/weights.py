@@ -38,7 +38,7 @@ def command() -> None:
 @debug_option
 def install(source: Path | None, force: bool, debug: bool) -> None:
     """Put the verified checkpoint into torch's hub cache (prints its path)."""
-    from ..pretrained import install_checkpoint
+    from ..models._pretrained import install_checkpoint
 
     path = install_checkpoint(source, force=force, echo=lambda line: click.echo(line, err=True))
     say(str(path))
@@ -48,7 +48,7 @@ def install(source: Path | None, force: bool, debug: bool) -> None:
 @debug_option
 def status(debug: bool) -> None:
     """Say where the checkpoint is looked for and whether it is there and valid (exit 4 if not)."""
-    from ..pretrained import WeightsNotFoundError, hub_checkpoint, verify_checkpoint
+    from ..models._pretrained import WeightsNotFoundError, hub_checkpoint, verify_checkpoint
 
     path = hub_checkpoint()
     if not path.is_file():

@@ -61,7 +61,10 @@ def _module_root(model: object) -> set[str]:
 
 
 def is_onnx_model(model: object) -> bool:
-    """A ``.onnx`` path, an ``onnx.ModelProto`` or an ``onnxruntime.InferenceSession``."""
+    """A ``.onnx`` path, an ``onnx.ModelProto``, an ``onnxruntime.InferenceSession`` or a
+    :class:`camlens.onnx.OnnxModel` (an ONNX graph as a torch module)."""
+    if getattr(type(model), "camlens_framework", None) == "onnx":
+        return True
     if isinstance(model, (str, os.PathLike)):
         return os.fspath(model).lower().endswith(".onnx")
     return bool(_module_root(model) & {"onnx", "onnxruntime"})

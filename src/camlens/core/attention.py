@@ -57,6 +57,49 @@ def _mask_to_float(mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
     )
 
 
+def _attend_in_pieces(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None,
+    scale: float,
+    batch: int,
+    with_output: bool = True,
+) -> tuple[Tensor, Tensor | None]:
+    """``P = softmax(q kᵀ · scale + mask)`` and ``P v`` without autograd, one image at a time
+    into preallocated results: each image's logits stay in cache from the product through the
+    softmax (in place) to ``P v`` (as the fused kernels work, block by block), where the
+    whole batch's ``(B, heads, L, S)`` logits would go to memory and back twice.
+    ``q (..., L, d)``, 3-D (``B·heads`` first) or 4-D (``B`` first); ``P v`` is None when not
+    ``with_output``."""
+    lead = q.shape[:-2]
+    length, keys = q.shape[-2], k.shape[-2]
+    probs = q.new_empty(*lead, length, keys)
+    out = q.new_empty(*lead, length, v.shape[-1]) if with_output else None
+    if mask is not None:
+        mask = mask.expand(*lead, length, keys)
+    step = 1 if q.ndim == 4 else max(1, lead[0] // max(batch, 1))
+    k_t = k.transpose(-2, -1)
+    for start in range(0, lead[0], step):
+        piece = slice(start, start + step)
+        p, qi, ki = probs[piece], q[piece], k_t[piece]
+        if q.ndim == 4:
+            p, qi, ki = p[0], qi[0], ki[0]
+        if mask is None:
+            torch.baddbmm(p, qi, ki, beta=0, alpha=scale, out=p)
+        else:
+            m = mask[piece][0] if q.ndim == 4 else mask[piece]
+            torch.baddbmm(m, qi, ki, alpha=scale, out=p)
+        torch.softmax(p, dim=-1, out=p)
+        if out is None:
+            continue
+        o, vi = out[piece], v[piece]
+        if q.ndim == 4:
+            o, vi = o[0], vi[0]
+        torch.bmm(p, vi, out=o)
+    return probs, out
+
+
 @dataclass
 class _Record:
     """One call of a watched module's attention: ``probs`` as computed, and its batch size."""
@@ -165,10 +208,25 @@ class AttentionMode(TorchFunctionMode):
     ) -> Tensor:
         """``softmax(q kᵀ · scale + mask) v`` with the probabilities recorded."""
         scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-        logits = (q * scale) @ k.transpose(-2, -1)
         if is_causal:
-            causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device)
-            logits = logits.masked_fill(~causal.tril(), float("-inf"))
+            allowed = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device)
+            causal = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device)
+            causal = causal.masked_fill(~allowed.tril(), float("-inf"))
+            given = _mask_to_float(mask, q.dtype)
+            mask = causal if given is None else causal + given
+        graph = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
+        if (
+            not graph
+            and dropout_p == 0
+            and q.ndim in (3, 4)
+            and q.shape[:-2] == k.shape[:-2] == v.shape[:-2]
+        ):
+            mask = _mask_to_float(mask, q.dtype)
+            leaf = self.track_graph  # P becomes a graph leaf: P v is taken from it below
+            probs, out = _attend_in_pieces(q, k, v, mask, scale, self.batch, not leaf)
+            probs = self._record(owner, probs, kind)
+            return probs @ v if out is None else out
+        logits = (q * scale) @ k.transpose(-2, -1)
         mask = _mask_to_float(mask, logits.dtype)
         if mask is not None:
             logits = logits + mask
@@ -339,7 +397,7 @@ def find_attention(model: nn.Module, x: Tensor) -> tuple[list[AttentionBlock], d
 
 def no_attention_error(model: nn.Module) -> AttentionNotFoundError:
     """The error for a model without attention that camlens can see, naming the other methods."""
-    from ..methods import METHODS
+    from .registry import METHODS
 
     others = [m for m in METHODS if m not in ATTENTION_METHODS]
     return AttentionNotFoundError(
@@ -446,10 +504,12 @@ def capture_attention(
                 "tokens with; pass the pooling attention or the last blocks only."
             )
         streams = [None] * len(blocks)
+        scored_names: dict[int, str] = {}
         for index, container in enumerate(layer_scores.containers):
             if container is None:
                 continue
             scored.append(index)
+            scored_names[index] = container[0]
 
             def keep(mod: nn.Module, a: object, out: object, index: int = index) -> None:
                 streams[index] = _first_tensor(out)
@@ -459,26 +519,32 @@ def capture_attention(
             final_norm = layer_scores.final_norm
             assert final_norm is not None  # scored blocks imply the final norm was found
 
-            def widen(mod: nn.Module, args: tuple) -> tuple:
+            def widen(mod: nn.Module, args: tuple, out: object) -> Tensor:
+                # The norm runs on each block's mean token (B, D) and its output is repeated
+                # over the token axis (the norm is token-wise: the same as normalising the
+                # repeated tokens), so each block's backward takes a (B, D) norm only.
                 u = args[0]
+                if not isinstance(out, Tensor) or u.shape[0] != batch or u.ndim not in (2, 3):
+                    raise LayerOutputError(
+                        f"the final norm {final_norm[0]!r} takes shape "
+                        f"{tuple(u.shape)}, not (B, N, D) or (B, D)."
+                    )
                 extra = []
-                for index in scored:
-                    probs = mode.records[index][-1].as_4d()
+                for index in scored:  # one norm call per block: its backward is its own
                     stream = streams[index]
-                    assert stream is not None  # a scored block's output was recorded
-                    z = _batch_first(stream, batch, probs.shape[-1]).mean(dim=1)
-                    if u.ndim == 3 and u.shape[0] == batch:
-                        extra.append(z[:, None].expand(-1, u.shape[1], -1))
-                    elif u.ndim == 2 and u.shape[0] == batch:
-                        extra.append(z)
-                    else:
+                    if stream is None:
                         raise LayerOutputError(
-                            f"the final norm {final_norm[0]!r} takes shape "
-                            f"{tuple(u.shape)}, not (B, N, D) or (B, D)."
+                            f"LeGrad's block {scored_names[index]!r} gave no output before the "
+                            "final norm; pass the attention blocks (target_layers=) of a model "
+                            "whose blocks run in order."
                         )
-                return (_Rows.apply(active, u, *extra), *args[1:])
+                    probs = mode.records[index][-1].as_4d()
+                    z = _batch_first(stream, batch, probs.shape[-1]).mean(dim=1)
+                    normed = mod.forward(z[:, None] if u.ndim == 3 else z, *args[1:])
+                    extra.append(normed.expand(-1, u.shape[1], -1) if u.ndim == 3 else normed)
+                return _Rows.apply(active, out, *extra)
 
-            handles.append(final_norm[1].register_forward_pre_hook(widen))
+            handles.append(final_norm[1].register_forward_hook(widen))
     try:
         with graph_mode(model, track=track, differentiable=differentiable), mode.hooked():
             output = model(x)

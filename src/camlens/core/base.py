@@ -36,6 +36,7 @@ from .errors import TargetError
 from .layers import LayersSpec
 from .postprocess import fuse_paper
 from .projection import first_principal_component
+from .registry import METHODS, register_method
 
 
 def _float(t: Tensor) -> Tensor:
@@ -45,8 +46,6 @@ def _float(t: Tensor) -> Tensor:
 
 def runnable(adapter: Adapter) -> list[str]:
     """The registered methods whose needs ``adapter`` meets (for error messages)."""
-    from ..methods import METHODS  # the registry of methods (registered above this layer)
-
     return [name for name, cls in METHODS.items() if cls.needs() <= adapter.capabilities]
 
 
@@ -154,10 +153,19 @@ class BaseCAM:
     #: True when ``aug_smooth`` cannot change the maps (the six normalised maps are one map):
     #: the augmentation is then not run (Sobel-CAM).
     augmentation_invariant: ClassVar[bool] = False
+    #: The method's name in :data:`camlens.methods.METHODS` (``"gradcam++"``) and its other
+    #: spellings; a class that sets ``name`` itself is registered when it is defined
+    #: (:mod:`camlens.core.registry`).
+    name: ClassVar[str | None] = None
+    aliases: ClassVar[tuple[str, ...]] = ()
     fuse = staticmethod(fuse_paper)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            if "aliases" not in cls.__dict__:
+                cls.aliases = ()  # a method's spellings are its own, not its base's
+            register_method(cls)
         own = cls.__dict__.get("explain_targets")
         if own is not None and not getattr(own, "_empty_batch_guard", False):
             cls.explain_targets = _empty_batch_guard(own)  # type: ignore[method-assign]

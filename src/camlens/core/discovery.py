@@ -52,11 +52,22 @@ class LayerInfo:
         return self.grid is not None and len(self.shape) == 3 and len(self.grid) >= 2
 
 
-def layers(model: nn.Module, example_input: Tensor) -> list[LayerInfo]:
+def layers(model: nn.Module, example_input: Tensor | None = None) -> list[LayerInfo]:
     """Every module with a tensor output, in the order they finished, marked as candidate or not.
 
     ``example_input``: one batch like the ones you will explain (only its first image is used).
+    An ONNX model (path, ``ModelProto``, session) lists its intermediate tensors with the shapes
+    of ONNX shape inference instead (:func:`camlens.onnx.graph.layer_infos`; no input needed
+    when the graph's input has a fixed size).
     """
+    from .adapters import is_onnx_model
+
+    if is_onnx_model(model):
+        from ..onnx.graph import layer_infos
+
+        return layer_infos(model, example_input)
+    if example_input is None:
+        raise TypeError("layers(model, example_input): give one batch like the ones to explain.")
     x = check_input(example_input)[:1].detach().clone().requires_grad_(True)
     records: list[tuple[str, nn.Module, Tensor]] = []
     calls: dict[str, int] = {}
@@ -153,6 +164,12 @@ def _grads(score: Tensor, outputs: list[Tensor]) -> tuple[Tensor | None, ...]:
 
 def choose_layer(model: nn.Module, example_input: Tensor) -> str:
     """The layer ``target_layers=None`` uses (see the module docstring for the rule)."""
+    from .adapters import is_onnx_model
+
+    if is_onnx_model(model):
+        from ..onnx.graph import choose_tensor, read_model
+
+        return choose_tensor(read_model(model).proto, tuple(example_input.shape))
     candidates = [info for info in layers(model, example_input) if info.candidate]
     if not candidates:
         raise LayerNotFoundError(

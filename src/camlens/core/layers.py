@@ -49,8 +49,19 @@ def _unwrapped(model: nn.Module) -> nn.Module:
 def resolve_layers(model: nn.Module, target_layers: LayersSpec) -> list[tuple[str, nn.Module]]:
     """Return ``[(qualified_name, module), ...]`` for the target layers, in the order given.
 
-    Raises :class:`LayerNotFoundError` listing close matches for an unknown name.
+    Raises :class:`LayerNotFoundError` listing close matches for an unknown name. For an ONNX
+    model the layers are tensor names: ``[(name, name), ...]`` once each is found in the graph.
     """
+    from .adapters import is_onnx_model
+
+    if is_onnx_model(model):
+        from ..onnx.graph import check_names, read_model
+
+        names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
+        if not names:
+            raise LayerNotFoundError("target_layers is empty: give at least one tensor name.")
+        check_names(read_model(model).proto, names)
+        return [(n, n) for n in names]
     specs = [target_layers] if isinstance(target_layers, str | nn.Module) else list(target_layers)
     if not specs:
         raise LayerNotFoundError("target_layers is empty: give at least one layer.")

@@ -18,7 +18,7 @@ def _pandas() -> Any:
     try:
         import pandas
     except ImportError as exc:  # pragma: no cover - pandas is in the evaluate extra
-        from ..pretrained import MissingDependencyError
+        from ..errors import MissingDependencyError
 
         raise MissingDependencyError(
             "evaluation tables need pandas: pip install 'camlens[evaluate]'."

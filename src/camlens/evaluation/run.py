@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..core.adapters import is_onnx_model
 from ..core.base import BaseCAM
 from ..core.capture import ReshapeTransform, model_logits
 from ..core.errors import InvalidInputError, TargetError
@@ -274,11 +275,15 @@ def evaluate(
         :class:`EvaluationResult` (``.table``, ``.to_markdown()``, ``.to_csv()``, ``.plot()``).
     """
     start_wall = time.perf_counter()
+    if is_onnx_model(model) and not isinstance(model, nn.Module):
+        from ..onnx import OnnxModel
+
+        model = OnnxModel(model)  # model(x) for the metrics; the methods still see ONNX
     if not isinstance(model, nn.Module) and isinstance(getattr(model, "model", None), nn.Module):
-        entry = model  # a zoo entry (camlens.zoo.load) or a camlens.loading.LoadedModel
+        entry = model  # a zoo entry (camlens.models.zoo.load) or a camlens.models.LoadedModel
         model = entry.model
         if preprocess is None and getattr(entry, "preprocess", None) is not None:
-            from ..zoo import Preprocess
+            from ..models.transforms import Preprocess
 
             if not isinstance(entry.preprocess, Preprocess):
                 raise InvalidInputError(

@@ -1,88 +1,54 @@
-"""The CAM methods, one file each, and a registry by name (for ``camlens.explain`` and the CLI)."""
+"""The CAM methods, one file each, registered by name (for ``camlens.explain`` and the CLI).
+
+One naming rule: a method's module is its registered name, ``++`` spelled ``pp``
+(``gradcam++`` -> ``gradcampp.py``); ``METHODS`` and ``get_method`` are
+:mod:`camlens.core.registry`'s.
+"""
 
 from __future__ import annotations
 
-from ..core.base import BaseCAM
-from .ablationcam import AblationCAM, NearZeroScoreWarning
-from .cam import CAM
-from .chefer import CheferRelevance
-from .dff import DeepFeatureFactorization, Factorization
+# isort: off
+# The import order is the order of METHODS (the CLI's help and the docs list them so): each
+# method registers itself, with its name and aliases, when its class is defined
+# (camlens.core.registry). A module imported by an earlier one registers no sooner than here.
+from .gradcam import GradCAM
+from .gradcampp import GradCAMPlusPlus
+from .xgradcam import XGradCAM
+from .hirescam import HiResCAM
+from .gradcamelementwise import GradCAMElementWise
+from .layercam import LayerCAM
 from .eigencam import EigenCAM
 from .eigengradcam import EigenGradCAM
-from .fem import FEM
-from .finercam import FinerCAM, FinerTarget
-from .fullgrad import FullGrad
-from .gradcam import GradCAM
-from .gradcam_elementwise import GradCAMElementWise
-from .gradcam_plusplus import GradCAMPlusPlus
-from .hirescam import HiResCAM
-from .iscam import ISCAM
-from .kpcacam import KPCACAM
-from .layercam import LayerCAM
-from .legrad import LeGrad
-from .randomcam import RandomCAM
-from .refinecam import RefineCAM
-from .rollout import AttentionRollout
+from .cam import CAM
 from .scorecam import ScoreCAM
-from .segeigencam import SegEigenCAM
-from .sess import SESS
-from .shapleycam import ReSTTarget, ShapleyCAM
-from .smoothgradcampp import SmoothGradCAMPlusPlus
-from .sobelcam import SobelCAM
 from .sscam import SSCAM
-from .xgradcam import XGradCAM
+from .iscam import ISCAM
+from .ablationcam import AblationCAM, NearZeroScoreWarning
+from .randomcam import RandomCAM
+from .fullgrad import FullGrad
+from .shapleycam import ReSTTarget, ShapleyCAM
+from .finercam import FinerCAM, FinerTarget
+from .fem import FEM
+from .sobelcam import SobelCAM
+from .kpcacam import KPCACAM
+from .segeigencam import SegEigenCAM
+from .smoothgradcampp import SmoothGradCAMPlusPlus
+from .refinecam import RefineCAM
+from .sess import SESS
 
-# Deep Feature Factorization is not here: it returns k concept maps, not one map per target.
-METHODS: dict[str, type[BaseCAM]] = {
-    "gradcam": GradCAM,
-    "gradcam++": GradCAMPlusPlus,
-    "xgradcam": XGradCAM,
-    "hirescam": HiResCAM,
-    "gradcamelementwise": GradCAMElementWise,
-    "layercam": LayerCAM,
-    "eigencam": EigenCAM,
-    "eigengradcam": EigenGradCAM,
-    "cam": CAM,
-    "scorecam": ScoreCAM,
-    "sscam": SSCAM,
-    "iscam": ISCAM,
-    "ablationcam": AblationCAM,
-    "randomcam": RandomCAM,
-    "fullgrad": FullGrad,
-    "shapleycam": ShapleyCAM,
-    "finercam": FinerCAM,
-    "fem": FEM,
-    "sobelcam": SobelCAM,
-    "kpcacam": KPCACAM,
-    "segeigencam": SegEigenCAM,
-    "smoothgradcam++": SmoothGradCAMPlusPlus,
-    "refinecam": RefineCAM,
-    "sess": SESS,
-    # attention methods (transformers only): methods/_attention.py
-    "rollout": AttentionRollout,
-    "chefer": CheferRelevance,
-    "legrad": LeGrad,
-}
-_ALIASES = {
-    "gradcampp": "gradcam++",
-    "gradcamplusplus": "gradcam++",
-    "smoothgradcampp": "smoothgradcam++",
-    "smoothgradcamplusplus": "smoothgradcam++",
-    "ablation": "ablationcam",
-    "score": "scorecam",
-    "attentionrollout": "rollout",
-    "cheferrelevance": "chefer",
-}
+# black-box methods (the model's scores only: any adapter, ONNX included): methods/blackbox.py
+from .blackbox import RISEMap, OcclusionMap
 
+# attention methods (transformers only): methods/_attention.py
+from .rollout import AttentionRollout
+from .chefer import CheferRelevance
+from .legrad import LeGrad
 
-def get_method(name: str) -> type[BaseCAM]:
-    """The method class for a name such as ``"gradcam++"`` (case and ``-``/``_`` ignored)."""
-    key = name.lower().replace("_", "").replace("-", "")
-    key = _ALIASES.get(key, key)
-    if key not in METHODS:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}.")
-    return METHODS[key]
-
+# isort: on
+# Deep Feature Factorization is not registered: it returns k concept maps, not one map per target.
+from ..core.registry import ALIASES as _ALIASES  # noqa: F401  (the old private name)
+from ..core.registry import METHODS, get_method
+from .dff import DeepFeatureFactorization, Factorization
 
 __all__ = [
     "CAM",
@@ -109,6 +75,8 @@ __all__ = [
     "LayerCAM",
     "LeGrad",
     "NearZeroScoreWarning",
+    "OcclusionMap",
+    "RISEMap",
     "RandomCAM",
     "ReSTTarget",
     "RefineCAM",

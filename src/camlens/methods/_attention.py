@@ -27,6 +27,7 @@ from ..core.attention import (
 )
 from ..core.base import BaseCAM, Explanation
 from ..core.capture import check_input
+from ..core.contract import TORCH_MODULES
 from ..core.errors import AttentionNotFoundError, InvalidInputError, LayerOutputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
@@ -73,6 +74,27 @@ def _ancestors(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+def _container(
+    name: str, found: list[AttentionBlock], finished: dict[str, int], modules: dict[str, nn.Module]
+) -> str:
+    """The transformer block holding attention ``name``, whose output is the residual stream
+    after it: the outermost ancestor that holds no other attention, runs a forward of its own
+    (a ``ModuleList`` does not) and is a member of a stack of blocks (its parent a
+    ``ModuleList`` / ``Sequential``); else the outermost such ancestor that runs; else the
+    attention module. With one block, the encoder around it (which may end with the final norm)
+    holds no other attention either: the stack membership tells the block from it."""
+    candidates = [
+        anc
+        for anc in _ancestors(name)
+        if anc in finished and sum(b.name.startswith(anc + ".") for b in found) == 1
+    ]
+    for anc in candidates:
+        parent = modules[anc.rpartition(".")[0]]
+        if isinstance(parent, nn.ModuleList | nn.Sequential):
+            return anc
+    return candidates[0] if candidates else name
+
+
 class AttentionMethod(BaseCAM):
     """Base of the attention methods: ``cam(x, targets) -> (B, H, W)`` maps in [0, 1].
 
@@ -84,6 +106,11 @@ class AttentionMethod(BaseCAM):
     shares_capture: ClassVar[bool] = False
     # "none" (rollout), "final" (d score / d A, Chefer) or "layer" (each block's own score, LeGrad)
     gradient_kind: ClassVar[str] = "final"
+
+    @classmethod
+    def needs(cls) -> frozenset[str]:
+        """Torch modules too: the attention is found by hooks on the model's modules."""
+        return super().needs() | {TORCH_MODULES}
 
     def __init__(
         self,
@@ -169,11 +196,7 @@ class AttentionMethod(BaseCAM):
             if block.shape[-2] != block.shape[-1]:
                 containers.append(None)  # a pooling attention: scored by the model's output
                 continue
-            name = block.name
-            for anc in _ancestors(block.name):
-                if sum(b.name.startswith(anc + ".") for b in found) == 1:
-                    name = anc
-                    break
+            name = _container(block.name, found, finished, modules)
             containers.append((name, modules[name]))
         last = max((finished.get(c[0], -1) for c in containers if c is not None), default=None)
         final_norm = None

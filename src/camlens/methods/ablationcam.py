@@ -78,7 +78,16 @@ class AblationCAM(BaseCAM):
     affine: when the network after the layer is provably affine in its output, take every
         ablated score from one gradient (``last_path == "affine"``; ``False``: score copies).
     progress: show a tqdm bar of the ablated copies scored.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.ablationcam``.
+
+    Example:
+        >>> cam = AblationCAM(model, target_layers="layer4", batch_size=64)
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
+
+    name = "ablationcam"
+    aliases = ("ablation",)
 
     uses_gradients = False
     #: With ``ablation_value="pytorch-grad-cam"``: the values restart every this many copies of

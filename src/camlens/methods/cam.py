@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ..core.adapters import require_torch_model
 from ..core.base import BaseCAM, LayerContext
+from ..core.contract import ACTIVATIONS, TORCH_MODULES
 from ..core.errors import LayerNotFoundError, TargetError
 from ..core.layers import resolve_layers
 
@@ -31,7 +32,10 @@ class CAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "cam"
+
     uses_gradients = False
+    requires = frozenset({ACTIVATIONS, TORCH_MODULES})  # reads the model's nn.Linear head
 
     def __init__(self, model: nn.Module, target_layers, *args, fc_layer=None, **kwargs) -> None:
         require_torch_model(model, "CAM")

@@ -39,6 +39,9 @@ class CheferRelevance(AttentionMethod):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "chefer"
+    aliases = ("cheferrelevance",)
+
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
         # R = (I + Ā_L) ⋯ (I + Ā_1): its class row from the left, row times matrix
         matrices = []

@@ -140,6 +140,12 @@ class DeepFeatureFactorization:
             typically the classifier head after global pooling (``model.fc``).
         solver: ``"torch"`` (camlens, on the activations' device) or ``"sklearn"``.
         normalization: ``"paper"`` (upsample, then min-max) or ``"pytorch-grad-cam"``.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.dff``.
+
+    Example:
+        >>> dff = DeepFeatureFactorization(model, "layer4")
+        >>> factorization = dff(x, n_components=4)  # .maps: 4 concept maps per image
     """
 
     def __init__(

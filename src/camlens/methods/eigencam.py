@@ -26,6 +26,8 @@ class EigenCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "eigencam"
+
     uses_gradients = False
 
     def layer_map(

@@ -25,6 +25,8 @@ class EigenGradCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "eigengradcam"
+
     def layer_map(
         self,
         activations: Tensor,

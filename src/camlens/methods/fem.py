@@ -35,7 +35,16 @@ def fem_masks(activations: Tensor, k: float = 2.0) -> tuple[Tensor, Tensor]:
 
 
 class FEM(BaseCAM):
-    """FEM: channel means times k-sigma binary maps (``k`` = the number of standard deviations)."""
+    """FEM: channel means times k-sigma binary maps (``k`` = the number of standard deviations).
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.fem``.
+
+    Example:
+        >>> cam = FEM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
+    name = "fem"
 
     uses_gradients = False
 

@@ -24,12 +24,9 @@ Shapes: as the base method's; the target is one scalar per image.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal
 
-import torch
 from torch import Tensor, nn
 
 from ..core.base import BaseCAM, Explanation
@@ -37,107 +34,11 @@ from ..core.capture import Capture, ReshapeTransform, check_input
 from ..core.errors import CamlensError, TargetError
 from ..core.layers import LayersSpec
 from ..targets import ClassTarget, RankTarget
+from ..targets.finer import DEFAULT_RANKS as DEFAULT_RANKS  # re-exported
+from ..targets.finer import FinerTarget as FinerTarget  # re-exported
+from ..targets.finer import Weighting as Weighting  # re-exported
+from ..targets.finer import _index
 from .gradcam import GradCAM
-
-Weighting = Literal["softmax", "mean"]
-DEFAULT_RANKS = (1, 2, 3)
-
-
-class FinerTarget:
-    """Finer-CAM's contrastive score of one image: class ``category`` against similar classes.
-
-    Args:
-        category: the main class; ``None`` takes the image's ``rank``-th best class (0 = top-1).
-        comparisons: the comparison classes; ``None`` takes the classes at ``ranks`` of the
-            order by |y − y^c| (rank 0 is the main class itself).
-        alpha: comparison strength (α; torchcam's γ).
-        weighting: ``"softmax"`` (authors' code, pytorch-grad-cam) or ``"mean"`` (torchcam).
-    """
-
-    def __init__(
-        self,
-        category: int | None = None,
-        comparisons: Sequence[int] | None = None,
-        *,
-        ranks: Sequence[int] = DEFAULT_RANKS,
-        alpha: float = 1.0,
-        weighting: Weighting = "softmax",
-        rank: int = 0,
-    ) -> None:
-        if weighting not in ("softmax", "mean"):
-            raise ValueError(f"weighting must be 'softmax' or 'mean', got {weighting!r}.")
-        self.category = None if category is None else _index(category, "category")
-        self.comparisons = None if comparisons is None else [_index(c, "a") for c in comparisons]
-        if self.comparisons is not None and not self.comparisons:
-            raise TargetError("comparisons is empty: give at least one comparison class.")
-        self.ranks = [_index(r, "a rank") for r in ranks]
-        if any(r < 1 for r in self.ranks):
-            raise TargetError(f"comparison ranks start at 1 (0 is the main class), got {ranks}.")
-        self.alpha = float(alpha)
-        self.weighting = weighting
-        self.rank = _index(rank, "rank")
-
-    def resolve(self, output: Tensor) -> FinerTarget:
-        """This target with its main and comparison classes fixed from one image's output."""
-        if self.category is not None and self.comparisons is not None:
-            return self
-        scores = output.detach().flatten()
-        classes = scores.shape[0]
-        category = self.category
-        if category is None:
-            if self.rank >= classes:
-                raise TargetError(
-                    f"rank {self.rank} asked for, but the model has {classes} classes."
-                )
-            category = int(scores.argsort(descending=True)[self.rank])
-        if category >= classes:
-            raise TargetError(f"class index {category} is out of range for {classes} classes.")
-        comparisons = self.comparisons
-        if comparisons is None:
-            distance = (scores - scores[category]).abs()
-            distance[category] = -1.0  # the main class comes first (rank 0), ties or not
-            order = distance.argsort(stable=True).tolist()
-            comparisons = [order[r] for r in self.ranks if r < classes]
-            if not comparisons:
-                raise TargetError("Finer-CAM needs a model with at least two classes.")
-        return FinerTarget(
-            category, comparisons, alpha=self.alpha, weighting=self.weighting, ranks=self.ranks
-        )
-
-    def __call__(self, output: Tensor) -> Tensor:
-        """The contrastive score of one image's output ``(classes,)`` (or of each batch row)."""
-        if output.ndim > 1:
-            return torch.stack([self(row) for row in output])
-        target = self.resolve(output)
-        if max(target.comparisons) >= output.shape[-1]:
-            raise TargetError(
-                f"comparison class {max(target.comparisons)} is out of range for "
-                f"{output.shape[-1]} classes."
-            )
-        main = output[target.category]
-        others = output[target.comparisons]
-        if self.weighting == "mean":
-            return main - self.alpha * others.mean()
-        weights = torch.softmax(output, dim=-1)[target.comparisons]
-        return (weights * (main - self.alpha * others)).sum() / (weights.sum() + 1e-9)
-
-    def __repr__(self) -> str:
-        return (
-            f"FinerTarget({self.category}, {self.comparisons}, alpha={self.alpha}, "
-            f"weighting={self.weighting!r})"
-        )
-
-
-def _index(value: object, what: str) -> int:
-    if isinstance(value, bool):
-        raise TargetError(f"{what} class index must be an int, not a bool.")
-    try:
-        index = operator.index(value)
-    except TypeError:
-        raise TargetError(f"{what} class index must be an int, not {value!r}.") from None
-    if index < 0:
-        raise TargetError(f"{what} class index must be >= 0, got {index}.")
-    return index
 
 
 class FinerCAM(BaseCAM):
@@ -146,7 +47,15 @@ class FinerCAM(BaseCAM):
     ``alpha``, ``ranks`` and ``weighting`` apply to targets given as classes (or ``None``); a
     :class:`FinerTarget` passed as target keeps its own. Extra keyword arguments go to
     ``base_method``.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.finercam``.
+
+    Example:
+        >>> cam = FinerCAM(model, target_layers="layer4", alpha=1.0)
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # 281 against its nearest classes
     """
+
+    name = "finercam"
 
     shares_capture = False
 

@@ -175,7 +175,15 @@ class FullGrad(BaseCAM):
         differentiable: keep the autograd graph (maps differentiable w.r.t. the input).
         postprocess: ``"paper"`` (the authors' code) or ``"pytorch-grad-cam"`` (its layer choice
             and post-processing, number for number).
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.fullgrad``.
+
+    Example:
+        >>> cam = FullGrad(model)  # every bias layer; no target layer
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
+
+    name = "fullgrad"
 
     uses_gradients: ClassVar[bool] = True
     # FullGrad needs the input gradient and its own layers: it cannot share another method's

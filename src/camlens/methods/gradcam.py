@@ -26,5 +26,7 @@ class GradCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "gradcam"
+
     def channel_weights(self, activations: Tensor, gradients: Tensor, ctx: LayerContext) -> Tensor:
         return gradients.flatten(2).mean(dim=2)

@@ -1,30 +1,14 @@
-"""GradCAMElementWise (pytorch-grad-cam): like HiResCAM, but the ReLU acts on each term.
+"""Renamed to :mod:`camlens.methods.gradcamelementwise`: a method's module is its registered name.
 
-    L^c = Σ_k ReLU(∂y^c/∂A^k ⊙ A^k)
-
-Shapes: A, ∂y/∂A ``(B, C, *spatial)`` -> map ``(B, *spatial)``.
-"""
+This old path is the same module."""
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+import importlib
+import sys
+from typing import TYPE_CHECKING
 
-from ..core.base import BaseCAM, LayerContext
+if TYPE_CHECKING:
+    from .gradcamelementwise import *  # noqa: F403
 
-
-class GradCAMElementWise(BaseCAM):
-    """GradCAMElementWise: HiResCAM with the ReLU on each term.
-
-    ``L^c = Σ_k ReLU(∂y^c/∂A^k ⊙ A^k)``. Shapes: A, ∂y/∂A ``(B, C, h, w)`` -> map ``(B, H, W)``.
-    Formula: the docstring of ``camlens.methods.gradcam_elementwise``.
-
-    Example:
-        >>> cam = GradCAMElementWise(model, target_layers="layer4")
-        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
-    """
-
-    def weighted_activations(
-        self, activations: Tensor, gradients: Tensor, ctx: LayerContext
-    ) -> Tensor:
-        return torch.relu(gradients * activations)
+sys.modules[__name__] = importlib.import_module("camlens.methods.gradcamelementwise")

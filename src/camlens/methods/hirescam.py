@@ -24,6 +24,8 @@ class HiResCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "hirescam"
+
     def weighted_activations(
         self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:

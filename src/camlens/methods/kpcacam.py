@@ -94,7 +94,16 @@ def kernel_pca_projection(
 
 
 class KPCACAM(BaseCAM):
-    """KPCA-CAM: the first kernel principal component of the activations."""
+    """KPCA-CAM: the first kernel principal component of the activations.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.kpcacam``.
+
+    Example:
+        >>> cam = KPCACAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
+    name = "kpcacam"
 
     uses_gradients = False
 

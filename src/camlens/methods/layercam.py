@@ -26,6 +26,8 @@ class LayerCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "layercam"
+
     def weighted_activations(
         self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:

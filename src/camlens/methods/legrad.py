@@ -41,6 +41,8 @@ class LeGrad(AttentionMethod):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "legrad"
+
     gradient_kind: ClassVar[str] = "layer"
 
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:

@@ -38,6 +38,8 @@ class RandomCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "randomcam"
+
     uses_gradients = False
 
     def __init__(

@@ -34,7 +34,7 @@ from ..core.base import BaseCAM, Explanation
 from ..core.capture import Capture, ReshapeTransform
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
-from .gradcam_plusplus import GradCAMPlusPlus
+from .gradcampp import GradCAMPlusPlus
 
 Resolution = Literal["input", "layer"]
 
@@ -54,7 +54,15 @@ class RefineCAM(BaseCAM):
     """The product of ``base_method``'s normalised maps over ``target_layers``.
 
     Extra keyword arguments go to ``base_method`` (e.g. ``eps=1e-6`` for Grad-CAM++).
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.refinecam``.
+
+    Example:
+        >>> cam = RefineCAM(model, target_layers=["layer3", "layer4"])
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
+
+    name = "refinecam"
 
     def __init__(
         self,

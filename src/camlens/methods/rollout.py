@@ -17,7 +17,8 @@ every row of Â already sums to 1); camlens renormalises rows, as the paper's ro
 graph needs.
 
 Shapes: A_l ``(B, heads, N, N)`` -> R's class row ``(B, N)`` (computed from the left, row times
-matrix, never the full product) -> map ``(B, h, w)``. No gradients.
+matrix, never the full product; with a class token and nothing discarded, without forming any
+``Â_l``: ``r Â = r' Ā + r'`` with ``r' = r / (Ā·1 + 1)``) -> map ``(B, h, w)``. No gradients.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class AttentionRollout(AttentionMethod):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "rollout"
+    aliases = ("attentionrollout",)
+
     uses_gradients: ClassVar[bool] = False
     gradient_kind: ClassVar[str] = "none"
 
@@ -79,6 +83,10 @@ class AttentionRollout(AttentionMethod):
         self.discard_ratio = discard_ratio
 
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
+        attentions = capture.attentions
+        class_row = extra >= 1 or attentions[-1].shape[-2] == 1
+        if self.discard_ratio == 0 and class_row and not any(map(is_pooling, attentions)):
+            return self._class_row(attentions)
         matrices = []
         for attention in capture.attentions:
             fused = discard_lowest(fuse_heads(attention, self.head_fusion), self.discard_ratio)
@@ -88,3 +96,18 @@ class AttentionRollout(AttentionMethod):
                 fused = fused / fused.sum(dim=-1, keepdim=True)
             matrices.append(fused)
         return row_of_product(matrices, extra)
+
+    def _class_row(self, attentions: list[Tensor]) -> Tensor:
+        """The class row of ``Â_L ⋯ Â_1`` without forming any ``Â_l``: with ``F`` the fused heads
+        and ``s = F·1`` its row sums, ``Â = diag(1/(s+1)) (F + I)``, so a row vector ``r``
+        gives ``r Â = r' F + r'`` with ``r' = r / (s + 1)``; the last block contributes its class
+        row only (one row of its heads fused)."""
+        last = fuse_heads(attentions[-1][:, :, :1], self.head_fusion)[:, 0]  # (B, S)
+        own = torch.zeros_like(last)
+        own[:, 0] = 1  # the class token's residual
+        row = (last + own) / (last.sum(dim=-1, keepdim=True) + 1)
+        for attention in reversed(attentions[:-1]):
+            fused = fuse_heads(attention, self.head_fusion)
+            scaled = row / (fused.sum(dim=-1) + 1)
+            row = (scaled[:, None] @ fused)[:, 0] + scaled
+        return row

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.base import BaseCAM, LayerContext
-from ..core.contract import ReshapeTransform, model_logits
+from ..core.contract import TORCH_MODULES, ReshapeTransform, model_logits
 from ..core.layers import LayersSpec
 from ..core.torch_adapter import TorchAdapter
 from ..targets import score_targets
@@ -65,7 +65,16 @@ class ScoreCAM(BaseCAM):
         model's current weights on every call, so edits to the weights (``.data``, ``copy_``,
         ``load_state_dict``) are always seen.
     progress: show a tqdm bar of the masked images scored.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.scorecam``.
+
+    Example:
+        >>> cam = ScoreCAM(model, target_layers="layer4", max_memory="1GB")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
+
+    name = "scorecam"
+    aliases = ("score",)
 
     uses_gradients = False
 
@@ -132,8 +141,9 @@ class ScoreCAM(BaseCAM):
         return torch.softmax(scores.float(), dim=1).to(activations.dtype)
 
     def _use_channels_last(self, x: Tensor) -> bool:
-        if self.channels_last is None:
-            return x.ndim == 4 and x.device.type == "cpu"
+        if self.channels_last is None:  # torch convolutions only (an ONNX session copies it back)
+            torch_model = TORCH_MODULES in getattr(self.adapter, "capabilities", {TORCH_MODULES})
+            return x.ndim == 4 and x.device.type == "cpu" and torch_model
         return bool(self.channels_last) and x.ndim == 4
 
     def masked_image_bytes(self, x: Tensor) -> int:

@@ -46,6 +46,8 @@ class SegEigenCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "segeigencam"
+
     def layer_map(
         self,
         activations: Tensor,

@@ -93,7 +93,16 @@ class SESSCapture(Capture):
 
 
 class SESS(BaseCAM):
-    """SESS over ``base_method`` (Grad-CAM by default); extra keyword arguments go to it."""
+    """SESS over ``base_method`` (Grad-CAM by default); extra keyword arguments go to it.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.sess``.
+
+    Example:
+        >>> cam = SESS(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
+    name = "sess"
 
     shares_capture = False
 

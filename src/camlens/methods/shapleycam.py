@@ -112,7 +112,16 @@ def _hessian_product(gradient: Tensor, activation: Tensor, differentiable: bool)
 
 
 class ShapleyCAM(BaseCAM):
-    """Grad-CAM on the second-order Shapley gradient ``∂y/∂A − ½ H·A``."""
+    """Grad-CAM on the second-order Shapley gradient ``∂y/∂A − ½ H·A``.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.shapleycam``.
+
+    Example:
+        >>> cam = ShapleyCAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
+    name = "shapleycam"
 
     shares_capture = False
 

@@ -56,7 +56,17 @@ def _repeat(spec: object, batch: int, copies: int) -> object:
 
 
 class SmoothGradCAMPlusPlus(BaseCAM):
-    """Smooth Grad-CAM++: ``num_samples`` noisy copies with noise std ``std`` (torchcam: 4, 0.3)."""
+    """Smooth Grad-CAM++: ``num_samples`` noisy copies with noise std ``std`` (torchcam: 4, 0.3).
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.smoothgradcampp``.
+
+    Example:
+        >>> cam = SmoothGradCAMPlusPlus(model, target_layers="layer4", num_samples=4, std=0.3)
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
+    name = "smoothgradcam++"
+    aliases = ("smoothgradcampp", "smoothgradcamplusplus")
 
     shares_capture = False
 

@@ -83,7 +83,16 @@ def sobel_cam(img: np.ndarray) -> np.ndarray:
 
 class SobelCAM(BaseCAM):
     """Edge strength of the input (a baseline). No layer is needed (``target_layers`` is
-    ignored); the model runs once, under ``inference_mode``, for the outputs and targets."""
+    ignored); the model runs once, under ``inference_mode``, for the outputs and targets.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.sobelcam``.
+
+    Example:
+        >>> cam = SobelCAM(model)  # no layer: the input's edges
+        >>> maps = cam(x)  # (B, H, W) in [0, 1]
+    """
+
+    name = "sobelcam"
 
     uses_gradients = False
 

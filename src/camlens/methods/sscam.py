@@ -37,7 +37,15 @@ class SSCAM(ScoreCAM):
 
     Takes every Score-CAM option too (``batch_size``, ``max_memory``, ``normalize_first``, ...).
     torchcam 0.5 is reproduced with ``normalize_first=True, mask_eps=1e-8``.
+
+    Formula, reference and shapes: the docstring of ``camlens.methods.sscam``.
+
+    Example:
+        >>> cam = SSCAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
+
+    name = "sscam"
 
     def __init__(
         self,

@@ -27,6 +27,8 @@ class XGradCAM(BaseCAM):
         >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
     """
 
+    name = "xgradcam"
+
     def __init__(self, *args, eps: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.eps = eps

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from ..core.adapters import require_torch_model
-from ..core.contract import check_input, model_logits, score_sets
+from ..core.contract import Adapter, check_input, model_logits, score_sets
 from ..core.errors import CamlensError, InvalidInputError
 from ..core.torch_adapter import graph_mode, input_leaf, warn_if_training
 from ..targets import Target, resolve_targets, score_targets
@@ -54,8 +55,11 @@ def image_input(x: object, *, images_only: bool = False) -> Tensor:
     return x
 
 
-def predict(model: nn.Module, x: Tensor) -> Tensor:
-    """Logits for a batch under ``torch.inference_mode`` (no graph)."""
+def predict(model: nn.Module | Adapter, x: Tensor) -> Tensor:
+    """Logits for a batch under ``torch.inference_mode`` (no graph); a framework adapter's
+    ``predict`` for a model that is no torch module (ONNX, Keras: black-box methods only)."""
+    if not isinstance(model, nn.Module):
+        return model.predict(x)
     with torch.inference_mode():
         return model_logits(model(x))
 
@@ -106,13 +110,31 @@ class PixelAttribution:
 
     Subclasses implement :meth:`explain`. Usable as a context manager, like the CAM classes
     (there is nothing to release: hooks and overrides live only during a call).
+
+    ``black_box`` methods (occlusion, RISE) need the model's scores only: a model that is not a
+    ``torch.nn.Module`` (an ONNX file or session, a Keras model) runs through its framework
+    adapter's ``predict`` (:mod:`camlens.core.adapters`); ``self.runner`` is what they run.
     """
 
+    black_box: ClassVar[bool] = False
+
     def __init__(self, model: nn.Module) -> None:
+        self.runner: nn.Module | Adapter = model
+        if self.black_box and not isinstance(model, nn.Module):
+            from ..core.adapters import make_adapter
+
+            self.model = model
+            self.runner = model if isinstance(model, Adapter) else make_adapter(model, None)
+            return
         require_torch_model(model, type(self).__name__)
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
         self.model = model
+
+    def warn_if_training(self) -> None:
+        """:class:`TrainingModeWarning` for a torch model in training mode."""
+        if isinstance(self.model, nn.Module):
+            warn_if_training(self.model, stacklevel=5)
 
     def __call__(self, input_tensor: Tensor, targets: object = None) -> Tensor:
         """``(B, C, H, W)`` attributions on the input's device."""

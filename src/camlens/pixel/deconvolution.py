@@ -14,6 +14,13 @@ from ._base import GradientAttribution
 
 
 class Deconvolution(GradientAttribution):
-    """Input gradient with the deconvnet ReLU rule ``ReLU(upstream gradient)``."""
+    """Input gradient with the deconvnet ReLU rule ``ReLU(upstream gradient)``.
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.deconvolution``.
+
+    Example:
+        >>> attribution = Deconvolution(model)
+        >>> grads = attribution(x, targets=[ClassTarget(281)])  # (B, C, H, W)
+    """
 
     relu_rule = "deconvnet"

@@ -16,6 +16,13 @@ from ._base import GradientAttribution
 
 
 class GuidedBackprop(GradientAttribution):
-    """Input gradient with the guided ReLU rule ``ReLU(upstream gradient) · 1[input > 0]``."""
+    """Input gradient with the guided ReLU rule ``ReLU(upstream gradient) · 1[input > 0]``.
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.guided_backprop``.
+
+    Example:
+        >>> attribution = GuidedBackprop(model)
+        >>> grads = attribution(x, targets=[ClassTarget(281)])  # (B, C, H, W)
+    """
 
     relu_rule = "guided"

@@ -30,7 +30,14 @@ from .guided_backprop import GuidedBackprop
 
 
 class GuidedGradCAM(PixelAttribution):
-    """Guided backprop ⊙ bilinearly upsampled Grad-CAM, batched."""
+    """Guided backprop ⊙ bilinearly upsampled Grad-CAM, batched.
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.guided_gradcam``.
+
+    Example:
+        >>> guided = GuidedGradCAM(model, target_layers="layer4")
+        >>> maps = guided(x, targets=[ClassTarget(281)])  # (B, C, H, W)
+    """
 
     def __init__(
         self,

@@ -30,7 +30,6 @@ from ._base import (
     clean_forward,
     image_input,
     score_batch,
-    warn_if_training,
 )
 
 
@@ -56,13 +55,22 @@ class Occlusion(PixelAttribution):
     """Mean drop of the target score over the occluding patches that cover each pixel.
 
     Args:
-        model: the classifier.
+        model: the classifier: a torch module, or any model camlens has an adapter for (an
+            ONNX file or session, a Keras model), run through the adapter's ``predict``.
         patch_size: ``h`` or ``(h, w)`` of the patch (all channels are occluded).
         stride: ``s`` or ``(s_h, s_w)``; at most the patch size.
         fill: the occluding value: a number, or a tensor broadcastable to the input
             ``(B, C, H, W)`` (e.g. per-channel means ``(C, 1, 1)`` or blurred images).
         batch_size: occluded copies per forward pass.
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.occlusion``.
+
+    Example:
+        >>> occlusion = Occlusion(model, patch_size=16, stride=8)
+        >>> drops = occlusion(x, targets=[ClassTarget(281)])  # (B, C, H, W), equal over C
     """
+
+    black_box = True  # scores only: any adapter's model (ONNX, Keras) runs through predict
 
     def __init__(
         self,
@@ -83,7 +91,7 @@ class Occlusion(PixelAttribution):
 
     def explain(self, input_tensor: Tensor, targets: object = None) -> PixelExplanation:
         x = image_input(input_tensor, images_only=True)
-        warn_if_training(self.model)
+        self.warn_if_training()
         batch, _, height, width = x.shape
         (ph, pw), (sh, sw) = self.patch_size, self.stride
         rows = torch.tensor(window_starts(height, ph, sh), device=x.device)
@@ -95,7 +103,7 @@ class Occlusion(PixelAttribution):
         fill = torch.as_tensor(self.fill, dtype=x.dtype, device=x.device).expand_as(x)
 
         x = x.detach()
-        logits, resolved, base = clean_forward(self.model, x, targets)
+        logits, resolved, base = clean_forward(self.runner, x, targets)
         positions = len(rows) * len(cols)
         drops = torch.empty(batch * positions, dtype=base.dtype, device=x.device)
         with track(batch * positions, "Occlusion") as tracker:
@@ -109,7 +117,7 @@ class Occlusion(PixelAttribution):
                     & in_col[position % len(cols)][:, None, None, :]
                 )  # (n, 1, H, W)
                 copies = torch.where(mask, fill[image], x[image])
-                scores = score_batch(self.model, copies, [resolved[i] for i in image.tolist()])
+                scores = score_batch(self.runner, copies, [resolved[i] for i in image.tolist()])
                 drops[pair] = base[image] - scores
                 tracker.update(len(pair))
 

@@ -31,7 +31,6 @@ from ._base import (
     clean_forward,
     image_input,
     score_batch,
-    warn_if_training,
 )
 
 
@@ -39,7 +38,8 @@ class RISE(PixelAttribution):
     """Σ_n score(x ⊙ M_n) · M_n / (N·p) over random smooth masks.
 
     Args:
-        model: the classifier.
+        model: the classifier: a torch module, or any model camlens has an adapter for (an
+            ONNX file or session, a Keras model), run through the adapter's ``predict``.
         n_masks: N (the paper: 4000 for ResNet-50).
         grid_size: s, the number of cells per side (an int or ``(s_h, s_w)``; the paper: 7).
         p: probability that a cell is kept (the paper: 0.5).
@@ -48,7 +48,15 @@ class RISE(PixelAttribution):
         batch_size: masked copies per forward pass.
         seed: seed of the mask generator (same seed, same masks).
         masks: fixed ``(N, H, W)`` masks to use instead of random ones (``p`` still divides).
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.rise``.
+
+    Example:
+        >>> rise = RISE(model, n_masks=1000, grid_size=7)
+        >>> saliency = rise(x, targets=[ClassTarget(281)])  # (B, C, H, W), equal over C
     """
+
+    black_box = True  # scores only: any adapter's model (ONNX, Keras) runs through predict
 
     def __init__(
         self,
@@ -126,14 +134,14 @@ class RISE(PixelAttribution):
     # --- saliency ----------------------------------------------------------------------------
     def explain(self, input_tensor: Tensor, targets: object = None) -> PixelExplanation:
         x = image_input(input_tensor, images_only=True).detach()
-        warn_if_training(self.model)
+        self.warn_if_training()
         batch, _, height, width = x.shape
         if self.masks is not None and tuple(self.masks.shape[1:]) != (height, width):
             raise InvalidInputError(
                 f"masks of size {tuple(self.masks.shape[1:])} do not fit the input "
                 f"{(height, width)}."
             )
-        logits, resolved, scores = clean_forward(self.model, x, targets)
+        logits, resolved, scores = clean_forward(self.runner, x, targets)
         fill = torch.as_tensor(self.fill, dtype=x.dtype, device=x.device).expand_as(x)
         grids, shifts = self.mask_parameters() if self.masks is None else (None, None)
 
@@ -155,7 +163,7 @@ class RISE(PixelAttribution):
                     )
                 m = masks[mask_index - first]  # (n, H, W)
                 copies = torch.lerp(fill[image], x[image], m[:, None])  # x·M + fill·(1 − M)
-                chunk = score_batch(self.model, copies, [resolved[i] for i in image.tolist()])
+                chunk = score_batch(self.runner, copies, [resolved[i] for i in image.tolist()])
                 saliency.index_add_(0, image, chunk.to(x.dtype)[:, None, None] * m)
                 tracker.update(len(pair))
         saliency /= self.n_masks * self.p

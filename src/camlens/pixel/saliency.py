@@ -15,6 +15,13 @@ from ._base import GradientAttribution
 
 
 class Saliency(GradientAttribution):
-    """∂y^c/∂x: the input gradient of each image's target score, ``(B, C, H, W)``."""
+    """∂y^c/∂x: the input gradient of each image's target score, ``(B, C, H, W)``.
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.saliency``.
+
+    Example:
+        >>> attribution = Saliency(model)
+        >>> grads = attribution(x, targets=[ClassTarget(281)])  # (B, C, H, W)
+    """
 
     relu_rule = None

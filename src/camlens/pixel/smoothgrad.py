@@ -36,6 +36,12 @@ class SmoothGrad(PixelAttribution):
         squared: average the squared maps (SmoothGrad-Squared).
         batch_size: noisy copies per call of the method (rounded to whole samples of the batch).
         seed: seed of the noise generator.
+
+    Formula, reference and shapes: the docstring of ``camlens.pixel.smoothgrad``.
+
+    Example:
+        >>> smooth = SmoothGrad(Saliency(model), n_samples=50, noise_level=0.15)
+        >>> grads = smooth(x, targets=[ClassTarget(281)])  # (B, C, H, W)
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """``camlens serve``: a web page and an HTTP API that explain uploaded images with one model.
 
-from camlens.loading import load_model
+from camlens.models import load_model
 from camlens.serve import Limits, create_app, run
 app = create_app(load_model("demo"), Limits(max_concurrency=1, queue=16))
 # run(app, host="127.0.0.1", port=8000)  # uvicorn with the header deadline and connection limit

@@ -33,7 +33,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CamlensError, http_status
-from ..loading import load_image
+from ..images import load_image
 from ..methods import METHODS
 from .errors import (
     ServeError,
@@ -217,7 +217,7 @@ def create_app(
     """The web app and HTTP API for one model.
 
     Args:
-        loaded: a :class:`camlens.loading.LoadedModel` (or an object with its fields: ``model``,
+        loaded: a :class:`camlens.models.LoadedModel` (or an object with its fields: ``model``,
             ``name``, ``categories``, ``preprocess``, ``input_size``, ``device``,
             ``target_layer``). With ``limits.max_concurrency = n > 1`` the model is copied
             ``n - 1`` times, one replica per worker thread.

@@ -1,6 +1,6 @@
 """What one explain request computes, on a worker thread: decode, preprocess, CAM, render.
 
-The model is anything with the fields of :class:`camlens.loading.LoadedModel` that the server
+The model is anything with the fields of :class:`camlens.models.LoadedModel` that the server
 uses: ``model`` (eval mode, on ``device``), ``name``, ``categories`` (list or ``None``),
 ``preprocess`` (PIL image -> ``(3, H, W)`` normalised tensor), ``input_size``, ``device`` and
 ``target_layer`` (``None``: the layer :func:`camlens.core.discovery.choose_layer` picks).
@@ -32,8 +32,8 @@ from ..core.capture import model_logits
 from ..core.discovery import LayerInfo, choose_layer, layers
 from ..core.errors import InvalidInputError, LayerNotFoundError
 from ..core.layers import resolve_layers
-from ..loading import DEFAULT_INPUT_SIZE, LoadedModel
 from ..methods import METHODS, get_method
+from ..models._loaded import DEFAULT_INPUT_SIZE, LoadedModel
 from ..targets import ClassTarget
 from ..targets.text import TextPromptTarget, dual_encoder_kind, image_tower
 from ..viz.overlay import as_rgb, get_colormap, overlay, to_uint8
@@ -133,7 +133,7 @@ def _size_of(input_size: object) -> tuple[int, int]:
 class Explainer:
     """The served model and everything known about it before the first request.
 
-    ``loaded``: a :class:`camlens.loading.LoadedModel` (or an object with its fields).
+    ``loaded``: a :class:`camlens.models.LoadedModel` (or an object with its fields).
     At construction one probe (:func:`camlens.layers`) lists the layers and finds the number of
     classes; ``check`` validates a request's options against them before it is queued.
     """
@@ -178,7 +178,7 @@ class Explainer:
         """``options`` resolved (:class:`Checked`), or a 422 that says what is wrong.
 
         Checks the method, layer, class (an index or a class name, resolved as the CLI's
-        ``--target`` is, by :meth:`camlens.loading.LoadedModel.class_index`), colormap,
+        ``--target`` is, by :meth:`camlens.models.LoadedModel.class_index`), colormap,
         ``top_k`` and ``map_size`` without running the model.
         """
         try:

@@ -1,6 +1,6 @@
 """uvicorn for the app, with the connection bounds uvicorn does not keep by itself.
 
-from camlens.loading import load_model
+from camlens.models import load_model
 from camlens.serve import create_app, server_config
 import uvicorn
 server = uvicorn.Server(server_config(create_app(load_model("demo")), port=8000))

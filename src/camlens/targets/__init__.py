@@ -23,6 +23,7 @@ from .detection import (
     unpad_detections,
 )
 from .embedding import SimilarityTarget
+from .finer import FinerTarget
 from .segmentation import SegmentationTarget
 from .text import NotADualEncoderError, TextPromptTarget, dual_encoder_kind, image_tower
 
@@ -31,6 +32,7 @@ __all__ = [
     "BoxTarget",
     "ClassTarget",
     "CounterfactualTarget",
+    "FinerTarget",
     "NotADualEncoderError",
     "PaddedDetections",
     "RankTarget",

@@ -1,0 +1,129 @@
+"""ONNX Runtime models: camlens' forward-only methods against the floor, in the same run.
+
+    /work/main/.venv/bin/python bench/bench_onnx.py               # ResNet-18, 112 px, 3 rounds
+    /work/main/.venv/bin/python bench/bench_onnx.py --size 224 --repeats 5
+
+Set-up: torchvision ResNet-18 (random weights, seed 0, eval mode) exported with
+``torch.onnx.export`` (dynamic batch) and run by one ``onnxruntime.InferenceSession`` with one
+intra-op thread; camlens gets that session (so it makes its sessions with the same options).
+Input ``(1, 3, S, S)`` seeded.
+
+- Score-CAM at ``/layer4/layer4.1/relu_1/Relu_output_0`` (512 channels): N = 512 masked inputs
+  scored in chunks of ``--batch``; the floor is N inputs (prepared beforehand, as numpy)
+  through the same graph at the same batch size.
+- RISE with N = ``--masks`` masks, chunks of ``--batch``; the floor: N inputs at that batch.
+- Eigen-CAM at the same layer; the floor: one session run of the input.
+
+Each round times every entry once (interleaved, so load from other processes hits all alike);
+the table shows the median over rounds of the process CPU time (one thread: CPU time is the
+work done) and of the wall time, and the ratio camlens / floor of the CPU medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+import warnings
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+import camlens
+from camlens.pixel import RISE
+
+LAYER = "/layer4/layer4.1/relu_1/Relu_output_0"
+
+
+def export(size: int) -> bytes:
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None).eval()
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (torch.zeros(1, 3, size, size),),
+            buffer,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
+        )
+    return buffer.getvalue()
+
+
+def timed(run) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=112)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--masks", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(export(args.size), options, providers=["CPUExecutionProvider"])
+    x = torch.randn(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(1))
+    channels = 512
+    rng = np.random.default_rng(0)
+
+    def floor(n: int) -> np.ndarray:
+        inputs = rng.standard_normal((n, 3, args.size, args.size), dtype=np.float32)
+
+        def run() -> None:
+            for start in range(0, n, args.batch):
+                session.run(["logits"], {"input": inputs[start : start + args.batch]})
+
+        return run
+
+    score = camlens.ScoreCAM(session, LAYER, batch_size=args.batch, skip_constant=False)
+    rise = RISE(session, n_masks=args.masks, batch_size=args.batch, seed=0)
+    eigen = camlens.EigenCAM(session, LAYER)
+    one = x.numpy()
+    entries = {
+        "Score-CAM": (lambda: score(x), floor(channels), f"{channels} inputs"),
+        "RISE": (lambda: rise(x), floor(args.masks), f"{args.masks} inputs"),
+        "Eigen-CAM": (lambda: eigen(x), lambda: session.run(["logits"], {"input": one}), "1 run"),
+    }
+    for method, floor_run, _ in entries.values():  # warm-up: sessions made, caches filled
+        method()
+        floor_run()
+    samples: dict[str, dict[str, list[tuple[float, float]]]] = {
+        k: {"camlens": [], "floor": []} for k in entries
+    }
+    for _ in range(args.repeats):
+        for name, (method, floor_run, _) in entries.items():
+            samples[name]["camlens"].append(timed(method))
+            samples[name]["floor"].append(timed(floor_run))
+    print(
+        f"ResNet-18 ONNX, {args.size} px, batch {args.batch}, 1 thread, "
+        f"{args.repeats} rounds (median)"
+    )
+    print(
+        "| method | floor | camlens CPU s | floor CPU s | ratio (CPU) "
+        "| camlens wall s | floor wall s |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, (_, _, what) in entries.items():
+        ours = [statistics.median(v) for v in zip(*samples[name]["camlens"], strict=True)]
+        base = [statistics.median(v) for v in zip(*samples[name]["floor"], strict=True)]
+        print(
+            f"| {name} | {what} | {ours[0]:.3f} | {base[0]:.3f} | {ours[0] / base[0]:.3f} "
+            f"| {ours[1]:.3f} | {base[1]:.3f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

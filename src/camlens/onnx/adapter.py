@@ -1,0 +1,356 @@
+"""The ONNX Runtime adapter: a :class:`~camlens.core.capture.Capture` from an ``onnxruntime``
+session whose graph also outputs the target tensors, handed to the same method code as the
+PyTorch path.
+
+The user's model (a ``.onnx`` path, bytes, an ``onnx.ModelProto`` or an
+``onnxruntime.InferenceSession``) is read into a private copy; the copy is edited with the
+``onnx`` package (:mod:`camlens.onnx.graph`) and new sessions are made from it with the
+session's own execution providers (CPU when given a file), so nothing of the user's changes.
+
+- target layers are tensor names of the graph (``camlens.layers(model)`` lists them with the
+  shapes from ONNX shape inference); ``None`` picks the last spatial tensor before the pooling
+  (with an :class:`~camlens.errors.AutoLayerWarning`);
+- the capture session outputs the logits (the graph's first output) and the target tensors;
+- :meth:`predict` runs the graph as given; :meth:`predict_with_layer_output` runs the part up to
+  the layer, then only the tail cut out at it (:func:`camlens.onnx.graph.split_at`) on the
+  replaced tensor — Ablation-CAM's path;
+- no gradients: the capabilities are activations and layer replacement (gradient methods raise
+  :class:`~camlens.errors.UnsupportedByAdapterError` naming the methods that run).
+
+Boundary: inputs are torch ``(B, C, *spatial)`` (or numpy), channels first as the graph takes
+them; numpy arrays cross to the session and the results come back as torch tensors on the
+input's device. A graph with a dynamic batch axis runs whole chunks; a fixed batch size runs in
+pieces of that size (a :class:`~camlens.errors.FixedBatchWarning` says so once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import Tensor, nn
+
+from ..core.capture import Capture, ReshapeTransform, check_input
+from ..core.contract import ACTIVATIONS, LAYER_REPLACE
+from ..core.errors import warn_at_caller
+from ..core.reshape import auto_reshape
+from ..errors import (
+    AutoLayerWarning,
+    FixedBatchWarning,
+    InvalidInputError,
+    LayerNotFoundError,
+    LayerOutputError,
+    TargetError,
+    UnsupportedByAdapterError,
+)
+from ..targets import resolve_targets, score_targets
+from . import graph
+
+
+def _as_names(target_layers: object) -> list[str] | None:
+    if target_layers is None:
+        return None
+    names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
+    if not names:
+        raise LayerNotFoundError("target_layers is empty: give at least one tensor name.")
+    return names
+
+
+class OnnxAdapter:
+    """Produce a :class:`Capture` from an ONNX model run by ONNX Runtime.
+
+    model: a ``.onnx`` path, bytes, an ``onnx.ModelProto`` or an ``onnxruntime.InferenceSession``
+    (its providers are used). target_layers: a tensor name or a list of them; ``None`` picks one.
+    reshape_transform: gets a tensor as the graph makes it (torch) and returns
+    ``(B, C, *grid)``. providers: for a path or proto (default: CPU).
+    """
+
+    capabilities = frozenset({ACTIVATIONS, LAYER_REPLACE})
+
+    def __init__(
+        self,
+        model: object,
+        target_layers: object = None,
+        reshape_transform: ReshapeTransform | None = None,
+        *,
+        providers: list[str] | None = None,
+    ) -> None:
+        self.model = model
+        self.source = graph.read_model(model, providers)
+        self.proto = self.source.proto
+        self.providers = self.source.providers
+        self.reshape_transform = reshape_transform
+        image = graph.image_input(self.proto)
+        self.input_name = image.name
+        self.input_dtype = graph.value_dtype(image) or np.dtype(np.float32)
+        shape = graph.value_shape(image)
+        self.input_rank = None if shape is None else len(shape)
+        first = shape[0] if shape else None
+        #: the batch size the graph takes (``None``: any)
+        self.fixed_batch: int | None = first if isinstance(first, int) else None
+        self.output_name = self.proto.graph.output[0].name
+        names = _as_names(target_layers)
+        if names is not None:
+            graph.check_names(self.proto, names)
+        self.layers: list[tuple[str, str]] | None = (
+            None if names is None else [(n, n) for n in names]
+        )
+        self._warned = False
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [name for name, _ in self.layers or []]
+
+    # --- sessions ----------------------------------------------------------------------------
+    def _make_session(self, proto: object) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        given = self.source.options  # the user's session's threads and optimisation level
+        if given is not None:
+            options.intra_op_num_threads = given.intra_op_num_threads
+            options.inter_op_num_threads = given.inter_op_num_threads
+            options.execution_mode = given.execution_mode
+            options.graph_optimization_level = given.graph_optimization_level
+        options.log_severity_level = 3  # no warnings on stderr for the outputs we add
+        return ort.InferenceSession(
+            proto.SerializeToString(), sess_options=options, providers=self.providers
+        )
+
+    def session(self, extra: Sequence[str] = ()) -> ort.InferenceSession:
+        """A session of the private copy whose graph also outputs ``extra`` (made once)."""
+        key = ("outputs", tuple(extra))
+        cache, lock = self.source.sessions, self.source.lock
+        with lock:
+            found = cache.get(key)
+        if found is None:
+            proto = graph.with_outputs(self.proto, list(extra)) if extra else self.proto
+            found = self._make_session(proto)
+            with lock:
+                found = cache.setdefault(key, found)
+        return found
+
+    def _tail(self, layer: str) -> tuple[ort.InferenceSession, list[str], int | None]:
+        """The session of the graph after ``layer``, the earlier tensors it reads, and the batch
+        size its layer input takes (``None``: any)."""
+        key = ("tail", layer)
+        cache, lock = self.source.sessions, self.source.lock
+        with lock:
+            found = cache.get(key)
+        if found is None:
+            tail, extras = graph.split_at(self.proto, layer)
+            shape = next(graph.value_shape(i) for i in tail.graph.input if i.name == layer)
+            first = shape[0] if shape else None
+            found = (self._make_session(tail), extras, first if isinstance(first, int) else None)
+            with lock:
+                found = cache.setdefault(key, found)
+        return found
+
+    def _warn_fixed(self) -> None:
+        if self.fixed_batch is not None and not self._warned:
+            self._warned = True
+            warn_at_caller(
+                f"the ONNX model takes batches of {self.fixed_batch} only (its input has a fixed "
+                "batch axis): camlens runs the images in pieces of that size, which is slower. "
+                "Export with a dynamic batch axis (torch.onnx.export(..., dynamic_axes="
+                "{'input': {0: 'batch'}})) to batch them.",
+                FixedBatchWarning,
+            )
+
+    def _run(
+        self,
+        session: ort.InferenceSession,
+        feeds: dict[str, np.ndarray],
+        outputs: list[str],
+        fixed: int | None,
+    ) -> list[np.ndarray]:
+        """``session.run`` on a batch, in pieces of ``fixed`` (padded) when the graph wants it."""
+        n = next(iter(feeds.values())).shape[0]
+        if fixed is None or n == fixed:
+            return session.run(outputs, feeds)
+        self._warn_fixed()
+        pieces: list[list[np.ndarray]] = []
+        for start in range(0, n, fixed):
+            part = {}
+            for name, value in feeds.items():
+                chunk = value[start : start + fixed]
+                if chunk.shape[0] < fixed:  # pad the last piece, cut its outputs
+                    pad = np.zeros((fixed - chunk.shape[0], *chunk.shape[1:]), chunk.dtype)
+                    chunk = np.concatenate([chunk, pad])
+                part[name] = chunk
+            got = session.run(outputs, part)
+            pieces.append([g[: min(fixed, n - start)] for g in got])
+        return [np.concatenate([p[i] for p in pieces]) for i in range(len(outputs))]
+
+    def _numpy(self, x: Tensor) -> np.ndarray:
+        array = x.detach().cpu().contiguous().numpy()
+        return array if array.dtype == self.input_dtype else array.astype(self.input_dtype)
+
+    @staticmethod
+    def _torch(array: np.ndarray, like: Tensor) -> Tensor:
+        out = torch.from_numpy(np.ascontiguousarray(array))
+        return out if like.device.type == "cpu" else out.to(like.device)
+
+    # --- the contract ------------------------------------------------------------------------
+    def prepare_input(self, x: object) -> Tensor:
+        """A torch tensor (or numpy array) ``(B, C, *spatial)`` as a checked torch tensor."""
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(np.ascontiguousarray(x))
+        x = check_input(x)
+        if self.input_rank is not None and x.ndim != self.input_rank:
+            raise InvalidInputError(
+                f"the ONNX model takes inputs of rank {self.input_rank}; got shape "
+                f"{tuple(x.shape)}."
+            )
+        return x
+
+    def ensure_layers(self, x: object) -> None:
+        """With ``target_layers=None``: the last tensor of the graph with the input's rank and
+        more than one spatial position, pooled outputs aside (:func:`graph.choose_tensor`)."""
+        if self.layers is not None:
+            return
+        batch = self.prepare_input(x)
+        name = graph.choose_tensor(self.proto, tuple(batch.shape))
+        self.layers = [(name, name)]
+        warn_at_caller(
+            f"target_layers=None: explaining tensor {name!r} of the ONNX model "
+            "(see camlens.layers(model) for the candidates).",
+            AutoLayerWarning,
+        )
+
+    def reshape(self, output: Tensor, input_shape: Sequence[int], name: str) -> Tensor:
+        """A tensor of the graph as ``(B, C, *grid)``."""
+        if self.reshape_transform is not None:
+            return self.reshape_transform(output)
+        if output.ndim == len(input_shape):
+            return output
+        return auto_reshape(output, input_shape, name)
+
+    def capture(
+        self,
+        x: object,
+        target_sets: Sequence[object] | None,
+        *,
+        gradients: bool = True,
+        differentiable: bool = False,
+        rank_rows: Tensor | None = None,
+    ) -> Capture:
+        """One session run that outputs the logits and the target tensors (no gradients)."""
+        if gradients or differentiable:
+            from ..core.base import runnable
+
+            what = "gradients" if gradients else "differentiable=True (a torch graph)"
+            raise UnsupportedByAdapterError(
+                f"an ONNX model gives no {what}; methods that run on it: "
+                f"{', '.join(runnable(self))}."
+            )
+        batch = self.prepare_input(x)
+        self.ensure_layers(batch)
+        sets = [None] if target_sets is None else list(target_sets)
+        if not sets:
+            raise TargetError("target_sets is empty: give at least one set of targets.")
+        names = self.layer_names
+        session = self.session(names)
+        got = self._run(
+            session,
+            {self.input_name: self._numpy(batch)},
+            [self.output_name, *names],
+            self.fixed_batch,
+        )
+        logits = self._torch(got[0], batch)
+        n = batch.shape[0]
+        ranking = None if rank_rows is None else logits[rank_rows]
+        targets = [resolve_targets(t, logits, n, ranking) for t in sets]
+        scores = [score_targets(t, logits).detach() for t in targets]
+        activations = [
+            self.reshape(self._torch(a, batch), batch.shape, name)
+            for name, a in zip(names, got[1:], strict=True)
+        ]
+        return Capture(batch, logits, activations, [], targets, scores, names, self)
+
+    def predict(self, x: Tensor) -> Tensor:
+        """Logits of a batch (the graph's first output) as a torch tensor on ``x``'s device."""
+        feeds = {self.input_name: self._numpy(x)}
+        (logits,) = self._run(self.session(), feeds, [self.output_name], self.fixed_batch)
+        return self._torch(logits, x)
+
+    def predict_with_layer_output(
+        self, x: Tensor, layer_index: int, replace: Callable[[Tensor], Tensor]
+    ) -> Tensor:
+        """Logits when tensor ``layer_index`` is ``replace(its value)``: the graph runs up to
+        the tensor once on ``x``, then only the tail after it on the replaced value (which may
+        be a larger batch of one image's copies). ``replace`` gets and returns the tensor as
+        :attr:`Capture.activations` hold it."""
+        name = self.layer_names[layer_index]
+        tail, extras, fixed = self._tail(name)
+        head = self._run(
+            self.session([name, *extras]),
+            {self.input_name: self._numpy(x)},
+            [name, *extras],
+            self.fixed_batch,
+        )
+        raw = self._torch(head[0], x)
+        new = replace(self.reshape(raw, x.shape, name))
+        if self.reshape_transform is None and new.ndim != raw.ndim:
+            raise LayerOutputError(
+                f"replace gave shape {tuple(new.shape)} for tensor {name!r} of shape "
+                f"{tuple(raw.shape)}; Ablation-CAM on token tensors needs a reshape_transform."
+            )
+        if new.shape[1:] != raw.shape[1:]:
+            raise LayerOutputError(
+                f"the replaced tensor {name!r} has shape {tuple(new.shape)}, not "
+                f"(n, {', '.join(map(str, raw.shape[1:]))})."
+            )
+        n = new.shape[0]
+        feeds = {name: new.detach().cpu().contiguous().numpy().astype(head[0].dtype, copy=False)}
+        for extra, value in zip(extras, head[1:], strict=True):
+            if value.ndim and value.shape[0] != n:  # a scalar (a shape constant) as it is
+                if value.shape[0] != 1:
+                    raise LayerOutputError(
+                        f"the tail after {name!r} reads {extra!r} too, and {n} replaced copies "
+                        f"do not match its batch of {value.shape[0]}; explain one image at a time."
+                    )
+                value = np.broadcast_to(value, (n, *value.shape[1:]))
+            feeds[extra] = np.ascontiguousarray(value)
+        (logits,) = self._run(tail, feeds, [self.output_name], fixed)
+        return self._torch(logits, x)
+
+    def forward_cost(self, x1: Tensor, start: object | None = None) -> int:
+        """Estimated activation bytes of one image in a run (from ``start``'s node on): the
+        largest ``inputs + 2 × outputs`` of a node, from ONNX shape inference."""
+        return graph.node_costs(self.proto, tuple(int(s) for s in x1.shape), start)  # type: ignore[arg-type]
+
+
+class OnnxModel(nn.Module):
+    """An ONNX model as a ``torch.nn.Module`` whose forward is the session's logits.
+
+    For code that calls ``model(x)`` (the metrics, ``camlens.evaluate``, the web app) on a
+    model that is an ONNX graph; camlens' methods still see an ONNX model (the adapter registry
+    detects it by ``camlens_framework``) and explain it with :class:`OnnxAdapter`. No parameters,
+    always in eval mode (``train()`` is a no-op); a copy (``copy.deepcopy``) shares the graph and
+    makes its own sessions.
+    """
+
+    camlens_framework = "onnx"
+
+    def __init__(self, model: object, providers: list[str] | None = None) -> None:
+        super().__init__()
+        self.adapter = OnnxAdapter(model, None, providers=providers)
+        self.name = self.adapter.source.name
+        super().train(False)
+
+    @property
+    def source(self) -> graph.OnnxSource:
+        return self.adapter.source
+
+    def train(self, mode: bool = True) -> OnnxModel:
+        return self  # a graph has no training mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.adapter.predict(x)
+
+    def __deepcopy__(self, memo: dict) -> OnnxModel:
+        return OnnxModel(self.source.proto, self.source.providers)
+
+    def extra_repr(self) -> str:
+        return f"{self.name!r}, providers={self.source.providers}"

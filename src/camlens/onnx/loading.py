@@ -1,0 +1,76 @@
+"""An ``.onnx`` file as a :class:`~camlens.loading.LoadedModel`, for the CLI, the web app and
+``camlens.evaluate`` (``--model model.onnx``).
+
+Preprocessing: the square side is the graph input's own when it is fixed (else ``--size``,
+default 224); resize and center crop as for ImageNet; the mean and std are ImageNet's unless
+the model's metadata says otherwise (``metadata_props`` ``mean`` and ``std``, three
+comma-separated numbers each; ``onnx.helper.set_model_props(model, {"mean": "0.5,0.5,0.5",
+"std": "0.5,0.5,0.5"})``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import OnnxModelError
+from . import graph
+
+
+def _triple(value: str, key: str, path: Path) -> tuple[float, float, float]:
+    try:
+        numbers = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        numbers = ()
+    if len(numbers) != 3:
+        raise OnnxModelError(
+            f"{path}: the metadata {key!r} = {value!r} is not three comma-separated numbers."
+        )
+    return numbers  # type: ignore[return-value]
+
+
+def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
+    """The :class:`~camlens.loading.LoadedModel` of an ONNX file: its model is a
+    :class:`~camlens.onnx.OnnxModel` (the graph read once; CPU sessions)."""
+    from ..loading import (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        LoadedModel,
+        _imagenet_crop,
+        _Preprocess,
+        sha256_of,
+    )
+    from .adapter import OnnxModel
+
+    model = OnnxModel(path)
+    source = model.source
+    shape = graph.value_shape(graph.image_input(source.proto))
+    fixed = shape is not None and len(shape) == 4 and all(isinstance(d, int) for d in shape[2:])
+    if fixed and shape[2] != shape[3]:  # type: ignore[index]
+        raise OnnxModelError(
+            f"{path}: the CLI feeds square images; this graph takes {shape[2]}x{shape[3]}."  # type: ignore[index]
+        )
+    size = int(shape[2]) if fixed else (input_size or 224)  # type: ignore[index]
+    props = {p.key: p.value for p in source.proto.metadata_props}
+    mean = _triple(props["mean"], "mean", path) if "mean" in props else IMAGENET_MEAN
+    std = _triple(props["std"], "std", path) if "std" in props else IMAGENET_STD
+    crop = _imagenet_crop(size)
+    note = (
+        "mean/std from the model's metadata"
+        if "mean" in props or "std" in props
+        else ("ImageNet mean/std")
+    )
+    return LoadedModel(
+        model=model,
+        name=path.name,
+        categories=None,
+        preprocess=_Preprocess(crop, mean, std),
+        input_size=size,
+        device=device,
+        weights=str(path),
+        weights_sha256=sha256_of(path),
+        target_layer=None,
+        crop=crop,
+        notes=[f"ONNX model {path}", f"preprocessing: {note}, {size}x{size} center crop"],
+    )

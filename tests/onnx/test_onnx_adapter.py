@@ -1,0 +1,231 @@
+"""ONNX Runtime models: every forward-only method gives the PyTorch path's map (<= 1e-5) on a
+small CNN exported with ``torch.onnx.export``; bad input is one typed line; nothing of the
+user's file, proto or session changes."""
+
+from __future__ import annotations
+
+import warnings
+
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+import camlens
+from camlens.core.base import runnable
+from camlens.errors import (
+    AutoLayerWarning,
+    FixedBatchWarning,
+    LayerNotFoundError,
+    OnnxModelError,
+    UnsupportedByAdapterError,
+    exit_code,
+)
+from camlens.methods import get_method
+from camlens.onnx import OnnxAdapter
+from camlens.pixel import RISE, Occlusion
+
+RELU2 = "/relu2/Relu_output_0"
+RELU3 = "/relu3/Relu_output_0"  # the tail after it also reads relu2 (the skip connection)
+FORWARD_ONLY = [
+    "eigencam",
+    "scorecam",
+    "sscam",
+    "iscam",
+    "ablationcam",
+    "randomcam",
+    "fem",
+    "sobelcam",
+    "kpcacam",
+]
+
+
+def both(name, cnn, onnx_model, images, torch_layer, onnx_layer, **options):
+    """The map of method ``name`` on the torch model and on its ONNX export (same seed)."""
+    cls = get_method(name)
+    torch.manual_seed(0)
+    expected = cls(cnn, torch_layer, **options)(images)
+    torch.manual_seed(0)
+    cam = cls(onnx_model, onnx_layer, **options)
+    got = cam(images)
+    return expected, got, cam
+
+
+def test_the_methods_that_run_on_onnx_are_the_forward_only_and_black_box_ones(onnx_file):
+    assert runnable(OnnxAdapter(onnx_file, RELU2)) == [*FORWARD_ONLY, "rise", "occlusion"]
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("rise", {"n_masks": 40, "grid_size": 4, "seed": 2}),
+        ("occlusion", {"patch_size": 4, "stride": 2}),
+    ],
+)
+def test_rise_and_occlusion_maps_give_the_pytorch_maps(name, options, cnn, onnx_file, images):
+    expected, got, cam = both(name, cnn, onnx_file, images, None, None, **options)
+    assert got.shape == (2, 16, 16) and float(expected.max()) == 1.0
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    assert cam.method.runner is cam.adapter  # one adapter: the method's scores go through it
+
+
+@pytest.mark.parametrize("name", FORWARD_ONLY)
+@pytest.mark.parametrize(("torch_layer", "onnx_layer"), [("relu2", RELU2), ("relu3", RELU3)])
+def test_every_forward_only_method_gives_the_pytorch_map(
+    name, torch_layer, onnx_layer, cnn, onnx_file, images
+):
+    options = {"num_samples": 3} if name in ("sscam", "iscam") else {}  # fast
+    expected, got, _ = both(name, cnn, onnx_file, images, torch_layer, onnx_layer, **options)
+    assert got.shape == expected.shape == (2, 16, 16)
+    assert name == "randomcam" or float(expected.max()) > 0  # a map, not zeros
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def test_ablation_cam_runs_only_the_tail_after_the_layer(cnn, onnx_file, images):
+    expected, got, cam = both("ablationcam", cnn, onnx_file, images, "relu3", RELU3)
+    assert cam.last_path == "tail"
+    tail, extras, _ = cam.adapter._tail(RELU3)
+    assert extras == [RELU2]  # the skip connection comes from before the layer
+    ops = [n.op_type for n in onnx.load_from_string(_model_bytes(tail)).graph.node]
+    assert ops == ["Add", "GlobalAveragePool", "Flatten", "Gemm"]
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def _model_bytes(session: ort.InferenceSession) -> bytes:
+    return session._model_bytes
+
+
+def test_score_cam_scores_the_masked_inputs_in_batches(cnn, onnx_file, images):
+    calls = []
+    cam = camlens.ScoreCAM(onnx_file, RELU2, batch_size=5)
+    predict = cam.adapter.predict
+    cam.adapter.predict = lambda x: calls.append(x.shape[0]) or predict(x)
+    cam(images)
+    assert max(calls) == 5 and sum(calls) == 2 * 8  # B x C masked images, 5 per session run
+
+
+def test_rise_and_occlusion_give_the_pytorch_attributions(cnn, onnx_file, images):
+    for make in (
+        lambda m: RISE(m, n_masks=40, grid_size=4, batch_size=16, seed=3),
+        lambda m: Occlusion(m, patch_size=4, stride=2, batch_size=32),
+    ):
+        expected, got = make(cnn).explain(images), make(onnx_file).explain(images)
+        assert float(expected.attributions.abs().max()) > 0
+        torch.testing.assert_close(got.attributions, expected.attributions, atol=1e-5, rtol=0)
+        torch.testing.assert_close(got.scores, expected.scores, atol=1e-5, rtol=0)
+
+
+def test_a_path_a_proto_and_a_session_give_the_same_map_and_stay_as_they_were(onnx_file, images):
+    raw = onnx_file.read_bytes()
+    proto = onnx.load(str(onnx_file))
+    before = proto.SerializeToString()
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    outputs = [o.name for o in session.get_outputs()]
+    logits = session.run(None, {"input": images.numpy()})[0]
+    maps = [camlens.ScoreCAM(m, RELU2)(images) for m in (onnx_file, proto, session)]
+    for other in maps[1:]:
+        torch.testing.assert_close(other, maps[0])
+    camlens.AblationCAM(session, RELU3)(images)
+    assert onnx_file.read_bytes() == raw
+    assert proto.SerializeToString() == before
+    assert [o.name for o in session.get_outputs()] == outputs  # no output added to it
+    assert (session.run(None, {"input": images.numpy()})[0] == logits).all()
+
+
+def test_explain_shares_one_session_run_between_methods(cnn, onnx_file, images):
+    results = camlens.explain(onnx_file, images, ["eigencam", "scorecam"], RELU2)
+    for name in ("eigencam", "scorecam"):
+        expected = get_method(name)(cnn, "relu2")(images)
+        torch.testing.assert_close(results[name].maps, expected, atol=1e-5, rtol=0)
+
+
+def test_numpy_input_and_class_targets(cnn, onnx_file, images):
+    expected = camlens.EigenCAM(cnn, "relu2").explain(images, targets=[3, 1])
+    got = camlens.EigenCAM(onnx_file, RELU2).explain(images.numpy(), targets=[3, 1])
+    torch.testing.assert_close(got.maps, expected.maps, atol=1e-5, rtol=0)
+    torch.testing.assert_close(got.scores, expected.scores, atol=1e-5, rtol=0)
+    assert [t.category for t in got.targets] == [3, 1]
+
+
+def test_a_fixed_batch_model_runs_image_by_image_with_a_warning(cnn, fixed_file, images):
+    for name, t_layer, o_layer in [("scorecam", "relu2", RELU2), ("ablationcam", "relu3", RELU3)]:
+        with pytest.warns(FixedBatchWarning, match="batches of 1 only"):
+            expected, got, _ = both(name, cnn, fixed_file, images, t_layer, o_layer)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    with pytest.warns(FixedBatchWarning):
+        got = RISE(fixed_file, n_masks=8, grid_size=4, batch_size=4).explain(images)
+    expected = RISE(cnn, n_masks=8, grid_size=4, batch_size=4).explain(images)
+    torch.testing.assert_close(got.attributions, expected.attributions, atol=1e-5, rtol=0)
+
+
+def test_no_target_layer_picks_the_last_spatial_tensor_and_warns(onnx_file, images):
+    cam = camlens.EigenCAM(onnx_file)
+    with pytest.warns(AutoLayerWarning, match="/Add_output_0"):
+        cam(images)
+    assert cam.adapter.layer_names == ["/Add_output_0"]  # the skip sum, before the pooling
+
+
+def test_layers_lists_the_tensors_with_their_inferred_shapes(onnx_file):
+    infos = {i.name: i for i in camlens.layers(onnx_file)}
+    assert infos[RELU2].kind == "Relu" and infos[RELU2].shape == (1, 8, 8, 8)
+    assert infos[RELU2].candidate and infos[RELU2].grid == (8, 8)
+    assert not infos["/pool/GlobalAveragePool_output_0"].candidate
+    assert not infos["logits"].candidate and infos["logits"].shape == (1, 5)
+    larger = {i.name: i for i in camlens.layers(onnx_file, torch.zeros(1, 3, 32, 32))}
+    assert larger[RELU2].shape == (1, 8, 16, 16)
+    assert camlens.core.discovery.choose_layer(onnx_file, torch.zeros(1, 3, 16, 16)) == (
+        "/Add_output_0"
+    )
+
+
+# --- bad input: one typed line, nothing of the user's changed ------------------------------------
+def test_a_gradient_method_names_the_methods_that_run(onnx_file):
+    for cls in (camlens.GradCAM, camlens.LayerCAM, camlens.HiResCAM):
+        with pytest.raises(UnsupportedByAdapterError) as info:
+            cls(onnx_file, RELU2)
+        message = str(info.value)
+        assert "needs gradients" in message and "\n" not in message
+        assert "scorecam" in message and "eigencam" in message and "gradcam," not in message
+        assert exit_code(info.value) == 2
+    with pytest.raises(UnsupportedByAdapterError, match="needs torch_modules"):
+        camlens.CAM(onnx_file, RELU2)
+
+
+def test_an_unknown_tensor_name_lists_close_matches(onnx_file):
+    with pytest.raises(LayerNotFoundError) as info:
+        camlens.ScoreCAM(onnx_file, "/relu2/Relu_output")
+    message = str(info.value)
+    assert RELU2 in message and "camlens layers" in message and "\n" not in message
+    with pytest.raises(LayerNotFoundError):
+        camlens.EigenCAM(onnx_file, ["/relu2/Relu_output_0", "layer4"])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not an onnx model at all\n", b"\x08\x07\x12\x04junk" * 3, "half"],
+    ids=["empty", "text", "junk-protobuf", "truncated"],
+)
+def test_a_corrupt_or_non_onnx_file_is_one_typed_line(content, onnx_file, tmp_path):
+    if content == "half":
+        data = onnx_file.read_bytes()
+        content = data[: len(data) // 2]
+    path = tmp_path / "model.onnx"
+    path.write_bytes(content)
+    with pytest.raises(OnnxModelError) as info:
+        camlens.ScoreCAM(path, RELU2)
+    assert "\n" not in str(info.value) and "model.onnx" in str(info.value)
+    assert path.read_bytes() == content
+    with pytest.raises(OnnxModelError, match="does not exist"):
+        camlens.EigenCAM(tmp_path / "missing.onnx", RELU2)
+
+
+def test_differentiable_is_refused_on_onnx(onnx_file, images):
+    cam = camlens.EigenCAM(onnx_file, RELU2)
+    with pytest.raises(UnsupportedByAdapterError, match="differentiable"):
+        cam.adapter.capture(images, None, gradients=False, differentiable=True)
+
+
+def test_warnings_are_not_raised_on_a_plain_dynamic_model(onnx_file, images):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        camlens.ScoreCAM(onnx_file, RELU2)(images)
