@@ -14,8 +14,9 @@ shared machine barely move with one thread.
 - ``tail only``: the part no model-agnostic Ablation-CAM can avoid once the layer's output is
   known: every ablated copy of it made (chunks of 512) and run through avgpool + fc.
 - ``camlens``: ``camlens.AblationCAM`` (default options: chunks from a 512 MiB budget).
-- ``compat bs=32`` / ``compat bs=512``: ``camlens.compat.pytorch_grad_cam.AblationCAM`` with
-  that ``batch_size`` (pytorch-grad-cam's ablation values, which depend on a copy's place in its
+- ``compat bs=N`` (``--batch-sizes``, default 1, 32, 512):
+  ``camlens.compat.pytorch_grad_cam.AblationCAM`` with that ``batch_size`` (pytorch-grad-cam's
+  ablation values, which depend on a copy's place in its
   chunk of ``batch_size``).
 - ``pytorch-grad-cam``: its ``AblationCAM`` (batch_size 32), which runs the whole network for
   every ablated copy. On ResNet-50 (2048 channels) a full run takes minutes on one thread, so by
@@ -24,7 +25,8 @@ shared machine barely move with one thread.
   to all channels: ``t · C / n_ablated``. The compat class is run with the same ratio, and their
   maps are compared. ``--pgc-ratio 1`` times the full run.
 
-The last path camlens took (``last_path``: ``head-once``, ``tail`` or ``full``) is printed.
+The last path camlens took (``last_path``: ``affine``, ``head-once``, ``tail`` or ``full``) is
+printed. ``pgc / this`` is pytorch-grad-cam's CPU time over the row's.
 Score-CAM's BatchNorm-folded copy is made again from the current weights on every call (so an
 edit through ``.data`` is always seen): the table's second part times that re-fold against one
 forward pass.
@@ -109,7 +111,7 @@ def bench_arch(arch: str, args: argparse.Namespace) -> list[dict]:
 
     targets = [ClassifierOutputTarget(CLASS)]
     compat_maps = {}
-    for batch_size in (32, 512):
+    for batch_size in args.batch_sizes:
 
         def run(batch_size: int = batch_size) -> object:
             cam = compat.AblationCAM(model, [layer], batch_size=batch_size)
@@ -160,7 +162,9 @@ def bench_arch(arch: str, args: argparse.Namespace) -> list[dict]:
             ours = compat.AblationCAM(model, [layer], batch_size=32, ratio_channels_to_ablate=ratio)
             diff = float(np.abs(as_array(ours(x, targets)) - as_array(maps)).max())
         else:
-            diff = float(np.abs(compat_maps[32] - as_array(maps)).max())
+            diff = (
+                float(np.abs(compat_maps[32] - as_array(maps)).max()) if 32 in compat_maps else ""
+            )
         rows.append(
             {
                 "arch": arch,
@@ -205,7 +209,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pgc-ratio", type=float, default=1 / 16)
     parser.add_argument("--no-pgc", action="store_true")
+    parser.add_argument(
+        "--batch-sizes", default="1,32,512", help="compat AblationCAM batch_size values"
+    )
+    parser.add_argument("--no-refold", action="store_true", help="skip the Score-CAM table")
     args = parser.parse_args()
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    if not args.no_pgc and 32 not in args.batch_sizes:
+        args.batch_sizes.append(32)  # the pytorch-grad-cam comparison uses batch_size 32
     torch.set_num_threads(1)
     print(f"# Ablation-CAM, layer4, {args.size} px, batch 1, 1 thread, torch {torch.__version__}")
     print(
@@ -220,12 +231,14 @@ def main() -> None:
             ratio = (
                 "" if pgc is None or r["entry"].startswith("pytorch") else f"{pgc / r['cpu']:.0f}×"
             )
-            diff = f"{r['diff']:.1e}" if "diff" in r else ""
+            diff = f"{r['diff']:.1e}" if isinstance(r.get("diff"), float) else ""
             print(
                 f"| {arch} | {r['entry']} | {r['wall']:.3f} | {r['cpu']:.3f} | "
                 f"{r['cpu'] / floor:.2f}× | {ratio} | {r.get('path', '')} | {diff} |",
                 flush=True,
             )
+    if args.no_refold:
+        return
     print()
     print("# Score-CAM: re-folding BatchNorm on every call (CPU s)")
     print("| model | first call (pairing + check) | each later call | one forward | ratio |")

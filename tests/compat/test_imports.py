@@ -33,9 +33,15 @@ METHODS = [
 ]
 # Not BaseCAM subclasses in pytorch-grad-cam: their own constructors and calls.
 WRAPPERS = ["FinerCAM", "RefineCAM", "SESS", "DeepFeatureFactorization", "GuidedBackpropReLUModel"]
-OTHERS = ["AblationLayer", "AblationLayerVit", "ActivationsAndGradients", "run_dff_on_image"]
+OTHERS = [
+    "AblationLayer",
+    "AblationLayerFasterRCNN",
+    "AblationLayerVit",
+    "ActivationsAndGradients",
+    "run_dff_on_image",
+]
 # pytorch-grad-cam's top-level names camlens does not provide (docs/migration.md says why).
-NOT_PROVIDED = ["AblationLayerFasterRCNN"]
+NOT_PROVIDED: list[str] = []
 # pytorch-grad-cam module (relative) -> names camlens provides from it.
 MIRRORED = {
     "": METHODS + WRAPPERS + OTHERS,
@@ -58,7 +64,7 @@ MIRRORED = {
     "sess": ["SESS", "sliding_window", "window_starts"],
     "score_cam": ["ScoreCAM"],
     "ablation_cam": ["AblationCAM"],
-    "ablation_layer": ["AblationLayer", "AblationLayerVit"],
+    "ablation_layer": ["AblationLayer", "AblationLayerFasterRCNN", "AblationLayerVit"],
     "ablation_cam_multilayer": ["AblationCAM", "replace_layer_recursive"],
     "activations_and_gradients": ["ActivationsAndGradients"],
     "random_cam": ["RandomCAM"],

@@ -99,7 +99,10 @@ def test_ablationcam_hand_computed(readout):
     e = cam.explain(x, targets=[ClassTarget(0)])
     torch.testing.assert_close(e.raw["features"][0], x[0, 0])
     torch.testing.assert_close(e.maps[0], normalize(x[:, 0])[0])
-    assert cam.last_path == "head-once"
+    assert cam.last_path == "affine"  # the readout is linear in A: one gradient, no copies
+    copies = AblationCAM(model, "features", affine=False)
+    torch.testing.assert_close(copies.explain(x, [ClassTarget(0)]).raw["features"][0], x[0, 0])
+    assert copies.last_path == "head-once"
 
 
 def test_ablationcam_negative_score_divides_by_its_magnitude(readout):
@@ -185,7 +188,8 @@ def test_matches_pytorch_grad_cam(arch, layer, size):
     batch_size = 128 if layer == "layer4" else 32
     cam = PGCAblationCAM(model, layer, batch_size=batch_size)
     ours = cam(x, [6])
-    assert cam.last_path == "head-once"
+    # layer4 -> avgpool -> fc is affine: one gradient; mobilenet's classifier has hardswish
+    assert cam.last_path == ("affine" if layer == "layer4" else "head-once")
     module = model.get_submodule(layer)
     theirs = TheirAblationCAM(model, [module], batch_size=batch_size)(
         x, [ClassifierOutputTarget(6)]
@@ -236,8 +240,10 @@ def test_chunks_respect_batch_size_and_memory_budget(small_cnn, images):
         cam = AblationCAM(small_cnn, "conv3", batch_size=5)
         reference = cam.explain(x, [1, 2]).raw["conv3"]
         assert counting.batches[0] == 2  # the capture
-        # 16 ablated copies per image, and one unablated copy that checks the reused head
-        assert max(counting.batches[1:]) == 5 and sum(counting.batches[1:]) == 2 * (16 + 1)
+        # 16 ablated copies per image, one unablated copy that checks the reused head, and once
+        # the copy whose gradient pass finds the tail not affine (ReLU): the next image skips it
+        assert cam.last_path == "head-once"
+        assert max(counting.batches[1:]) == 5 and sum(counting.batches[1:]) == 2 * (16 + 1) + 1
         per_copy = cam.copy_bytes(x, 0, "tail")
         assert per_copy >= 16 * 8 * 8 * 4  # at least conv3's output for one copy
         budget = AblationCAM(small_cnn, "conv3", max_memory=4 * per_copy + per_copy // 2)
@@ -352,7 +358,117 @@ def test_compat_batches_of_batch_size_share_forward_passes_with_its_numbers():
         handle.remove()
     channels = module.block[-1][0].out_channels
     assert cam.last_path == "head-once" and channels > 8
-    # the capture, the check copy, then the ablated copies in passes of more than 4
-    assert batches[:2] == [1, 1] and sum(batches[2:]) == channels and max(batches[2:]) > 4
+    # the capture, the check copy, the gradient pass (hardswish: not affine), then the ablated
+    # copies in passes of more than 4
+    assert batches[:3] == [1, 1, 1] and sum(batches[3:]) == channels and max(batches[3:]) > 4
     theirs = TheirAblationCAM(model, [module], batch_size=4)(x, [ClassifierOutputTarget(6)])
     torch.testing.assert_close(torch.from_numpy(ours), torch.from_numpy(theirs), atol=1e-4, rtol=0)
+
+
+class AffineTail(nn.Module):
+    """stem -> block (a conv without ReLU: negative outputs) -> avgpool -> fc: the network after
+    ``block`` is affine in its output."""
+
+    def __init__(self, channels: int = 6):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+        self.block = nn.Conv2d(4, channels, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.block(self.stem(x))), 1))
+
+
+class BranchingTail(AffineTail):
+    """Affine operations only, but which ones depends on the layer's values (``.item()``)."""
+
+    def forward(self, x):
+        a = self.block(self.stem(x))
+        pooled = torch.flatten(self.pool(a), 1)
+        if float(a.mean()) > -1e9:  # always true here, but a branch on the values
+            pooled = pooled * 2.0
+        return self.fc(pooled)
+
+
+def test_affine_tail_takes_every_ablated_score_from_one_gradient():
+    # Issue #12, item 9: with an affine tail, y_k = y - Σ_ij G_kij (A_kij - v) for all k at
+    # once. Same maps as scoring every ablated copy, and as the hook-by-hook reference; the
+    # network after the layer ran on 1 + 1 + 2 copies (check, gradient, two probes), not C.
+    torch.manual_seed(0)
+    model = AffineTail().eval()
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    counting = CountingFC(model.fc)
+    model.fc = counting
+    cam = AblationCAM(model, "block", batch_size=2)
+    e = cam.explain(x, [2, 3])
+    assert cam.last_path == "affine"
+    assert sum(counting.batches[1:]) == 2 * (1 + 1 + 2)
+    copies = AblationCAM(model, "block", batch_size=2, affine=False)
+    ref = copies.explain(x, [2, 3])
+    assert copies.last_path == "head-once"
+    torch.testing.assert_close(e.raw["block"], ref.raw["block"], atol=1e-5, rtol=1e-5)
+    for b, c in enumerate([2, 3]):
+        yk = reference_scores(model, model.block, x[b : b + 1], c, 6)
+        w = (float(e.scores[b]) - yk) / abs(float(e.scores[b]))
+        expected = torch.relu((w[:, None, None] * layer_output(model, "block", x, b)).sum(0))
+        torch.testing.assert_close(e.raw["block"][b], expected, atol=1e-5, rtol=1e-4)
+    assert no_hooks(model)
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_affine_tail_with_pytorch_grad_cam_values_matches_it():
+    # block's minimum is negative: pytorch-grad-cam sets copy j of each batch of batch_size to
+    # min - (j+1)·1e7. The one-gradient path gives each channel the value its copy would get.
+    from pytorch_grad_cam import AblationCAM as TheirAblationCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from camlens.compat.pytorch_grad_cam import AblationCAM as CompatAblationCAM
+
+    torch.manual_seed(0)
+    model = AffineTail(channels=10).eval()
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+    cam = CompatAblationCAM(model, [model.block], batch_size=4)
+    ours = cam(x, [ClassifierOutputTarget(1)])
+    assert cam.last_path == "affine"
+    theirs = TheirAblationCAM(model, [model.block], batch_size=4)(x, [ClassifierOutputTarget(1)])
+    torch.testing.assert_close(torch.from_numpy(ours), torch.from_numpy(theirs), atol=1e-4, rtol=0)
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad:UserWarning")
+def test_values_read_by_python_code_after_the_layer_are_not_taken_as_affine():
+    torch.manual_seed(0)
+    model = BranchingTail().eval()
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    cam = AblationCAM(model, "block")
+    e = cam.explain(x, [2])
+    assert cam.last_path == "head-once"
+    yk = reference_scores(model, model.block, x, 2, 6)
+    w = (float(e.scores[0]) - yk) / abs(float(e.scores[0]))
+    expected = torch.relu((w[:, None, None] * layer_output(model, "block", x, 0)).sum(0))
+    torch.testing.assert_close(e.raw["block"][0], expected, atol=1e-5, rtol=1e-4)
+
+
+def test_affine_check_reads_the_operations_that_ran():
+    from camlens.core.affine import AffineCheck
+
+    weight = torch.randn(3, 4)
+
+    def verdict(fn):
+        a = torch.randn(2, 4)
+        with AffineCheck() as check:
+            check.track(a)
+            fn(a)
+        return check.affine
+
+    assert verdict(lambda a: (a @ weight.T + 1.0).sum(0)[1] * 3 - a.mean())
+    assert verdict(lambda a: torch.cat([a, weight[:2]], 1).flatten()[a.shape[0]])
+    assert not verdict(torch.relu)
+    assert not verdict(lambda a: torch.softmax(a, 1))
+    assert not verdict(lambda a: a * a)  # both factors derive from A
+    assert not verdict(lambda a: weight[:2] / a)  # A in the divisor
+    assert not verdict(lambda a: a[0, a.argmax()])  # an index computed from A
+    assert not verdict(lambda a: a.add_(1.0))
+    assert not verdict(lambda a: a if bool(a.sum() > 0) else -a)
+    assert not verdict(lambda a: a * 2 if a.sum().tolist() > 0 else a)  # read into Python
+    assert not verdict(lambda a: a.data * 2)  # no gradient through .data

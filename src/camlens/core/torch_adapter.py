@@ -435,6 +435,15 @@ class TorchAdapter:
             return None
         return record.plans.get(layer_index)
 
+    def recorded_output(self, x: Tensor, layer_index: int, b: int) -> object | None:
+        """Target layer ``layer_index``'s output for image ``b`` as this thread's last capture
+        of ``x`` recorded it (with ``record_head``), or ``None``."""
+        plan = self.head_for(x, layer_index)
+        if plan is None:
+            return None
+        calls = [a for a in plan.calls.get(id(self.layers[layer_index][1]), []) if a is not _REAL]
+        return plan.output(calls[0], b) if len(calls) == 1 else None
+
     def release_head(self) -> None:
         """Drop this thread's recorded outputs (their memory) once the method is done."""
         self._heads.pop(threading.get_ident(), None)
@@ -451,6 +460,8 @@ class TorchAdapter:
         module calls runs as usual). The modules are skipped for this thread only, while the
         block lasts.
 
+        ``run(replace, grad=True)`` runs with autograd on instead of ``torch.inference_mode``
+        (the graph starts at what ``replace`` returns, e.g. a leaf that requires grad).
         ``run`` raises :class:`LayerOutputError` when the recorded outputs were changed in place
         since (by the model's own code), when the model's code does not take them, or when the
         network after the layer does not keep the replaced batch; callers then re-run the
@@ -460,7 +471,7 @@ class TorchAdapter:
 
         with _skipping(plan, b) as state:
 
-            def run(replace: Callable[[Tensor], Tensor]) -> Tensor:
+            def run(replace: Callable[[Tensor], Tensor], grad: bool = False) -> Tensor:
                 if not plan.unchanged():
                     raise LayerOutputError(
                         f"the outputs recorded before layer {name!r} were changed in place."
@@ -468,7 +479,7 @@ class TorchAdapter:
                 state.counts.clear()
                 # any error: the model's code did not take the recorded outputs
                 return self._run_replaced(
-                    x1, plan.layer_index, replace, Exception, "on recorded outputs"
+                    x1, plan.layer_index, replace, Exception, "on recorded outputs", grad=grad
                 )
 
             yield run
@@ -499,8 +510,10 @@ class TorchAdapter:
         replace: Callable[[Tensor], Tensor],
         failure: type[Exception],
         what: str,
+        grad: bool = False,
     ) -> Tensor:
-        """Logits of ``self.model(x)`` under ``inference_mode`` with target layer
+        """Logits of ``self.model(x)`` under ``inference_mode`` (``grad``: with autograd on)
+        with target layer
         ``layer_index`` outputting ``replace(its output)`` (in this thread); a ``failure`` of the
         model's code becomes a :class:`LayerOutputError` saying ``what`` the network ran on, and
         so does an output batch that is not the replaced one."""
@@ -512,12 +525,12 @@ class TorchAdapter:
             if not mine(owner, mod):
                 return None  # another thread's forward pass: left alone
             new = replace(output)
-            expected.append(new.shape[0])
+            expected.append(_batch_of(new))
             return new
 
         handle = module.register_forward_hook(hook)
         try:
-            with torch.inference_mode():
+            with torch.enable_grad() if grad else torch.inference_mode():
                 logits = model_logits(self.model(x))
         except LayerOutputError:
             raise
@@ -533,6 +546,12 @@ class TorchAdapter:
                 f"({expected} -> {logits.shape[0]} outputs)."
             )
         return logits
+
+
+def _batch_of(output: object) -> int:
+    """The batch size of a layer output: a tensor's first axis, or its first tensor's (dict)."""
+    tensors = [t for t in tree_flatten(output)[0] if isinstance(t, Tensor)]
+    return tensors[0].shape[0] if tensors else -1
 
 
 # --- the part of the network before a layer, run once ------------------------------------------

@@ -14,7 +14,15 @@ by the chunk's ablated copies (``TorchAdapter.predict_with_layer_output``). When
 structure does not allow a larger batch after the layer — a tensor from before the layer is
 concatenated with the layer's output (DenseNet-style), say — the whole network runs on copies of
 the image with the layer's output ablated in each ("full" path, pytorch-grad-cam's cost).
-``last_path`` (and ``paths`` per layer) tells which path the last call took.
+When the network after the layer and the target's score are affine in the layer's output A
+(ResNet's avgpool + flatten + fc, a class logit), no copy needs to run ("affine" path): one pass
+of the unablated copy with autograd on gives G = ∂y^c/∂A, checked operation by operation to be
+affine (:class:`camlens.core.affine.AffineCheck`), and then exactly
+
+    y^c_k = y^c − Σ_ij G_kij (A_kij − v_k)           (v_k: the ablation value of channel k)
+
+for every k at once; two ablated copies are still scored as a check. ``affine=False`` scores
+every copy. ``last_path`` (and ``paths`` per layer) tells which path the last call took.
 
 Near-zero scores. The paper divides by y^c. camlens divides by ``|y^c|`` (so a positive weight
 always means "ablating the channel lowered the score", also when y^c < 0), clamped below at
@@ -43,9 +51,11 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils._pytree import tree_map_only
 
+from ..core.affine import AffineCheck
 from ..core.base import BaseCAM, Explanation, LayerContext
-from ..core.capture import Capture, ReshapeTransform
+from ..core.capture import Capture, ReshapeTransform, frozen_parameters
 from ..core.layers import LayersSpec
 from ..errors import LayerOutputError, NearZeroScoreWarning
 from ..targets import score_targets
@@ -65,6 +75,8 @@ class AblationCAM(BaseCAM):
     denominator: ``"abs"`` (camlens: ``max(|y^c|, rel_eps·scale)``) or ``"plain"`` (``y^c``).
     ratio_channels_to_ablate: fraction for pytorch-grad-cam's channel-selection heuristic.
     tail: try the tail-only path (``False`` always re-runs the whole network).
+    affine: when the network after the layer is provably affine in its output, take every
+        ablated score from one gradient (``last_path == "affine"``; ``False``: score copies).
     progress: show a tqdm bar of the ablated copies scored.
 
     Formula, reference and shapes: the docstring of ``camlens.methods.ablationcam``.
@@ -96,6 +108,7 @@ class AblationCAM(BaseCAM):
         rel_eps: float = 1e-3,
         ratio_channels_to_ablate: float = 1.0,
         tail: bool = True,
+        affine: bool = True,
         progress: bool = False,
         differentiable: bool = False,
     ) -> None:
@@ -117,8 +130,10 @@ class AblationCAM(BaseCAM):
         self.rel_eps = float(rel_eps)
         self.ratio_channels_to_ablate = float(ratio_channels_to_ablate)
         self.tail = tail
+        self.affine = affine
         self.progress = progress
-        #: "tail" or "full": the path the last call took (for its last layer); per layer in paths.
+        #: "affine", "head-once", "tail" or "full": the path the last call took (for its last
+        #: layer); per layer in paths.
         self.last_path: str | None = None
         self.paths: dict[str, str] = {}
         self._no_tail: set[tuple] = set()
@@ -185,6 +200,8 @@ class AblationCAM(BaseCAM):
             path = "full"
         else:
             path = "head-once" if plan is not None else "tail"
+        if path == "head-once" and self.affine and isinstance(ctx.outputs, Tensor):
+            path = "affine"
         with _perturb.progress_bar(
             self.progress, total, f"{type(self).__name__} {ctx.layer_name}"
         ) as bar:
@@ -192,12 +209,19 @@ class AblationCAM(BaseCAM):
                 todo = plan_channels[b]
                 with contextlib.ExitStack() as stack:
                     run = None
-                    if path == "head-once":
+                    if path in ("affine", "head-once"):
                         try:
                             run = stack.enter_context(self.adapter.from_head(plan, b, x[b : b + 1]))
                             self._check_head(run, ctx, b)
                         except LayerOutputError:
                             path = "tail"  # the model-agnostic way: run the network again
+                    if path == "affine":
+                        result = self._affine_scores(run, ctx, b, todo)
+                        if result is not None:
+                            scores[b, todo.to(scores.device)] = result
+                            bar.update(todo.numel())
+                            continue
+                        path = "head-once"  # the probe disagreed: score every copy
                     chunk = self._chunk(ctx, path, todo.numel())
                     start = 0
                     while start < todo.numel():
@@ -224,6 +248,76 @@ class AblationCAM(BaseCAM):
         self.paths[ctx.layer_name] = path
         self.last_path = path
         return scores
+
+    def _affine_scores(
+        self,
+        run: Callable[..., Tensor],
+        ctx: LayerContext,
+        b: int,
+        channels: Tensor,
+    ) -> Tensor | None:
+        """All ablated scores of image ``b`` from one gradient, when the network after the layer
+        and the target's score are affine in the layer's output A: one pass of the unablated
+        copy with autograd on, under :class:`camlens.core.affine.AffineCheck` (every operation
+        that took a tensor derived from A was affine in it), gives G = ∂y/∂A, and then
+
+            y_k = y − Σ_{ij} G_kij (A_kij − v_k)        (v_k: the value channel k is set to)
+
+        is what copy k would score, up to rounding. The copies of two channels (the largest and
+        the smallest predicted drop) are also scored; ``None`` (every copy is then scored) when
+        the pass was not affine, or when they differ from the prediction by more than 1e-4 of
+        the scores' scale."""
+        check = AffineCheck()
+        leaf: list[Tensor] = []
+
+        entered: list[bool] = []
+
+        def replace(output: Tensor) -> Tensor:
+            leaf.append(output.detach().clone().requires_grad_(True))
+            # The check starts at the layer: the modules before it return their recorded
+            # outputs outside it (slicing them under a dispatch mode crashed the process).
+            check.__enter__()
+            entered.append(True)
+            return check.track(leaf[0]).clone()  # not the leaf: the tail may work in place
+
+        with frozen_parameters(self.model):
+            try:
+                logits = run(replace, grad=True)
+                score = score_targets([ctx.targets[b]], logits)[0]
+            except LayerOutputError:
+                return None
+            finally:
+                if entered:
+                    check.__exit__(None, None, None)
+            if not check.affine or len(leaf) != 1 or not check.derives(score):
+                return None
+            if not score.requires_grad:
+                return None
+            (grad,) = torch.autograd.grad(score, leaf[0], allow_unused=True)
+        if grad is None:
+            return None
+        a = leaf[0].detach()
+        index = self._channel_positions(a, ctx)[channels.to(a.device)]  # (n, S)
+        flat_a, flat_g = a.reshape(-1).double(), grad.reshape(-1).double()
+        values = self._values_in_order(a, ctx, channels.numel()).to(a.device)
+        drop = (flat_g[index] * (flat_a[index] - values[:, None])).sum(1)
+        y = float(ctx.scores[b])
+        probe = torch.unique(torch.stack([drop.argmax(), drop.argmin()]))
+        exact = self._score_head(run, ctx, b, channels[probe]).double()  # copies 0, 1 of a chunk
+        first = self._values(a, probe.numel()).double()
+        expected = y - (flat_g[index[probe]] * (flat_a[index[probe]] - first[:, None])).sum(1)
+        scale = max(abs(y), float(exact.abs().max()), float(expected.abs().max()))
+        if float((exact - expected).abs().max()) > 1e-4 * scale + 1e-7:
+            return None
+        return (y - drop).float()
+
+    def _values_in_order(self, a: Tensor, ctx: LayerContext, total: int) -> Tensor:
+        """The ablation value of every copy, in the order and chunks the copies would run."""
+        if self.ablation_value != "pytorch-grad-cam":
+            return torch.full((total,), float(self.ablation_value), dtype=torch.float64)
+        chunk = self._chunk(ctx, "head-once", total)
+        sizes = [min(chunk, total - start) for start in range(0, total, chunk)]
+        return torch.cat([self._values(a, n) for n in sizes]).double()
 
     def _chunk(self, ctx: LayerContext, path: str, total: int) -> int:
         probe = "full" if path == "full" else "tail"  # head-once: the tail's cost per copy
@@ -316,7 +410,7 @@ class AblationCAM(BaseCAM):
         n = channels.numel()
 
         def replace(output: Tensor) -> Tensor:
-            return self._ablate(output.clone(), ctx, channels)
+            return self._ablate(tree_map_only(Tensor, torch.clone, output), ctx, channels)
 
         copies = x1.expand(n, *x1.shape[1:])
         logits = self.adapter.predict_with_layer_output(copies, ctx.layer_index, replace)
@@ -324,6 +418,13 @@ class AblationCAM(BaseCAM):
 
     def _ablate(self, copies: Tensor, ctx: LayerContext, channels: Tensor) -> Tensor:
         """Set channel ``channels[j]`` of copy ``j`` to the ablation value, in place."""
+        if not isinstance(copies, Tensor):
+            raise LayerOutputError(
+                f"Ablation-CAM ablates channels of a layer that returns a tensor; layer "
+                f"{ctx.layer_name!r} returned {type(copies).__name__}. Pick a layer inside it "
+                "(e.g. one FPN level), or for a detector's FPN dict use "
+                "camlens.compat.pytorch_grad_cam.AblationCAM with AblationLayerFasterRCNN()."
+            )
         copies = copies.contiguous()
         n = copies.shape[0]
         positions = self._channel_positions(copies, ctx)  # (C, S) flat positions in one copy

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import metrics, utils
 from .ablation_cam import AblationCAM
-from .ablation_layer import AblationLayer, AblationLayerVit
+from .ablation_layer import AblationLayer, AblationLayerFasterRCNN, AblationLayerVit
 from .activations_and_gradients import ActivationsAndGradients
 from .eigen_cam import EigenCAM
 from .eigen_grad_cam import EigenGradCAM
@@ -48,6 +48,7 @@ __all__ = [
     "SESS",
     "AblationCAM",
     "AblationLayer",
+    "AblationLayerFasterRCNN",
     "AblationLayerVit",
     "ActivationsAndGradients",
     "DeepFeatureFactorization",

@@ -13,8 +13,18 @@ classes select pytorch-grad-cam's ablation rule, number for number:
   included, with the same values.
 
 They are markers: custom subclasses that change ``__call__`` are refused by :class:`AblationCAM`
-(camlens cannot run an arbitrary replacement module). ``AblationLayerFasterRCNN`` is not provided:
-camlens' compat layer does not drive detection models through a CAM yet.
+(camlens cannot run an arbitrary replacement module).
+
+* :class:`AblationLayerFasterRCNN`: the target layer returns a dict of FPN levels (a torchvision
+  detector's ``model.backbone``), explained through ``fasterrcnn_reshape_transform`` (the levels
+  resized to the smallest and concatenated along channels, in the dict's order). Channel k of the
+  concatenation is channel ``k − offset`` of the level it falls in, and is set to −1000 in that
+  level. pytorch-grad-cam assumes five levels of 256 channels named ``'0'``–``'3'``, ``'pool'``
+  (``k // 256``); camlens takes the levels and their widths from the dict, which is the same on
+  that layout and also runs on three-level FPNs (``fasterrcnn_mobilenet_v3_large_320_fpn``),
+  where pytorch-grad-cam raises ``KeyError: '2'``. A detector's later stages need the whole
+  batch of images, so the whole network runs on the ablated copies (``last_path == "full"``), as
+  in pytorch-grad-cam.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from torch import Tensor, nn
 
 from ...methods.ablationcam import _pgc_channel_selection
 
-__all__ = ["AblationLayer", "AblationLayerVit"]
+__all__ = ["AblationLayer", "AblationLayerFasterRCNN", "AblationLayerVit"]
 
 
 class AblationLayer(nn.Module):
@@ -56,3 +66,10 @@ class AblationLayerVit(AblationLayer):
     """pytorch-grad-cam's ablation of token channels (the last axis, every token)."""
 
     channel_axis = -1
+
+
+class AblationLayerFasterRCNN(AblationLayer):
+    """pytorch-grad-cam's ablation of FPN channels (a dict of levels); see the module docstring."""
+
+    #: What an ablated channel is set to (pytorch-grad-cam's constant).
+    value: float = -1000.0
