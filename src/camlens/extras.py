@@ -34,6 +34,7 @@ EXTRA_OF_MODULE = {
     "jinja2": "audit",
     "keras": "keras",
     "tensorflow": "keras",
+    "ray": "ray",
 }
 
 

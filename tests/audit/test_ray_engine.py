@@ -157,7 +157,7 @@ def test_killed_driver_rerun_continues_on_either_engine(cluster, data, reference
 
     # ray -> local: the killed Ray run resumed by the local engine
     kw = {"batch_size": 4, "workers": 0, "progress": False}
-    local = run_audit(str(data), make_loaded(), str(swapped), **kw)
+    local = run_audit(str(data), make_loaded(0.0), str(swapped), **kw)  # same layer name
     assert local.resumed and local.already_done == done and local.processed == N - done
     _same(swapped, reference)
 

@@ -21,6 +21,7 @@ run again skips the indices already in parts.
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import numpy as np
@@ -172,13 +173,13 @@ def run_audit_ray(
         )
         for path in status["set_aside"]:
             bar.write(f"set aside {path}.corrupt: the part file does not read back; redoing it")
-        n_errors = 0
+        n_errors, clock = 0, {"start": time.perf_counter()}
         try:
             if remaining:
                 n_errors = _stream(
                     ray, source, loaded, method, name, labels_of, border, max_pixels,
                     remaining, batch_size, num_cpus, num_gpus, pool, max_restarts,
-                    max_task_retries, progress, writer, bar,
+                    max_task_retries, progress, writer, bar, clock,
                 )  # fmt: skip
             writer.flush()
         except KeyboardInterrupt:
@@ -200,12 +201,13 @@ def run_audit_ray(
         errors=n_errors,
         resumed=bool(status["resumed"]),
         findings=findings,
+        startup_s=clock["first"] - clock["start"] if "first" in clock else None,
     )
 
 
 def _stream(
     ray, source, loaded, method, name, labels_of, border, max_pixels, remaining, batch_size,
-    num_cpus, num_gpus, pool, max_restarts, max_task_retries, progress, writer, bar,
+    num_cpus, num_gpus, pool, max_restarts, max_task_retries, progress, writer, bar, clock,
 ) -> int:  # fmt: skip
     """Run the pool over ``remaining`` and write the rows as they arrive; the error count."""
     from ray.data import DataContext
@@ -243,6 +245,7 @@ def _stream(
     )
     n_errors = 0
     for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        clock.setdefault("first", time.perf_counter())
         errors = table.column("error")
         if errors.null_count < table.num_rows:
             paths = table.column("path").to_pylist()

@@ -57,6 +57,7 @@ class AuditResult:
     errors: int
     resumed: bool
     findings: dict[str, Any] | None
+    startup_s: float | None = None  # Ray: seconds until the first rows reached the driver
 
 
 VERSIONED = ("camlens", "torch", "torchvision", "numpy", "pillow", "pyarrow", "pandas", "fsspec")

@@ -1,13 +1,15 @@
 """What an audit reads: an image folder tree, a CSV/Parquet manifest, or the benchmark dataset.
 
 Each source is a list of :class:`Item` (path, label, optional box or mask) in a fixed order, so an
-item's position is its identity across runs, ranks and resumes. Sources are plain picklable
-objects: DataLoader workers open the images.
+item's position is its identity across runs, ranks, engines and resumes. Sources are plain
+picklable objects: DataLoader workers and Ray actors open the images. ``storage_options`` (fsspec's,
+e.g. S3 credentials) travel with the source for its URLs.
 
 - **folder** ``DATA/<class>/<image>``: torchvision's ImageFolder rules (classes are the sorted
   subfolder names, files sorted, known image extensions); with ``--masks MASKS`` the mask of
   ``DATA/cat/1.jpg`` is ``MASKS/cat/1.png`` (non-zero = object) when it exists. A folder that
   holds a ``manifest.csv`` (as ``camlens.datasets.write_image_folder`` writes) is read through it.
+  A folder at an fsspec URL (``s3://bucket/val``) follows the same rules over fsspec listings.
 - **manifest** ``*.csv`` / ``*.parquet``: a ``path`` column (relative to the manifest's folder, or
   absolute, or any fsspec URL), optional ``label`` (class index or class name), optional box
   ``x0, y0, x1, y1`` in pixels of the original image (x1, y1 exclusive), optional ``mask_path``.
