@@ -225,6 +225,9 @@ def _stream(
             "max_pixels": max_pixels,
         }
     )
+    # Ray Data's actor pools restart actors and retry their tasks without limit by default
+    retries = {"max_restarts": max_restarts, "max_task_retries": max_task_retries}
+    retries = {k: v for k, v in retries.items() if v != -1}
     # one block per batch, built here (from_items runs no tasks to make them)
     blocks = -(-len(remaining) // batch_size)
     items = [{"index": i} for i in remaining]
@@ -240,8 +243,7 @@ def _stream(
         num_cpus=num_cpus,
         num_gpus=num_gpus or None,
         concurrency=pool,
-        max_restarts=max_restarts,
-        max_task_retries=max_task_retries,
+        **retries,
     )
     n_errors = 0
     for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):

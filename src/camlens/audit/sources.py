@@ -172,7 +172,8 @@ def manifest_source(
     import pandas as pd
 
     location = str(path)
-    options = {"storage_options": storage_options} if storage_options else {}
+    # pandas takes storage options for URLs only (they may be meant for the images' URLs)
+    options = {"storage_options": storage_options} if storage_options and "://" in location else {}
     try:
         if location.endswith((".parquet", ".pq")):
             table = pd.read_parquet(location, **options)
