@@ -173,11 +173,13 @@ def run_engine(args: argparse.Namespace, manifest: Path, out: Path, engine: str)
         cmd += ["--nproc_per_node=2", str(HERE), *common]
     else:
         cmd = [sys.executable, str(HERE), *common]
+    start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    command_s = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{cmd} failed:\n{done.stderr[-3000:]}")
     line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")][-1]
-    return json.loads(line)
+    return {**json.loads(line), "command_s": command_s}
 
 
 ENGINES = ("local", "torchrun", "ray-1", "ray-2")
@@ -195,13 +197,16 @@ def compare_engines(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         manifest = make_manifest(args.n, tmp)
-        seconds: dict[str, list[float]] = {e: [] for e in ENGINES}
+        engines = args.engine_list.split(",")
+        seconds: dict[str, list[float]] = {e: [] for e in engines}
+        commands: dict[str, list[float]] = {e: [] for e in engines}
         inits: list[float] = []
         startups: dict[str, list[float]] = {"ray-1": [], "ray-2": []}
         for r in range(args.repeats):
-            for engine in ENGINES:
+            for engine in engines:
                 got = run_engine(args, manifest, tmp / f"{engine}-{r}", engine)
                 seconds[engine].append(got["seconds"])
+                commands[engine].append(got["command_s"])
                 n = got["images"]
                 note = ""
                 if engine.startswith("ray"):
@@ -210,12 +215,13 @@ def compare_engines(args: argparse.Namespace) -> None:
                     rest = got["seconds"] - got["startup_s"]
                     note = f" first rows after {got['startup_s']:.1f} s, then {n / rest:.1f} img/s"
                 print(f"round {r} {engine:8s} {n / got['seconds']:7.1f} img/s "
-                      f"({got['seconds']:.1f} s){note}  [{uptime()}]", flush=True)  # fmt: skip
+                      f"({got['seconds']:.1f} s; whole command {got['command_s']:.1f} s){note}"
+                      f"  [{uptime()}]", flush=True)  # fmt: skip
         categories = list(load_model(args.model).categories or [])
-        base = load_results(str(tmp / "local-0"))
+        base = load_results(str(tmp / f"{engines[0]}-0"))  # rows compared with the first's
         flags = {}
         same = {}
-        for engine in ENGINES:
+        for engine in engines:
             run = tmp / f"{engine}-0"
             rows = load_results(str(run))
             same[engine] = bool(
@@ -227,21 +233,26 @@ def compare_engines(args: argparse.Namespace) -> None:
             found = compute_findings(RunDir(str(run)).read(), categories)
             flags[engine] = (found["flagged_classes"], found["accuracy"])
     med = {e: statistics.median(v) for e, v in seconds.items()}
-    rate = {e: n / med[e] for e in ENGINES}
+    rate = {e: n / med[e] for e in engines}
     record.update(
         images=n, seconds=seconds, img_s=rate, ray_init_s=inits, same_rows=same,
-        ray_startup_s=startups,
+        ray_startup_s=startups, command_s=commands,
         flags={e: f[0] for e, f in flags.items()}, accuracy={e: f[1] for e, f in flags.items()},
-        ray_vs_torchrun=rate["ray-2"] / rate["torchrun"], ray_scaling=rate["ray-2"] / rate["ray-1"],
+        ray_vs_torchrun=rate["ray-2"] / rate["torchrun"] if {"ray-2", "torchrun"} <= set(rate)
+        else None,
+        ray_scaling=rate["ray-2"] / rate["ray-1"] if {"ray-1", "ray-2"} <= set(rate) else None,
         uptime_after=uptime(),
     )  # fmt: skip
     print(f"{n} images, batch {args.batch}, medians of {args.repeats}")
-    for e in ENGINES:
-        print(f"{e:8s} {rate[e]:7.1f} img/s  rows as local: {same[e]}  flags {flags[e][0]} "
-              f"accuracy {flags[e][1]:.4f}")  # fmt: skip
-    print(f"ray (2 actors) / torchrun (2 processes): {record['ray_vs_torchrun']:.3f}")
-    print(f"ray 2 actors / 1 actor: {record['ray_scaling']:.2f}x   ray.init: "
-          f"{statistics.median(inits):.1f} s")  # fmt: skip
+    for e in engines:
+        print(f"{e:8s} {rate[e]:7.1f} img/s  rows as {engines[0]}'s: {same[e]}  "
+              f"flags {flags[e][0]} accuracy {flags[e][1]:.4f}")  # fmt: skip
+    if record["ray_vs_torchrun"] is not None:
+        print(f"ray (2 actors) / torchrun (2 processes): {record['ray_vs_torchrun']:.3f}")
+    if record["ray_scaling"] is not None:
+        print(f"ray 2 actors / 1 actor: {record['ray_scaling']:.2f}x")
+    if inits:
+        print(f"ray.init: {statistics.median(inits):.1f} s")
     print(f"load: before [{record['uptime_before']}]  after [{record['uptime_after']}]")
     if args.out:
         args.out.write_text(json.dumps(record, indent=2))
@@ -281,6 +292,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     parser.add_argument(
         "--engines", action="store_true", help="local vs torchrun vs Ray (1 and 2 actors) only"
+    )
+    parser.add_argument(
+        "--engine-list", default=",".join(ENGINES), help="--engines: which, in this order"
     )
     parser.add_argument("--engine", default="local", help=argparse.SUPPRESS)
     parser.add_argument("--actors", type=int, default=2, help=argparse.SUPPRESS)
