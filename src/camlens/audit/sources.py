@@ -244,8 +244,8 @@ def url_folder_source(url: str, storage_options: dict[str, Any] | None = None) -
     for label, name in enumerate(classes):
         files = [f for f in fs.find(f"{root}/{name}") if f.lower().endswith(IMG_EXTENSIONS)]
         rels = [PurePosixPath(f).relative_to(PurePosixPath(root)) for f in files]
-        for rel in sorted(rels, key=lambda r: (str(r.parent), r.name)):
-            items.append(Item(str(rel), label))
+        ordered = sorted(rels, key=lambda r: (str(r.parent), r.name))
+        items.extend(Item(str(rel), label) for rel in ordered)
     if not items:
         raise DataSourceError(f"{url}: the class subfolders hold no images ({IMG_EXTENSIONS}).")
     spec = url.rstrip("/")
