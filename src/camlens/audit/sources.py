@@ -240,7 +240,7 @@ def url_folder_source(url: str, storage_options: dict[str, Any] | None = None) -
             f"{url}: no class subfolders; DATA must be an ImageFolder tree (one subfolder per "
             "class), a .csv/.parquet manifest, or 'benchmark'."
         )
-    items = []
+    items: list[Item] = []
     for label, name in enumerate(classes):
         files = [f for f in fs.find(f"{root}/{name}") if f.lower().endswith(IMG_EXTENSIONS)]
         rels = [PurePosixPath(f).relative_to(PurePosixPath(root)) for f in files]
