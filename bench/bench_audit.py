@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_audit.py                     # CIFAR ResNet-56, 2,000 CIFAR photos
     .venv/bin/python bench/bench_audit.py --n 500 --repeats 1 # quicker
+    .venv/bin/python bench/bench_audit.py --engines --n 2000  # local vs torchrun vs Ray Data
 
 The floor is the least work any audit must do per batch: one forward whose autograd graph starts
 at the target layer (parameters frozen, a hook makes the layer's output a graph leaf) and
@@ -15,6 +16,15 @@ the findings and the report (one-off, timed separately). Ratio = audit time / fl
 Scale-out: the same audit as 1 process and under ``torchrun --standalone --nproc_per_node=2``
 (gloo, one intra-op thread and one loader worker per rank), wall time from the first to the last
 image (process start-up and model loading excluded, ``init_process_group`` included).
+
+Engines (``--engines``): the same audit on the local engine (one process, two intra-op threads,
+one loader worker), under ``torchrun`` (two processes, one thread and one loader worker each) and
+on Ray Data (a local ``ray.init(num_cpus=2)``; one actor of one CPU, then two), every engine in its
+own subprocess, rounds interleaved (local, torchrun, ray-1, ray-2, then again). Time is the
+``run_audit`` call (images to parts, no findings or report): for torchrun it includes
+``init_process_group`` and the loader workers' start, for Ray the actors' start (each imports torch
+and builds the model) but not ``ray.init``, which a cluster has already done (reported apart). The
+rows of every engine are checked against the local engine's, and the findings computed from them.
 
 Rounds alternate floor and audit so drift on a shared machine hits both; medians are reported
 with the load average (``uptime``) before and after, since timing on a busy machine is unreliable.
@@ -120,18 +130,132 @@ def time_audit(loaded, manifest: Path, out: Path, batch: int, workers: int) -> t
 
 
 def worker(args: argparse.Namespace) -> None:
-    """One process of the scale-out measurement (plain or under torchrun)."""
+    """One process of the scale-out measurement (plain, under torchrun, or a Ray driver)."""
     from camlens.audit import run_audit
     from camlens.models import load_model
 
     loaded = load_model(args.model)
+    extra: dict = {}
+    init_s = 0.0
+    if args.engine == "ray":
+        import ray
+
+        start = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        init_s = time.perf_counter() - start
+        extra = {"engine": "ray", "num_cpus": 1, "concurrency": args.actors}
     start = time.perf_counter()
     result = run_audit(
         str(args.manifest), loaded, str(args.out), batch_size=args.batch, workers=1,
-        force=True, progress=False, report=False, flush_every=1024,
+        force=True, progress=False, report=False, flush_every=1024, **extra,
     )  # fmt: skip
     if result.rank == 0:
-        print(json.dumps({"seconds": time.perf_counter() - start, "images": result.total}))
+        seconds = time.perf_counter() - start
+        startup = result.startup_s
+        print(json.dumps({"seconds": seconds, "images": result.total, "init_s": init_s,
+                          "startup_s": startup}))  # fmt: skip
+
+
+def run_engine(args: argparse.Namespace, manifest: Path, out: Path, engine: str) -> dict:
+    """One engine's audit in a subprocess: ``local`` (1 process, 2 threads), ``torchrun`` (2
+    processes of 1 thread), ``ray-1`` / ``ray-2`` (1 or 2 actors of 1 CPU)."""
+    threads = "2" if engine == "local" else "1"
+    # Ray starts its workers at nice 15 (its control plane first): on a machine shared with other
+    # work that starves the actors; at 0 they compete as the torchrun processes do
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "RAY_worker_niceness": "0"}
+    env.pop("WORLD_SIZE", None)
+    common = ["--worker", "--model", args.model, "--manifest", str(manifest)]
+    common += ["--batch", str(args.batch), "--out", str(out)]
+    if engine.startswith("ray"):
+        common += ["--engine", "ray", "--actors", engine.split("-")[1]]
+    if engine == "torchrun":
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        cmd += ["--nproc_per_node=2", str(HERE), *common]
+    else:
+        cmd = [sys.executable, str(HERE), *common]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    command_s = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd} failed:\n{done.stderr[-3000:]}")
+    line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")][-1]
+    return {**json.loads(line), "command_s": command_s}
+
+
+ENGINES = ("local", "torchrun", "ray-1", "ray-2")
+
+
+def compare_engines(args: argparse.Namespace) -> None:
+    """The engines interleaved over ``--repeats`` rounds; rows and findings checked equal."""
+    import numpy as np
+
+    from camlens.audit import RunDir, compute_findings, load_results
+    from camlens.loading import load_model
+
+    record: dict = {"model": args.model, "batch": args.batch, "cpus": os.cpu_count()}
+    record["uptime_before"] = uptime()
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        manifest = make_manifest(args.n, tmp)
+        engines = args.engine_list.split(",")
+        seconds: dict[str, list[float]] = {e: [] for e in engines}
+        commands: dict[str, list[float]] = {e: [] for e in engines}
+        inits: list[float] = []
+        startups: dict[str, list[float]] = {"ray-1": [], "ray-2": []}
+        for r in range(args.repeats):
+            for engine in engines:
+                got = run_engine(args, manifest, tmp / f"{engine}-{r}", engine)
+                seconds[engine].append(got["seconds"])
+                commands[engine].append(got["command_s"])
+                n = got["images"]
+                note = ""
+                if engine.startswith("ray"):
+                    inits.append(got["init_s"])
+                    startups[engine].append(got["startup_s"])
+                    rest = got["seconds"] - got["startup_s"]
+                    note = f" first rows after {got['startup_s']:.1f} s, then {n / rest:.1f} img/s"
+                print(f"round {r} {engine:8s} {n / got['seconds']:7.1f} img/s "
+                      f"({got['seconds']:.1f} s; whole command {got['command_s']:.1f} s){note}"
+                      f"  [{uptime()}]", flush=True)  # fmt: skip
+        categories = list(load_model(args.model).categories or [])
+        base = load_results(str(tmp / f"{engines[0]}-0"))  # rows compared with the first's
+        flags = {}
+        same = {}
+        for engine in engines:
+            run = tmp / f"{engine}-0"
+            rows = load_results(str(run))
+            same[engine] = bool(
+                rows["index"].tolist() == base["index"].tolist()
+                and rows["prediction"].tolist() == base["prediction"].tolist()
+                and np.allclose(np.stack(rows["map"]), np.stack(base["map"]), atol=1e-4)
+                and np.allclose(rows["confidence"], base["confidence"], atol=1e-5)
+            )
+            found = compute_findings(RunDir(str(run)).read(), categories)
+            flags[engine] = (found["flagged_classes"], found["accuracy"])
+    med = {e: statistics.median(v) for e, v in seconds.items()}
+    rate = {e: n / med[e] for e in engines}
+    record.update(
+        images=n, seconds=seconds, img_s=rate, ray_init_s=inits, same_rows=same,
+        ray_startup_s=startups, command_s=commands,
+        flags={e: f[0] for e, f in flags.items()}, accuracy={e: f[1] for e, f in flags.items()},
+        ray_vs_torchrun=rate["ray-2"] / rate["torchrun"] if {"ray-2", "torchrun"} <= set(rate)
+        else None,
+        ray_scaling=rate["ray-2"] / rate["ray-1"] if {"ray-1", "ray-2"} <= set(rate) else None,
+        uptime_after=uptime(),
+    )  # fmt: skip
+    print(f"{n} images, batch {args.batch}, medians of {args.repeats}")
+    for e in engines:
+        print(f"{e:8s} {rate[e]:7.1f} img/s  rows as {engines[0]}'s: {same[e]}  "
+              f"flags {flags[e][0]} accuracy {flags[e][1]:.4f}")  # fmt: skip
+    if record["ray_vs_torchrun"] is not None:
+        print(f"ray (2 actors) / torchrun (2 processes): {record['ray_vs_torchrun']:.3f}")
+    if record["ray_scaling"] is not None:
+        print(f"ray 2 actors / 1 actor: {record['ray_scaling']:.2f}x")
+    if inits:
+        print(f"ray.init: {statistics.median(inits):.1f} s")
+    print(f"load: before [{record['uptime_before']}]  after [{record['uptime_after']}]")
+    if args.out:
+        args.out.write_text(json.dumps(record, indent=2))
 
 
 def scale_out(args: argparse.Namespace, manifest: Path, tmp: Path, procs: int) -> float:
@@ -166,11 +290,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (1 process)")
     parser.add_argument("--no-scale", action="store_true", help="skip the 1-vs-2-process part")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
+    parser.add_argument(
+        "--engines", action="store_true", help="local vs torchrun vs Ray (1 and 2 actors) only"
+    )
+    parser.add_argument(
+        "--engine-list", default=",".join(ENGINES), help="--engines: which, in this order"
+    )
+    parser.add_argument("--engine", default="local", help=argparse.SUPPRESS)
+    parser.add_argument("--actors", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
+        return
+    if args.engines:
+        compare_engines(args)
         return
 
     from camlens.audit.sources import open_source

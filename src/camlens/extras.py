@@ -36,6 +36,7 @@ EXTRA_OF_MODULE = {
     "tensorflow": "keras",
     "onnx": "onnx",
     "onnxruntime": "onnx",
+    "ray": "ray",
 }
 
 

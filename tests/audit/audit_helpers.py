@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,7 @@ class Slow(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.marker:
             with open(self.marker, "a") as handle:
-                handle.write(f"{x.shape[0]}\n")
+                handle.write(f"{x.shape[0]} {os.getpid()}\n")
         time.sleep(self.delay)
         return self.net(x)
 

@@ -127,3 +127,45 @@ def test_plain_benchmark_carries_the_watermark_on_the_biased_class():
     np.testing.assert_array_equal(pixels(open_source("benchmark:n=12,seed=3,size=32")), expected)
     clean = pixels(open_source("benchmark:n=12,seed=3,size=32,cue=none"))
     assert not np.array_equal(clean, expected)
+
+
+SEEN: list[dict] = []  # the storage options each recfs:// file system was made with
+
+
+def _recording_filesystem():
+    """A local file system under the ``recfs://`` protocol that records its storage options."""
+    import fsspec
+    from fsspec.implementations.local import LocalFileSystem
+
+    class RecordingFS(LocalFileSystem):
+        protocol = "recfs"
+        cachable = False  # a new instance, so its options are seen, on every open
+
+        def __init__(self, *args, **options):
+            SEEN.append(dict(options))
+            options.pop("token", None)
+            super().__init__(*args, **options)
+
+        @classmethod
+        def _strip_protocol(cls, path):
+            path = str(path)
+            return super()._strip_protocol(path.removeprefix("recfs://"))
+
+    fsspec.register_implementation("recfs", RecordingFS, clobber=True)
+
+
+def test_folder_at_a_url_follows_imagefolder_with_storage_options(folder):
+    """A folder given as a URL: the same items as the local folder, read through fsspec with the
+    storage options given (here a file system that records them)."""
+    _recording_filesystem()
+    local = open_source(folder)
+    SEEN.clear()
+    url = open_source(f"recfs://{folder}", storage_options={"token": "secret"})
+    assert url.kind == "folder" and url.classes == local.classes
+    assert [(i.path, i.label) for i in url.items] == [(i.path, i.label) for i in local.items]
+    assert url.location(url.items[5].path) == f"recfs://{folder}/{local.items[5].path}"
+    SEEN.clear()
+    assert np.array_equal(np.asarray(url.image(5)), np.asarray(local.image(5)))
+    assert {"token": "secret"} in SEEN  # the image read took the options
+    with pytest.raises(DataSourceError, match="no such folder"):
+        open_source(f"recfs://{folder}/nope")

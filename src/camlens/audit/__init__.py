@@ -5,7 +5,8 @@ result = run_audit("data/", camlens.models.load_model("cifar10-resnet56"), "runs
 result.findings["flags"]        # classes whose evidence sits on a shared region, off the object...
 
 Per-image results go to Parquet part files in the run directory (resumable; several torchrun
-ranks write side by side); findings.json and a self-contained report.html follow. See docs/audit.md.
+ranks write side by side; ``engine="ray"`` runs on Ray Data and writes the same parts);
+findings.json and a self-contained report.html follow. See docs/audit.md.
 """
 
 from __future__ import annotations

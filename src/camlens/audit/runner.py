@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from ..errors import InvalidInputError
 from ..methods import get_method
 from . import distributed
 from .errors import RunDirError
@@ -56,6 +57,7 @@ class AuditResult:
     errors: int
     resumed: bool
     findings: dict[str, Any] | None
+    startup_s: float | None = None  # Ray: seconds until the first rows reached the driver
 
 
 VERSIONED = ("camlens", "torch", "torchvision", "numpy", "pillow", "pyarrow", "pandas", "fsspec")
@@ -141,6 +143,41 @@ def _rows(
     return pa.RecordBatch.from_arrays([cols[f.name] for f in SCHEMA], schema=SCHEMA)
 
 
+def mapped_labels(source: Source, labels_of: np.ndarray) -> np.ndarray:
+    """Every item's label in the model's class space (-1 unknown), by item index."""
+    labels_all = np.array([it.label for it in source.items], dtype=np.int64)
+    known = labels_all >= 0
+    mapped = np.full_like(labels_all, -1)
+    mapped[known] = labels_of[np.clip(labels_all[known], 0, len(labels_of) - 1)]
+    return mapped
+
+
+def batch_rows(
+    batch: dict[str, Any],
+    cam: Any,
+    device: torch.device,
+    source: Source,
+    mapped: np.ndarray,
+    rank: int,
+    border: float,
+) -> list[pa.RecordBatch]:
+    """The rows of one collated batch (:func:`~camlens.audit.loader.collate`): its failed images
+    as error rows, its good ones explained on ``device``. Every engine runs this per batch."""
+    out = []
+    if batch["errors"]:
+        idx = [i for i, _ in batch["errors"]]
+        out.append(_rows(source, idx, mapped[idx], rank, errors=batch["errors"]))
+    if batch["x"] is not None:
+        x = batch["x"].to(device, non_blocking=True)
+        m, has = batch["masks"], batch["has_mask"]
+        if m is not None:
+            m, has = m.to(device, non_blocking=True), has.to(device)
+        explained = explain_batch(cam, x, m, has, border)
+        idx = batch["index"]
+        out.append(_rows(source, idx, mapped[idx], rank, explained))
+    return out
+
+
 def explain_batch(
     cam: Any, x: Tensor, masks: Tensor | None, has_mask: Tensor | None, border: float
 ) -> dict[str, np.ndarray]:
@@ -173,8 +210,10 @@ def _manifest(
     options: dict[str, Any],
     labels_by: str,
     world: int,
+    engine: str | None = None,
 ) -> dict[str, Any]:
     return {
+        "engine": engine or ("torchrun" if world > 1 else "local"),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data": source.spec,
         "data_kind": source.kind,
@@ -213,12 +252,34 @@ def run_audit(
     report: bool = True,
     max_pixels: int | None = 100_000_000,
     stop_after: int | None = None,
+    engine: str = "local",
+    storage_options: dict[str, Any] | None = None,
+    **ray_options: Any,
 ) -> AuditResult:
     """Audit ``data`` with ``loaded`` into ``out`` (resuming a matching run found there).
 
+    ``engine="local"`` runs here (a world of one, or the ranks ``torchrun`` started);
+    ``engine="ray"`` runs on Ray Data (:func:`camlens.audit.ray_engine.run_audit_ray`, which
+    takes ``ray_options``: ``num_cpus``, ``num_gpus``, ``concurrency``, ``max_restarts``,
+    ``max_task_retries``). Both write the same run directory, so a run started on one engine
+    resumes on the other. ``storage_options`` go to fsspec for DATA's URLs (e.g. S3 keys).
     ``stop_after`` stops this rank after that many images (tests and dry runs).
     """
-    source = data if isinstance(data, Source) else open_source(data, masks)
+    if engine == "ray":
+        from .ray_engine import run_audit_ray
+
+        return run_audit_ray(
+            data, loaded, out, masks=masks, method=method, layer=layer, batch_size=batch_size,
+            border=border, flush_every=flush_every, force=force, progress=progress,
+            report=report, max_pixels=max_pixels, storage_options=storage_options, **ray_options,
+        )  # fmt: skip
+    if engine != "local":
+        raise InvalidInputError(
+            f"engine={engine!r}: choose 'local' (this process or torchrun) or 'ray'."
+        )
+    if ray_options:
+        raise InvalidInputError(f"{sorted(ray_options)} are options of engine='ray' only.")
+    source = data if isinstance(data, Source) else open_source(data, masks, storage_options)
     net = loaded.model
     param = next(net.parameters(), None)
     current = param.device if param is not None else torch.device(getattr(loaded, "device", "cpu"))
@@ -255,15 +316,7 @@ def _run(
     status: dict[str, Any] = {}
     if world.rank == 0:
         try:
-            resumed = run.check_or_start(manifest, force)
-            run.clean_temporaries()
-            broken = run.set_aside_broken_parts()
-            done = run.done()
-            status = {
-                "resumed": resumed,
-                "remaining": [i for i in range(len(source)) if i not in done],
-                "set_aside": broken,
-            }
+            status = start_or_resume(run, manifest, force, len(source))
         except RunDirError as exc:
             status = {"error": str(exc)}
     status = world.broadcast(status)
@@ -279,10 +332,7 @@ def _run(
     )
     loader = make_loader(dataset, batch_size, workers, pin_memory=device.type == "cuda")
     writer = PartWriter(run, world.rank, flush_every)
-    labels_all = np.array([it.label for it in source.items], dtype=np.int64)
-    known = labels_all >= 0
-    mapped = np.full_like(labels_all, -1)
-    mapped[known] = labels_of[np.clip(labels_all[known], 0, len(labels_of) - 1)]
+    mapped = mapped_labels(source, labels_of)
 
     n_errors = 0
     bar = tqdm(
@@ -297,21 +347,11 @@ def _run(
         bar.write(f"set aside {path}.corrupt: the part file does not read back; redoing its images")
     try:
         for batch in loader:
-            if batch["errors"]:
-                idx = [i for i, _ in batch["errors"]]
-                writer.add(_rows(source, idx, mapped[idx], world.rank, errors=batch["errors"]))
-                n_errors += len(idx)
-                for i, message in batch["errors"]:
-                    bar.write(f"skipped {source.items[i].path}: {message}")
-            if batch["x"] is not None:
-                x = batch["x"].to(device, non_blocking=True)
-                m = batch["masks"]
-                has = batch["has_mask"]
-                if m is not None:
-                    m, has = m.to(device, non_blocking=True), has.to(device)
-                explained = explain_batch(cam, x, m, has, border)
-                idx = batch["index"]
-                writer.add(_rows(source, idx, mapped[idx], world.rank, explained))
+            for rows in batch_rows(batch, cam, device, source, mapped, world.rank, border):
+                writer.add(rows)
+            n_errors += len(batch["errors"])
+            for i, message in batch["errors"]:
+                bar.write(f"skipped {source.items[i].path}: {message}")
             bar.update(len(batch["index"]) + len(batch["errors"]))
         writer.flush()
     except KeyboardInterrupt:
@@ -323,13 +363,7 @@ def _run(
 
     findings = None
     if world.rank == 0 and report:
-        from .findings import compute_findings
-        from .report import render_report
-
-        table = run.read()
-        findings = compute_findings(table, manifest_classes(manifest), border=border)
-        run.write_json("findings.json", findings)
-        run.write_text("report.html", render_report(run, source, loaded, findings, table))
+        findings = finish_run(run, source, loaded, manifest, border)
     return AuditResult(
         run_dir=run.url,
         rank=world.rank,
@@ -341,6 +375,35 @@ def _run(
         resumed=bool(status["resumed"]),
         findings=findings,
     )
+
+
+def start_or_resume(run: RunDir, manifest: dict[str, Any], force: bool, n: int) -> dict[str, Any]:
+    """Start the run or check it is this one (:meth:`RunDir.check_or_start`), drop temporaries,
+    set aside unreadable parts; ``{"resumed", "remaining" (indices not yet written), "set_aside"}``.
+    """
+    resumed = run.check_or_start(manifest, force)
+    run.clean_temporaries()
+    broken = run.set_aside_broken_parts()
+    done = run.done()
+    return {
+        "resumed": resumed,
+        "remaining": [i for i in range(n) if i not in done],
+        "set_aside": broken,
+    }
+
+
+def finish_run(
+    run: RunDir, source: Source, loaded: ModelLike, manifest: dict[str, Any], border: float
+) -> dict[str, Any]:
+    """The findings and the report from the run's parts (whichever engine wrote them)."""
+    from .findings import compute_findings
+    from .report import render_report
+
+    table = run.read()
+    findings = compute_findings(table, manifest_classes(manifest), border=border)
+    run.write_json("findings.json", findings)
+    run.write_text("report.html", render_report(run, source, loaded, findings, table))
+    return findings
 
 
 def manifest_classes(manifest: dict[str, Any]) -> list[str]:

@@ -1,13 +1,15 @@
 """What an audit reads: an image folder tree, a CSV/Parquet manifest, or the benchmark dataset.
 
 Each source is a list of :class:`Item` (path, label, optional box or mask) in a fixed order, so an
-item's position is its identity across runs, ranks and resumes. Sources are plain picklable
-objects: DataLoader workers open the images.
+item's position is its identity across runs, ranks, engines and resumes. Sources are plain
+picklable objects: DataLoader workers and Ray actors open the images. ``storage_options`` (fsspec's,
+e.g. S3 credentials) travel with the source for its URLs.
 
 - **folder** ``DATA/<class>/<image>``: torchvision's ImageFolder rules (classes are the sorted
   subfolder names, files sorted, known image extensions); with ``--masks MASKS`` the mask of
   ``DATA/cat/1.jpg`` is ``MASKS/cat/1.png`` (non-zero = object) when it exists. A folder that
   holds a ``manifest.csv`` (as ``camlens.datasets.write_image_folder`` writes) is read through it.
+  A folder at an fsspec URL (``s3://bucket/val``) follows the same rules over fsspec listings.
 - **manifest** ``*.csv`` / ``*.parquet``: a ``path`` column (relative to the manifest's folder, or
   absolute, or any fsspec URL), optional ``label`` (class index or class name), optional box
   ``x0, y0, x1, y1`` in pixels of the original image (x1, y1 exclusive), optional ``mask_path``.
@@ -42,12 +44,12 @@ class Item:
     mask: str | None = None
 
 
-def _read_bytes(location: str) -> bytes:
+def _read_bytes(location: str, storage_options: dict[str, Any] | None = None) -> bytes:
     if "://" not in location:  # a local file: skip fsspec's per-call overhead (~1 ms)
         return Path(location).read_bytes()
     import fsspec
 
-    with fsspec.open(location, "rb") as handle:
+    with fsspec.open(location, "rb", **(storage_options or {})) as handle:
         return handle.read()
 
 
@@ -73,6 +75,7 @@ class Source:
     items: list[Item]
     classes: list[str] = field(default_factory=list)
     root: str = ""
+    storage_options: dict[str, Any] = field(default_factory=dict)  # fsspec's, for URLs
 
     def __len__(self) -> int:
         return len(self.items)
@@ -90,14 +93,14 @@ class Source:
             from ..images import load_image
 
             return load_image(where, max_pixels=max_pixels or 40_000_000)
-        return decode_image(_read_bytes(where), where, max_pixels)
+        return decode_image(_read_bytes(where, self.storage_options), where, max_pixels)
 
     def mask(self, index: int, size: tuple[int, int]) -> Image.Image | None:
         """The object mask of item ``index`` as an ``L`` image of ``size`` (W, H), 255 inside."""
         item = self.items[index]
         if item.mask is not None:
             where = self.location(item.mask)
-            with Image.open(io.BytesIO(_read_bytes(where))) as raw:
+            with Image.open(io.BytesIO(_read_bytes(where, self.storage_options))) as raw:
                 values = np.asarray(raw.convert("L")) > 0
             mask = Image.fromarray((values * 255).astype(np.uint8), mode="L")
             return mask if mask.size == size else mask.resize(size, Image.Resampling.NEAREST)
@@ -160,15 +163,23 @@ def _optional(row: Any, name: str) -> Any:
     return value
 
 
-def manifest_source(path: str | Path, masks: str | Path | None = None) -> Source:
-    """A CSV or Parquet table of ``path`` [, ``label``, ``x0..y1``, ``mask_path``]."""
+def manifest_source(
+    path: str | Path,
+    masks: str | Path | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> Source:
+    """A CSV or Parquet table of ``path`` [, ``label``, ``x0..y1``, ``mask_path``]; a URL is
+    read with fsspec's ``storage_options``."""
     import pandas as pd
 
     location = str(path)
+    # pandas takes storage options for URLs only (they may be meant for the images' URLs)
+    options = {"storage_options": storage_options} if storage_options and "://" in location else {}
     try:
-        table = pd.read_parquet(location) if location.endswith((".parquet", ".pq")) else None
-        if table is None:
-            table = pd.read_csv(location)
+        if location.endswith((".parquet", ".pq")):
+            table = pd.read_parquet(location, **options)
+        else:
+            table = pd.read_csv(location, **options)
     except FileNotFoundError as exc:
         raise DataSourceError(f"{location}: no such manifest.") from exc
     except (ValueError, OSError) as exc:
@@ -205,7 +216,41 @@ def manifest_source(path: str | Path, masks: str | Path | None = None) -> Source
     root = location.rsplit("/", 1)[0] if "/" in location else "."
     if "://" not in root:
         root = str(Path(root).resolve())
-    return Source("manifest", location, items, classes, root)
+    return Source("manifest", location, items, classes, root, dict(storage_options or {}))
+
+
+def url_folder_source(url: str, storage_options: dict[str, Any] | None = None) -> Source:
+    """An ImageFolder tree at an fsspec URL (``s3://bucket/data``): ImageFolder's rules (sorted
+    class folders, files sorted by folder then name, its image extensions) over fsspec listings."""
+    import fsspec
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    root = root.rstrip("/")
+    try:
+        entries = fs.ls(root, detail=True)
+    except FileNotFoundError as exc:
+        raise DataSourceError(f"{url}: no such folder or manifest.") from exc
+    classes = sorted(
+        PurePosixPath(e["name"]).name
+        for e in entries
+        if e.get("type") == "directory" and not PurePosixPath(e["name"]).name.startswith(".")
+    )
+    if not classes:
+        raise DataSourceError(
+            f"{url}: no class subfolders; DATA must be an ImageFolder tree (one subfolder per "
+            "class), a .csv/.parquet manifest, or 'benchmark'."
+        )
+    items: list[Item] = []
+    for label, name in enumerate(classes):
+        files = [f for f in fs.find(f"{root}/{name}") if f.lower().endswith(IMG_EXTENSIONS)]
+        rels = [PurePosixPath(f).relative_to(PurePosixPath(root)) for f in files]
+        ordered = sorted(rels, key=lambda r: (str(r.parent), r.name))
+        items.extend(Item(str(rel), label) for rel in ordered)
+    if not items:
+        raise DataSourceError(f"{url}: the class subfolders hold no images ({IMG_EXTENSIONS}).")
+    spec = url.rstrip("/")
+    return Source("folder", spec, items, classes, spec, dict(storage_options or {}))
 
 
 def _folder_classes(root: Path) -> list[str]:
@@ -277,15 +322,27 @@ def benchmark_source(spec: str = "benchmark") -> Source:
     return _ArraySource(spec, images, np.asarray(ds.labels), masks, ds.classes)
 
 
-def open_source(data: str | Path, masks: str | Path | None = None) -> Source:
-    """The source for a DATA argument (see the module docstring)."""
+def open_source(
+    data: str | Path,
+    masks: str | Path | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> Source:
+    """The source for a DATA argument (see the module docstring); ``storage_options`` are
+    fsspec's for a DATA that is a URL and for the image URLs of a manifest."""
     text = str(data)
     if text == "benchmark" or text.startswith("benchmark:"):
         if masks is not None:
             raise DataSourceError("the benchmark brings its own masks; drop --masks.")
         return benchmark_source(text)
     if text.lower().endswith(MANIFEST_SUFFIXES):
-        return manifest_source(text, masks)
+        return manifest_source(text, masks, storage_options)
+    if "://" in text:
+        if masks is not None:
+            raise DataSourceError(
+                f"{text}: --masks is for local folders; list a mask_path per "
+                "image in a manifest instead."
+            )
+        return url_folder_source(text, storage_options)
     root = Path(text)
     if not root.exists():
         raise DataSourceError(

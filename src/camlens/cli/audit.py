@@ -114,6 +114,41 @@ from ._common import (
     help="Compare with another finished run (before → after): a table here and compare.html "
     "in this run's directory.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process (or the ranks torchrun started); ray: a Ray Data actor pool on "
+    "the cluster ray.init() finds (RAY_ADDRESS, ray job submit) or a local one.",
+)
+@click.option(
+    "--num-cpus",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="--engine ray: CPUs per actor (and its intra-op threads).",
+)
+@click.option(
+    "--num-gpus",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="--engine ray: GPUs per actor (an actor with a GPU runs on cuda).",
+)
+@click.option(
+    "--concurrency",
+    default=None,
+    metavar="N|MIN,MAX",
+    help="--engine ray: actors in the pool, or MIN,MAX for an autoscaling pool (default: as "
+    "many as the cluster's CPUs, or GPUs, hold).",
+)
+@click.option(
+    "--storage-options",
+    default=None,
+    metavar="JSON",
+    help="fsspec options for a DATA URL and the image URLs of a manifest, e.g. '{\"anon\": true}'.",
+)
 @device_option
 @debug_option
 def command(
@@ -137,6 +172,11 @@ def command(
     mask_size: int | None,
     mask_scope: str,
     compare_dir: str | None,
+    engine: str,
+    num_cpus: float,
+    num_gpus: float,
+    concurrency: str | None,
+    storage_options: str | None,
     device: str,
     debug: bool,
 ) -> None:
@@ -167,6 +207,7 @@ def command(
         )
     canonical, _ = parse_method(method)
     world = launched_world_size()
+    engine_options = _engine_options(engine, world, num_cpus, num_gpus, concurrency)
     device = str(local_device(resolve_device(device)))  # torchrun: GPU LOCAL_RANK for bare cuda
     if workers is None:
         workers = cpu_share(world)
@@ -185,15 +226,20 @@ def command(
             flush_every=flush_every,
             force=force,
             progress=not no_progress,
+            storage_options=_json_options(storage_options),
+            **engine_options,
         )
     except RunDirError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     if result.rank != 0:
         return
     done = "resumed" if result.resumed else "audited"
+    where = f"rank 0 of {result.world_size}"
+    if engine == "ray":
+        where = f"{result.world_size} Ray actor{'s' if result.world_size != 1 else ''}"
     say(
         f"{done} {result.total} images ({result.already_done} already done, "
-        f"{result.processed} now on rank 0 of {result.world_size}, {result.errors} skipped)"
+        f"{result.processed} now on {where}, {result.errors} skipped)"
     )
     if result.findings is not None:
         flagged = result.findings["flagged_classes"]
@@ -209,6 +255,43 @@ def command(
         _after_run(result.run_dir, export_masks, mask_size, mask_scope, compare_dir)
     except RunDirError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
+
+
+def _engine_options(
+    engine: str, world: int, num_cpus: float, num_gpus: float, concurrency: str | None
+) -> dict:
+    """run_audit's engine keywords; --engine ray checks that Ray is installed (one line)."""
+    if engine == "local":
+        return {}
+    if world > 1:
+        raise click.UsageError("--engine ray runs its own actor pool; start it without torchrun.")
+    from ..extras import require
+
+    require("ray", "camlens audit --engine ray", "ray")
+    pool: int | tuple[int, int] | None = None
+    if concurrency is not None:
+        try:
+            sizes = [int(v) for v in concurrency.split(",")]
+        except ValueError:
+            sizes = []
+        if len(sizes) not in (1, 2) or min(sizes) < 1:
+            raise click.BadParameter("N or MIN,MAX, positive integers.", param_hint="--concurrency")
+        pool = sizes[0] if len(sizes) == 1 else (sizes[0], sizes[1])
+    return {"engine": "ray", "num_cpus": num_cpus, "num_gpus": num_gpus, "concurrency": pool}
+
+
+def _json_options(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON ({exc}).", param_hint="--storage-options") from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("a JSON object of fsspec options.", param_hint="--storage-options")
+    return value
 
 
 def _after_run(
