@@ -17,9 +17,11 @@ from .gradcam_elementwise import GradCAMElementWise
 from .gradcam_plusplus import GradCAMPlusPlus
 from .hirescam import HiResCAM
 from .iscam import ISCAM
+from .kernelshap import KernelSHAP
 from .kpcacam import KPCACAM
 from .layercam import LayerCAM
 from .legrad import LeGrad
+from .lime import LIME
 from .randomcam import RandomCAM
 from .refinecam import RefineCAM
 from .rollout import AttentionRollout
@@ -62,6 +64,9 @@ METHODS: dict[str, type[BaseCAM]] = {
     "rollout": AttentionRollout,
     "chefer": CheferRelevance,
     "legrad": LeGrad,
+    # black-box methods on superpixels (any adapter: a forward is all they need): _superpixel.py
+    "lime": LIME,
+    "kernelshap": KernelSHAP,
 }
 _ALIASES = {
     "gradcampp": "gradcam++",
@@ -72,6 +77,7 @@ _ALIASES = {
     "score": "scorecam",
     "attentionrollout": "rollout",
     "cheferrelevance": "chefer",
+    "shap": "kernelshap",
 }
 
 
@@ -89,6 +95,7 @@ __all__ = [
     "FEM",
     "ISCAM",
     "KPCACAM",
+    "LIME",
     "METHODS",
     "SESS",
     "SSCAM",
@@ -106,6 +113,7 @@ __all__ = [
     "GradCAMElementWise",
     "GradCAMPlusPlus",
     "HiResCAM",
+    "KernelSHAP",
     "LayerCAM",
     "LeGrad",
     "NearZeroScoreWarning",
