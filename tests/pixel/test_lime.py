@@ -89,7 +89,7 @@ def test_linear_in_superpixels_is_recovered_exactly():
         np.testing.assert_allclose(e.weights[0].numpy(), expected, atol=1e-9, rtol=0)
         assert abs(float(e.intercepts[0]) - float(model.bias[target])) < 1e-9
         painted = torch.relu(torch.from_numpy(expected)[segments]).float()
-        torch.testing.assert_close(e.raw["superpixels"][0], painted)
+        torch.testing.assert_close(e.painted()[0], torch.from_numpy(expected)[segments])
         torch.testing.assert_close(e.maps[0], painted / painted.max())
     # only superpixel 2 matters to class 0: it carries the map (lime's ridge leaves the others
     # within a few thousandths)
@@ -182,7 +182,7 @@ def test_result_type_and_empty_batch():
     model = small_net(torch.float32)
     lime = camlens.LIME(model, segments=blocks(8, 8, 2, 2), n_samples=10)
     e = lime.explain(torch.rand(1, 3, 8, 8))
-    assert isinstance(e, SuperpixelExplanation) and set(e.per_layer) == {"superpixels"}
+    assert isinstance(e, SuperpixelExplanation) and e.per_layer == e.raw == {}
     assert e.outputs.shape == (1, 3) and e.scores.shape == (1,)
     empty = lime(torch.zeros(0, 3, 8, 8))
     assert empty.shape == (0, 8, 8)

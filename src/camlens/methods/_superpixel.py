@@ -20,7 +20,8 @@ image:
 4. **Regression** (the method's): superpixel weights ``φ (d,)``.
 5. **Map**: ``φ`` painted on the superpixels, ReLU (the positive evidence, as the CAMs keep), then
    per-image min-max to [0, 1] like every camlens map. The signed weights, intercepts and
-   segments stay on the :class:`SuperpixelExplanation`.
+   segments stay on the :class:`SuperpixelExplanation` (``painted()``: the signed weights on the
+   image). No layer is explained: ``per_layer`` and ``raw`` are empty.
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ SEGMENTATIONS: dict[str, dict[str, Any]] = {
     "slic": {"n_segments": 50, "compactness": 10.0, "start_label": 0},
     "felzenszwalb": {"scale": 100.0, "sigma": 0.5, "min_size": 50},
 }
-#: The key of the one "layer" of a superpixel explanation (``per_layer`` / ``raw``).
-MAP_KEY = "superpixels"
 
 Segmentation = str | Callable[[np.ndarray], np.ndarray]
 
@@ -69,6 +68,14 @@ class SuperpixelExplanation(Explanation):
     weights: list[Tensor] = field(default_factory=list)
     intercepts: Tensor | None = None
     samples: list[Tensor] = field(default_factory=list)
+
+    def painted(self) -> Tensor:
+        """``(B, H, W)`` float64: each pixel holds its superpixel's signed weight."""
+        if self.segments is None:
+            return self.maps.double()
+        return torch.stack(
+            [w.to(s.device)[s] for w, s in zip(self.weights, self.segments, strict=True)]
+        )
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
@@ -276,13 +283,11 @@ class SuperpixelMethod(BaseCAM):
             painted = torch.stack(
                 [w.to(x.device)[s] for w, s in zip(weights, segments, strict=True)]
             ).float()
-            raw = torch.relu(painted)
-            maps = normalize(raw)
             results.append(
                 SuperpixelExplanation(
-                    maps=maps,
-                    per_layer={MAP_KEY: maps},
-                    raw={MAP_KEY: raw},
+                    maps=normalize(torch.relu(painted)),
+                    per_layer={},
+                    raw={},
                     outputs=logits,
                     scores=clean[t],
                     targets=list(targets),
@@ -343,13 +348,6 @@ class SuperpixelMethod(BaseCAM):
         x = check_input(self.prepare_input(input_tensor))
         empty = x.new_zeros((0, *x.shape[2:]), dtype=torch.float32)
         return [
-            SuperpixelExplanation(
-                empty,
-                {MAP_KEY: empty},
-                {MAP_KEY: empty},
-                x.new_zeros((0, 0)),
-                x.new_zeros((0,)),
-                [],
-            )
+            SuperpixelExplanation(empty, {}, {}, x.new_zeros((0, 0)), x.new_zeros((0,)), [])
             for _ in target_sets
         ]
