@@ -34,6 +34,8 @@ EXTRA_OF_MODULE = {
     "jinja2": "audit",
     "keras": "keras",
     "tensorflow": "keras",
+    "jax": "jax",
+    "flax": "jax",
 }
 
 
