@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -59,6 +60,9 @@ jnp = require("jax.numpy", "Explaining a Flax model", "jax")
 require("flax", "Explaining a Flax model", "jax")
 
 Path = tuple[Any, ...]
+#: Compiled programs, least recently used first (see :meth:`JaxAdapter._program`).
+_PROGRAMS: OrderedDict[tuple, Any] = OrderedDict()
+MAX_PROGRAMS = 64
 _TOKEN = re.compile(r"\[(-?[0-9]+)\]")
 
 
@@ -256,7 +260,6 @@ class JaxAdapter:
         self.layers: list[tuple[str, Path]] | None = None
         if self._specs is not None and self.flax.kind == "nnx":
             self.layers = self._resolve(nnx_module_paths(self.flax.module))
-        self._programs: dict[tuple, Any] = {}
 
     # --- layers -------------------------------------------------------------------------------
     def _as_specs(self, target_layers: object) -> list[object]:
@@ -334,12 +337,28 @@ class JaxAdapter:
         )
 
     # --- compiled programs --------------------------------------------------------------------
+    def _program_key(self, kind: str) -> tuple:
+        """What a compiled program depends on besides its arguments: the API, the linen module
+        (a frozen dataclass, equal by value; NNX's graph is a static argument), the call's
+        keyword arguments, the program and the tapped paths."""
+        try:
+            options = tuple(sorted(self.flax.apply_kwargs.items()))
+            hash(options)
+        except TypeError:  # unhashable options: this adapter's own programs
+            options = ("adapter", id(self))
+        module = self.flax.module if self.flax.kind == "linen" else None
+        paths = tuple(path for _, path in self.layers or [])
+        return (self.flax.kind, module, options, kind, paths)
+
     def _program(self, kind: str) -> Any:
-        """The jitted function ``kind`` for the current layers (jit caches by shape/dtype)."""
-        key = (kind, tuple(path for _, path in self.layers or []))
-        if key in self._programs:
-            return self._programs[key]
-        paths = key[1]
+        """The jitted function ``kind`` for the current layers; shared by every adapter of an
+        equal model (a method built again does not compile again); jit caches by shape/dtype."""
+        key = self._program_key(kind)
+        cached = _PROGRAMS.get(key)
+        if cached is not None:
+            _PROGRAMS.move_to_end(key)
+            return cached
+        paths = key[-1]
         runner = self.runner
 
         def tapped(static: Any, state: Any, x: Any, deltas: Sequence[Any] | None) -> Any:
@@ -394,7 +413,9 @@ class JaxAdapter:
                 return vjp((d_logits, [jnp.zeros_like(a) for a in acts]))[0]
 
         compiled = jax.jit(program) if kind == "backward" else jax.jit(program, static_argnums=0)
-        self._programs[key] = compiled
+        _PROGRAMS[key] = compiled
+        while len(_PROGRAMS) > MAX_PROGRAMS:
+            _PROGRAMS.popitem(last=False)
         return compiled
 
     # --- capture ------------------------------------------------------------------------------
