@@ -177,6 +177,25 @@ def test_several_layers_topk_explain_and_torch_input(models):
         torch.testing.assert_close(ours[name].maps, theirs[name].maps, atol=TOL, rtol=0)
 
 
+def test_fused_class_targets_equal_the_general_path(models):
+    """Class indices, ranks and None take the fused program; any other target (a callable) the
+    two-program path: the same maps, and the same as the twin for a softmax target."""
+    flax_model, _, twin, x = models
+    cam = camlens.GradCAM(flax_model, "block2")
+    fused = cam(x, targets=[1, 3])
+    general = cam(x, targets=[lambda out: out[1], lambda out: out[3]])
+    torch.testing.assert_close(fused, general, atol=TOL, rtol=0)
+    top = cam.explain(x)
+    best = top.outputs.argmax(1).tolist()
+    assert [t.category for t in top.targets] == best
+    torch.testing.assert_close(top.maps, cam(x, targets=best), atol=TOL, rtol=0)
+    soft = cam(x, targets=camlens.SoftmaxTarget(2))
+    expected = camlens.GradCAM(twin, "block2")(nchw(x), targets=camlens.SoftmaxTarget(2))
+    torch.testing.assert_close(soft, expected, atol=TOL, rtol=0)
+    with pytest.raises(camlens.TargetError, match="out of range"):
+        cam(x, targets=7)
+
+
 def test_paths_auto_layer_and_module_objects(models):
     flax_model, nnx_net, _, x = models
     assert camlens.jax.layer_names(flax_model, x) == [

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -51,7 +52,7 @@ from ..core.errors import (
 )
 from ..core.reshape import auto_reshape
 from ..extras import require
-from ..targets import resolve_targets, score_targets
+from ..targets import ClassTarget, RankTarget, resolve_targets, score_targets
 from .model import FlaxModel, as_flax_model
 
 # A missing package names the extra that installs it (pip install 'camlens[jax]').
@@ -68,7 +69,13 @@ _TOKEN = re.compile(r"\[(-?[0-9]+)\]")
 
 # --- the boundary ---------------------------------------------------------------------------
 def to_torch(value: Any) -> Tensor:
-    """A JAX / numpy array as a CPU torch tensor (same layout and dtype; a copy)."""
+    """A JAX / numpy array as a CPU torch tensor (same layout and dtype): a JAX array's buffer
+    is shared through DLPack (no copy; camlens reads it only), anything else is copied."""
+    if isinstance(value, jax.Array):
+        try:
+            return torch.from_dlpack(value)
+        except (RuntimeError, TypeError, BufferError):  # e.g. a device torch cannot see
+            pass
     return torch.from_numpy(np.array(value))
 
 
@@ -88,6 +95,8 @@ def input_batch(x: object) -> Tensor:
             f"got {type(x).__name__}."
         )
     array = np.asarray(x)
+    if not array.flags.writeable:  # e.g. a JAX array's host view: torch wants its own copy
+        array = np.array(array)
     if array.ndim < 3:
         raise InvalidInputError(
             f"input must be a batch (B, H, W, C); got shape {array.shape}. For one image add the "
@@ -97,7 +106,7 @@ def input_batch(x: object) -> Tensor:
         raise InvalidInputError(
             f"input must be floating point, got {array.dtype}; convert with x.astype('float32')."
         )
-    return check_input(torch.from_numpy(np.array(array)).movedim(-1, 1))
+    return check_input(torch.from_numpy(array).movedim(-1, 1))  # a view of the caller's array
 
 
 def _first_output(output: Any) -> Any:
@@ -109,6 +118,33 @@ def _first_output(output: Any) -> Any:
     if isinstance(output, list | tuple) and output:
         return output[0]
     return output
+
+
+def class_codes(spec: object, batch: int) -> list[int] | None:
+    """Per image ``c >= 0`` (class ``c``) or ``-1 - r`` (the rank-``r`` class) when ``spec`` is
+    made of class indices, ``ClassTarget`` s, ``RankTarget`` s or ``None`` only (known before the
+    forward pass: the fused program computes their gradient), else ``None``."""
+    if spec is None:
+        spec = RankTarget(0)
+    if hasattr(spec, "tolist") and hasattr(spec, "dtype"):
+        spec = spec.tolist()
+    items = list(spec) if isinstance(spec, Sequence) and not isinstance(spec, str) else [spec]
+    codes = []
+    for item in items:
+        if type(item) is ClassTarget:
+            codes.append(item.category)
+        elif type(item) is RankTarget:
+            codes.append(-1 - item.rank)
+        elif isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+            codes.append(item)
+        else:
+            return None
+    codes = codes * batch if len(codes) == 1 else codes
+    return codes if len(codes) == batch else None
+
+
+class _NotClassScores(Exception):
+    """Raised while tracing the fused program when the logits are not ``(B, K)``."""
 
 
 def _name(path: Path) -> str:
@@ -258,6 +294,8 @@ class JaxAdapter:
         if self._specs is not None and not self._specs:
             raise LayerNotFoundError("target_layers is empty: give at least one layer.")
         self.layers: list[tuple[str, Path]] | None = None
+        self._fused = True  # class targets take the fused program (see _fused_capture)
+        self._local = threading.local()  # per thread: the last prepared input as a JAX array
         if self._specs is not None and self.flax.kind == "nnx":
             self.layers = self._resolve(nnx_module_paths(self.flax.module))
 
@@ -303,9 +341,17 @@ class JaxAdapter:
         return [name for name, _ in self.layers or []]
 
     def prepare_input(self, x: object) -> Tensor:
-        return input_batch(x)
+        """The input as torch ``(B, C, *spatial)``; a numpy / JAX batch is also kept as the JAX
+        array the model will get (no conversion back, see :meth:`_jax_input`)."""
+        batch = input_batch(x)
+        if not isinstance(x, Tensor):
+            self._local.last = (batch, x if isinstance(x, jax.Array) else jnp.asarray(x))
+        return batch
 
     def _jax_input(self, x: Tensor) -> jax.Array:
+        last = getattr(self._local, "last", None)
+        if last is not None and last[0] is x:
+            return last[1]
         return to_jax(x.movedim(1, -1))
 
     def ensure_layers(self, x: Tensor) -> None:
@@ -407,6 +453,25 @@ class JaxAdapter:
                 (logits, acts), vjp = jax.vjp(lambda d: tapped(static, state, x, d), zeros)
                 return logits, acts, vjp
 
+        elif kind == "fused":  # forward, class targets and backward in one program
+
+            def program(static: Any, state: Any, x: Any, codes: Any) -> Any:
+                shapes = jax.eval_shape(lambda: tapped(static, state, x, None))[1]
+                zeros = [jnp.zeros(s.shape, s.dtype) for s in shapes]
+                (logits, acts), vjp = jax.vjp(lambda d: tapped(static, state, x, d), zeros)
+                if logits.ndim != 2:
+                    raise _NotClassScores
+                rows = jnp.arange(logits.shape[0])
+                order = jnp.argsort(-logits, axis=1)
+                classes, grads = [], []
+                for t in range(codes.shape[0]):
+                    rank = jnp.clip(-1 - codes[t], 0, logits.shape[1] - 1)
+                    chosen = jnp.where(codes[t] >= 0, codes[t], order[rows, rank])
+                    cotangent = jax.nn.one_hot(chosen, logits.shape[1], dtype=logits.dtype)
+                    classes.append(chosen)
+                    grads.append(vjp((cotangent, [jnp.zeros_like(a) for a in acts]))[0])
+                return logits, acts, jnp.stack(classes), grads
+
         else:  # backward
 
             def program(vjp: Any, d_logits: Any, acts: Any) -> Any:
@@ -452,12 +517,18 @@ class JaxAdapter:
             raise TargetError("target_sets is empty: give at least one set of targets.")
         static, state = self.runner.state()
         xj = self._jax_input(batch)
+        n = batch.shape[0]
+        codes = [class_codes(t, n) for t in sets]
+        if gradients and rank_rows is None and self._fused and all(c is not None for c in codes):
+            try:
+                return self._fused_capture(batch, static, state, xj, codes)
+            except _NotClassScores:
+                self._fused = False  # not (B, K) logits: the general path from now on
         if gradients:
             logits_j, acts_j, vjp = self._program("forward_vjp")(static, state, xj)
         else:
             logits_j, acts_j = self._program("forward")(static, state, xj)
         logits = to_torch(logits_j)
-        n = batch.shape[0]
         ranking = None if rank_rows is None else logits[rank_rows]
         targets = [resolve_targets(t, logits, n, ranking) for t in sets]
         scores, grads = [], []
@@ -472,6 +543,25 @@ class JaxAdapter:
             d_logits = torch.zeros_like(logits) if d_logits is None else d_logits
             found = self._program("backward")(vjp, to_jax(d_logits.to(logits.dtype)), acts_j)
             grads.append([self.reshape(to_torch(g), batch.shape, i) for i, g in enumerate(found)])
+        activations = [self.reshape(to_torch(a), batch.shape, i) for i, a in enumerate(acts_j)]
+        return Capture(batch, logits, activations, grads, targets, scores, self.layer_names, self)
+
+    def _fused_capture(
+        self, batch: Tensor, static: Any, state: Any, xj: Any, codes: list[list[int]]
+    ) -> Capture:
+        """Class targets known in advance: one jitted program runs the forward pass, picks the
+        ranked classes and pulls every one-hot cotangent back (as a fused forward + gradient)."""
+        program = self._program("fused")
+        logits_j, acts_j, classes, grads_j = program(
+            static, state, xj, jnp.asarray(codes, dtype=jnp.int32)
+        )
+        logits = to_torch(logits_j)
+        targets = [[ClassTarget(int(c)) for c in row] for row in np.asarray(classes)]
+        scores = [score_targets(t, logits) for t in targets]  # checks the class range
+        grads = [
+            [self.reshape(to_torch(g), batch.shape, i) for i, g in enumerate(found)]
+            for found in grads_j
+        ]
         activations = [self.reshape(to_torch(a), batch.shape, i) for i, a in enumerate(acts_j)]
         return Capture(batch, logits, activations, grads, targets, scores, self.layer_names, self)
 
