@@ -38,9 +38,13 @@ demo: $(VENV)/.demo weights
 test: venv weights
 	$(PY) -m pytest
 
+# ruff (style and defects), mypy (types of src/camlens), lint-imports (the layering contracts in
+# pyproject.toml; docs/architecture.md draws them).
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=src $(PY) -m mypy
+	PYTHONPATH=src $(VENV)/bin/lint-imports
 
 bench: venv weights
 	$(PY) bench/bench_core.py

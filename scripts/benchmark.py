@@ -450,9 +450,11 @@ def packaged_photos() -> list[tuple[str, Any]]:
         photos.append(("grace_hopper", Image.open(handle).convert("RGB")))
     folder = shared_data_dir("photos")
     if folder is not None:
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() in {".png", ".jpg", ".jpeg", ".jfif"}:
-                photos.append((path.stem, Image.open(path).convert("RGB")))
+        photos.extend(
+            (path.stem, Image.open(path).convert("RGB"))
+            for path in sorted(folder.iterdir())
+            if path.suffix.lower() in {".png", ".jpg", ".jpeg", ".jfif"}
+        )
     return photos
 
 

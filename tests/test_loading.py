@@ -337,7 +337,8 @@ def test_demo_is_the_bundled_mobilenet_with_the_demo_preprocessing():
     loaded = load_model("demo")
     assert loaded.name == "mobilenet_v2" and loaded.target_layer == "features.18"
     assert loaded.categories[281] == "tabby"
-    assert loaded.weights_sha256 == hashlib.sha256(open(loaded.weights, "rb").read()).hexdigest()
+    with open(loaded.weights, "rb") as file:
+        assert loaded.weights_sha256 == hashlib.sha256(file.read()).hexdigest()
     rng = np.random.default_rng(2)
     image = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
     expected = imagenet_preprocess(image)

@@ -289,7 +289,7 @@ def test_family(family):
         assert e.maps.shape == (case.x.shape[0], *case.x.shape[2:]), name
         assert e.maps.dtype == torch.float32
         assert bool(torch.isfinite(e.maps).all()), name
-        assert 0.0 <= float(e.maps.min()) and float(e.maps.max()) <= 1.0, name
+        assert float(e.maps.min()) >= 0.0 and float(e.maps.max()) <= 1.0, name
         for raw in e.raw.values():
             assert bool(torch.isfinite(raw).all()) and float(raw.min()) >= 0, name
         assert e.scores.shape == (case.x.shape[0],)

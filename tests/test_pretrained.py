@@ -73,7 +73,7 @@ def test_install_command_is_the_documented_one():
 
 @needs_weights
 def test_installed_checkpoint_is_in_torchs_hub_cache_with_the_expected_sha256():
-    assert INSTALLED == Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT_NAME
+    assert Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT_NAME == INSTALLED
     assert verify_checkpoint(INSTALLED) == INSTALLED
     assert pretrained.sha256_of(INSTALLED) == CHECKPOINT_SHA256
 

@@ -49,7 +49,7 @@ def explain(
         )
     results = {}
     for name, cam, share in zip(names, cams, shares, strict=True):
-        if share:
+        if share and capture is not None:
             results[name] = cam.explanations(capture, eigen_smooth=eigen_smooth)[0]
         else:  # builds its own capture (noisy copies, patches, second-order terms)
             results[name] = cam.explain(input_tensor, targets, eigen_smooth=eigen_smooth)

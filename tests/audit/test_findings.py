@@ -31,8 +31,10 @@ def table_of(maps: np.ndarray, labels, preds, masks=None, errors=0) -> pa.Table:
         row.update({k: float(v[i]) for k, v in stats.items()})
         nan = [k for k, v in row.items() if isinstance(v, float) and np.isnan(v)]
         rows.append({**row, **dict.fromkeys(nan)})
-    for j in range(errors):
-        rows.append({"index": len(maps) + j, "path": f"bad{j}.png", "label": 0, "error": "corrupt"})
+    rows.extend(
+        {"index": len(maps) + j, "path": f"bad{j}.png", "label": 0, "error": "corrupt"}
+        for j in range(errors)
+    )
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 

@@ -38,3 +38,14 @@ def test_one_file_for_several_images_is_a_usage_error(run_camlens, photos, tmp_p
     )  # fmt: skip
     assert result.returncode == 2
     assert "one file but 2 images were given" in error_line(result)
+
+
+def test_several_targets_are_a_usage_error(run_camlens, photos, tmp_path, error_line):
+    # BadParameter got "--target" as its click context: an AttributeError, not this message
+    result = run_camlens(
+        "compare", photos["chelsea"], "--model", "demo", "--target", "top2",
+        "--out", tmp_path / "grid",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "compare explains one target: top1 or a class" in error_line(result)
+    assert "--target" in error_line(result)

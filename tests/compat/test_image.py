@@ -174,4 +174,4 @@ def test_scale_cam_image_3d_is_trilinear_not_pgc_spline(rng) -> None:
     cam = rng.random((1, 2, 3, 4), dtype=np.float32)
     ours = image.scale_cam_image(cam, (8, 6, 4))
     assert ours.shape == (1, 4, 6, 8) == pgc_image.scale_cam_image(cam, (8, 6, 4)).shape
-    assert 0 <= ours.min() and ours.max() <= 1
+    assert ours.min() >= 0 and ours.max() <= 1

@@ -101,12 +101,14 @@ def test_nested_blocks_both_hear_and_other_threads_do_not(model, x):
             pass
         camlens.AblationCAM(model, "conv3", batch_size=16)(x)
 
-    with camlens.progress(lambda d, t: outer.append(d)):
-        with camlens.progress(lambda d, t: inner.append(d)):
-            cam(x)
-            thread = threading.Thread(target=in_thread)
-            thread.start()
-            thread.join()
+    with (
+        camlens.progress(lambda d, t: outer.append(d)),
+        camlens.progress(lambda d, t: inner.append(d)),
+    ):
+        cam(x)
+        thread = threading.Thread(target=in_thread)
+        thread.start()
+        thread.join()
     assert outer == inner == [0, 16, 32]
     assert other == []
 

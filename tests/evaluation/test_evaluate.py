@@ -331,8 +331,8 @@ def test_bad_requests_raise_typed_errors_that_say_what_to_do(model):
         evaluate(model, data["images"], methods={"o": oracle}, metrics=[MapMean()], progress=False)
     with pytest.raises(InvalidInputError, match="targets must be"):
         evaluate(model, data, methods={"o": oracle}, targets="best", progress=False)
+    bad = dict(data, masks=data["masks"][:, :4])
     with pytest.raises(InvalidInputError, match=r"masks must be \(B, H, W\)"):
-        bad = dict(data, masks=data["masks"][:, :4])
         evaluate(model, bad, methods={"o": oracle}, metrics=[MapMean()], progress=False)
     with pytest.raises(InvalidInputError, match="no images"):
         evaluate(model, [], methods={"o": oracle}, metrics=[MapMean()], progress=False)

@@ -259,11 +259,11 @@ def test_progress_bar_only_when_asked(readout, capsys):
 
 
 def test_rejects_bad_options(small_cnn):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ablation_value must be"):
         AblationCAM(small_cnn, "conv3", ablation_value="min")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="denominator must be"):
         AblationCAM(small_cnn, "conv3", denominator="relative")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"ratio_channels_to_ablate must be in \(0, 1\]"):
         AblationCAM(small_cnn, "conv3", ratio_channels_to_ablate=0.0)
 
 

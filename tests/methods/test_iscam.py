@@ -46,5 +46,5 @@ def test_iscam_with_one_sample_is_scorecam(small_cnn, images):
 
 
 def test_iscam_rejects_bad_options(small_cnn):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="num_samples must be >= 1"):
         ISCAM(small_cnn, "conv3", num_samples=0)

@@ -66,7 +66,7 @@ def test_numpy_rng_matches_pytorch_grad_cam(small_cnn, images):
 
 
 def test_rejects_seed_and_generator(small_cnn):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not both"):
         RandomCAM(small_cnn, "conv3", seed=0, generator=torch.Generator())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rng must be"):
         RandomCAM(small_cnn, "conv3", rng="python")

@@ -143,9 +143,9 @@ def test_parse_memory():
     assert _perturb.parse_memory("800M") == 800 * 2**20
     assert _perturb.parse_memory(4096) == 4096
     for bad in ("lots", "-1MB", 0):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="max_memory"):
             _perturb.parse_memory(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
         _perturb.check_batch_size(0)
 
 

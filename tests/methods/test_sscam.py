@@ -74,7 +74,7 @@ def test_sscam_generator_makes_it_reproducible(readout):
 
 
 def test_sscam_rejects_bad_options(small_cnn):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="num_samples must be >= 1"):
         SSCAM(small_cnn, "conv3", num_samples=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="std must be >= 0"):
         SSCAM(small_cnn, "conv3", std=-1.0)

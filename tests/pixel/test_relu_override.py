@@ -76,7 +76,7 @@ def test_forward_values_unchanged_and_calls_counted():
 
 def test_override_ends_with_the_block_even_on_error():
     model = TwoLayer("F.relu")
-    with pytest.raises(RuntimeError, match="boom"), relu_rule("guided"):
+    with pytest.raises(RuntimeError, match="boom"), relu_rule("guided"):  # noqa: PT012 (the body raises)
         model(X)
         raise RuntimeError("boom")
     # ordinary gradients again, for every style

@@ -76,5 +76,5 @@ def test_rejects_bad_arguments():
     model, _ = make()
     with pytest.raises(TypeError):
         SmoothGrad(lambda x: x)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_samples must be >= 1"):
         SmoothGrad(model, 0)

@@ -413,16 +413,18 @@ def test_an_unexpected_failure_is_a_500_without_traceback(loaded, caplog):
         device="cpu",
         target_layer="inner.layer4",
     )
-    with ThreadServer(create_app(model)) as running:
-        with httpx.Client(base_url=running.url, timeout=60) as client:
-            flaky.broken = True
-            response = post(client, png_bytes(seed=9))
-            assert response.status_code == 500
-            body = response.json()
-            assert body["error"] == "internal_error"
-            assert "RuntimeError" in body["detail"] and "log" in body["detail"]
-            assert "Traceback" not in response.text and "nobody planned" not in response.text
-            flaky.broken = False
-            again = post(client, png_bytes(seed=9))
-            assert again.status_code == 200
-            assert again.json()["target"]["label"] is None  # no class names: None
+    with (
+        ThreadServer(create_app(model)) as running,
+        httpx.Client(base_url=running.url, timeout=60) as client,
+    ):
+        flaky.broken = True
+        response = post(client, png_bytes(seed=9))
+        assert response.status_code == 500
+        body = response.json()
+        assert body["error"] == "internal_error"
+        assert "RuntimeError" in body["detail"] and "log" in body["detail"]
+        assert "Traceback" not in response.text and "nobody planned" not in response.text
+        flaky.broken = False
+        again = post(client, png_bytes(seed=9))
+        assert again.status_code == 200
+        assert again.json()["target"]["label"] is None  # no class names: None

@@ -94,7 +94,9 @@ def test_rss_of_this_process_is_read():
 
 
 def test_a_server_that_cannot_start_says_why(tmp_path):
-    with pytest.raises(RuntimeError, match="did not start") as error:
-        with ServerProcess(["--model", "./no-such-model.pt"], log=tmp_path / "log"):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="did not start") as error,
+        ServerProcess(["--model", "./no-such-model.pt"], log=tmp_path / "log"),
+    ):
+        pass
     assert "no-such-model.pt" in str(error.value)

@@ -107,9 +107,8 @@ def test_timeout_answers_at_once_but_keeps_the_slot_until_the_thread_ends():
         return "late"
 
     async def main():
-        with pool.admit() as ticket:
-            with pytest.raises(ServeError) as late:
-                await ticket.run(stuck, time.monotonic() + 0.2)
+        with pool.admit() as ticket, pytest.raises(ServeError) as late:
+            await ticket.run(stuck, time.monotonic() + 0.2)
         assert late.value.status == 503 and late.value.code == "timeout"
         assert started.is_set()
         # the thread still runs: its slot and admission are still held
@@ -139,9 +138,8 @@ def test_waiting_past_the_deadline_for_a_worker_is_a_timeout():
         first = asyncio.create_task(busy_one())
         while pool.running == 0:
             await asyncio.sleep(0.01)
-        with pool.admit() as ticket:
-            with pytest.raises(ServeError) as late:
-                await ticket.run(lambda r: "never", time.monotonic() + 0.1)
+        with pool.admit() as ticket, pytest.raises(ServeError) as late:
+            await ticket.run(lambda r: "never", time.monotonic() + 0.1)
         assert late.value.code == "timeout"
         assert pool.admitted == 1  # the queued request left; the running one stays
         release.set()
@@ -175,9 +173,8 @@ def test_cancel_hook_stops_a_job_at_its_next_forward_pass():
         return "finished"
 
     async def main():
-        with pool.admit() as ticket:
-            with pytest.raises(ServeError):
-                await ticket.run(many_forwards, time.monotonic() + 0.2)
+        with pool.admit() as ticket, pytest.raises(ServeError):
+            await ticket.run(many_forwards, time.monotonic() + 0.2)
         for _ in range(600):
             if pool.running == 0:
                 break

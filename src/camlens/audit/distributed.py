@@ -55,6 +55,7 @@ class World:
 
 
 def launched_world_size() -> int:
+    """The number of processes torchrun launched (``WORLD_SIZE``; 1 without torchrun)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 

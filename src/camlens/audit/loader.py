@@ -88,7 +88,7 @@ class AuditDataset(Dataset):
             message = " ".join(str(exc).split()) or type(exc).__name__
             return {"index": index, "x": None, "mask": None, "error": message}
         x = self.preprocess(image)
-        m = None if mask is None else self.mask_tensor(mask, tuple(x.shape[-2:]))
+        m = None if mask is None else self.mask_tensor(mask, (x.shape[-2], x.shape[-1]))
         return {"index": index, "x": x, "mask": m, "error": None}
 
     def mask_tensor(self, mask: Image.Image, size: tuple[int, int]) -> Tensor:

@@ -166,7 +166,9 @@ def heat(values: np.ndarray, size: int = THUMB) -> np.ndarray:
     top = float(values.max()) if values.size else 0.0
     unit = values / top if top > 0 else np.zeros_like(values)
     up = np.asarray(
-        Image.fromarray(unit.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR)
+        Image.fromarray(unit.astype(np.float32), mode="F").resize(
+            (size, size), Image.Resampling.BILINEAR
+        )
     )
     return (heatmap(np.clip(up, 0, 1)) * 255 + 0.5).astype(np.uint8)
 
@@ -194,7 +196,7 @@ class Thumbnails:
             seen = self.seen(int(row["index"]))
         except Exception as exc:  # the image changed or vanished since the run
             return f'<div class="cell">{html.escape(row["path"])}: {html.escape(str(exc))}</div>'
-        big = np.asarray(Image.fromarray(seen).resize((THUMB, THUMB), Image.BICUBIC))
+        big = np.asarray(Image.fromarray(seen).resize((THUMB, THUMB), Image.Resampling.BICUBIC))
         cam = np.asarray(row["map"], np.float32).reshape(int(row["map_h"]), int(row["map_w"]))
         both = np.concatenate([big, overlay(big, np.clip(cam, 0, 1), alpha=0.5)], axis=1)
         label = _name(self.classes, row["label"])

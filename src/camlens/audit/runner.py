@@ -62,6 +62,7 @@ VERSIONED = ("camlens", "torch", "torchvision", "numpy", "pillow", "pyarrow", "p
 
 
 def library_versions() -> dict[str, str | None]:
+    """Python's and the audited libraries' versions (``None``: not installed), for the report."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in VERSIONED:
         module = sys.modules.get("PIL" if name == "pillow" else name)
@@ -88,6 +89,7 @@ def label_map(source: Source, categories: Sequence[str] | None) -> tuple[np.ndar
 
 
 def layer_name(model: nn.Module, layer: Any) -> str:
+    """The name of ``layer`` in ``model`` (a name passes through; an unknown module: its repr)."""
     if isinstance(layer, str):
         return layer
     for name, module in model.named_modules():
@@ -149,7 +151,7 @@ def explain_batch(
         raise RunDirError(f"the audit needs 2-D maps, got raw maps of shape {tuple(raw.shape)}.")
     logits = exp.outputs.detach().float()
     confidence, prediction = torch.softmax(logits, dim=-1).max(dim=-1)
-    stats = evidence_stats(raw, tuple(x.shape[-2:]), masks, has_mask, border)
+    stats = evidence_stats(raw, (x.shape[-2], x.shape[-1]), masks, has_mask, border)
     top = raw.flatten(1).max(1).values.clamp_min(torch.finfo(raw.dtype).tiny)
     out = {
         "maps": (raw / top[:, None, None]).cpu().numpy(),

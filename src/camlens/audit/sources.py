@@ -99,7 +99,7 @@ class Source:
             with Image.open(io.BytesIO(_read_bytes(where))) as raw:
                 values = np.asarray(raw.convert("L")) > 0
             mask = Image.fromarray((values * 255).astype(np.uint8), mode="L")
-            return mask if mask.size == size else mask.resize(size, Image.NEAREST)
+            return mask if mask.size == size else mask.resize(size, Image.Resampling.NEAREST)
         if item.box is not None:
             return box_mask(item.box, size)
         return None
@@ -231,7 +231,7 @@ class _ArraySource(Source):
         if self.masks is None:
             return None
         mask = Image.fromarray((self.masks[index] > 0).astype(np.uint8) * 255, mode="L")
-        return mask if mask.size == size else mask.resize(size, Image.NEAREST)
+        return mask if mask.size == size else mask.resize(size, Image.Resampling.NEAREST)
 
     @property
     def has_objects(self) -> bool:

@@ -63,7 +63,7 @@ def region_coverage(
     if not 0.0 <= border < 0.5:
         raise ValueError(f"border must be in [0, 0.5), got {border}.")
     regions = _region_masks(int(input_size[0]), int(input_size[1]), float(border))
-    return coverage(regions, tuple(map_size))
+    return coverage(regions, (int(map_size[0]), int(map_size[1])))
 
 
 def evidence_stats(

@@ -64,7 +64,7 @@ class CommandError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
         super().__init__(one_line(message))
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click types it as a ClassVar
 
 
 def one_line(text: object) -> str:
@@ -103,10 +103,8 @@ def _debug_enabled(ctx: click.Context) -> bool:
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     stream = file if file is not None else sys.stderr
-    try:
+    with contextlib.suppress(OSError, ValueError):  # a closed stream
         stream.write(f"camlens: {category.__name__}: {one_line(message)}\n")
-    except (OSError, ValueError):  # closed stream
-        pass
 
 
 class GuardedCommand(click.Command):
@@ -143,7 +141,7 @@ class GuardedCommand(click.Command):
         except click.ClickException as exc:
             if debug:
                 traceback.print_exc()
-            exc.message = one_line(exc.message)
+            exc.message = one_line(exc.message)  # type: ignore[misc]  # Final in click's types
             raise
         except (KeyboardInterrupt, click.Abort):
             raise CommandError("interrupted", EXIT_INTERRUPTED) from None

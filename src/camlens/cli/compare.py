@@ -110,7 +110,9 @@ def command(
     loaded = load_model_for_cli(model, weights, device, labels, size)
     chosen = resolve_targets([target], loaded)
     if len(chosen) != 1:
-        raise click.BadParameter("compare explains one target: top1 or a class.", "--target")
+        raise click.BadParameter(
+            "compare explains one target: top1 or a class.", param_hint="--target"
+        )
     _, the_target = chosen[0]
     columns: list[str] = []
     for path, stem in progress(

@@ -276,6 +276,7 @@ def uses_no_layer(method_cls: type) -> bool:
 
 
 def is_attention_method(method_cls: type) -> bool:
+    """Whether ``method_cls`` explains attention (rollout, Chefer, LeGrad) rather than a layer."""
     from ..methods._attention import AttentionMethod
 
     return isinstance(method_cls, type) and issubclass(method_cls, AttentionMethod)

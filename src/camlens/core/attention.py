@@ -237,13 +237,17 @@ class AttentionMode(TorchFunctionMode):
         tgt_len, bsz, embed = query.shape
         head_dim = embed // num_heads
         if use_separate_proj_weight:
+            assert q_proj_weight is not None and k_proj_weight is not None  # as torch asserts
+            assert v_proj_weight is not None
             b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
             q = F.linear(query, q_proj_weight, b_q)
             k = F.linear(key, k_proj_weight, b_k)
             v = F.linear(value, v_proj_weight, b_v)
         elif query is key and key is value:
+            assert in_proj_weight is not None  # as torch asserts
             q, k, v = F.linear(query, in_proj_weight, in_proj_bias).chunk(3, dim=-1)
         else:
+            assert in_proj_weight is not None
             w_q, w_k, w_v = in_proj_weight.chunk(3)
             b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
             q, k, v = F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
@@ -252,12 +256,12 @@ class AttentionMode(TorchFunctionMode):
             return t.reshape(t.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
 
         q, k, v = heads(q), heads(k), heads(v)
-        mask = None
+        mask: Tensor | None = None
         if attn_mask is not None:
-            mask = (
+            full = (
                 _mask_to_float(~attn_mask, q.dtype) if attn_mask.dtype == torch.bool else attn_mask
             )
-            mask = mask.reshape(bsz, num_heads, tgt_len, -1) if mask.ndim == 3 else mask
+            mask = full.reshape(bsz, num_heads, tgt_len, -1) if full.ndim == 3 else full
         if key_padding_mask is not None:
             pad = key_padding_mask
             pad = (
@@ -333,6 +337,7 @@ def find_attention(model: nn.Module, x: Tensor) -> tuple[list[AttentionBlock], d
 
 
 def no_attention_error(model: nn.Module) -> AttentionNotFoundError:
+    """The error for a model without attention that camlens can see, naming the other methods."""
     from ..methods import METHODS
 
     others = [m for m in METHODS if m not in ATTENTION_METHODS]
@@ -450,25 +455,29 @@ def capture_attention(
 
             handles.append(container[1].register_forward_hook(keep))
         if scored:
+            final_norm = layer_scores.final_norm
+            assert final_norm is not None  # scored blocks imply the final norm was found
 
             def widen(mod: nn.Module, args: tuple) -> tuple:
                 u = args[0]
                 extra = []
                 for index in scored:
                     probs = mode.records[index][-1].as_4d()
-                    z = _batch_first(streams[index], batch, probs.shape[-1]).mean(dim=1)
+                    stream = streams[index]
+                    assert stream is not None  # a scored block's output was recorded
+                    z = _batch_first(stream, batch, probs.shape[-1]).mean(dim=1)
                     if u.ndim == 3 and u.shape[0] == batch:
                         extra.append(z[:, None].expand(-1, u.shape[1], -1))
                     elif u.ndim == 2 and u.shape[0] == batch:
                         extra.append(z)
                     else:
                         raise LayerOutputError(
-                            f"the final norm {layer_scores.final_norm[0]!r} takes shape "
+                            f"the final norm {final_norm[0]!r} takes shape "
                             f"{tuple(u.shape)}, not (B, N, D) or (B, D)."
                         )
                 return (_Rows.apply(active, u, *extra), *args[1:])
 
-            handles.append(layer_scores.final_norm[1].register_forward_pre_hook(widen))
+            handles.append(final_norm[1].register_forward_pre_hook(widen))
     grad_mode = torch.enable_grad() if track else torch.no_grad()
     try:
         with (

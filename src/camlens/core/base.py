@@ -8,10 +8,11 @@ A method overrides one function: ``channel_weights(A, G)`` when its map is ``Σ_
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -36,7 +37,7 @@ def runnable(adapter: object) -> list[str]:
     """The registered methods whose needs ``adapter`` meets (for error messages)."""
     from ..methods import METHODS  # the registry of methods (registered above this layer)
 
-    have = getattr(adapter, "capabilities", frozenset())
+    have: frozenset[str] = getattr(adapter, "capabilities", frozenset())
     return [name for name, cls in METHODS.items() if cls.needs() <= have]
 
 
@@ -156,14 +157,14 @@ class BaseCAM:
         return frozenset({ACTIVATIONS, GRADIENTS} if cls.uses_gradients else {ACTIVATIONS})
 
     # --- method math: override one of these -------------------------------------------------
-    def channel_weights(
-        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
-    ) -> Tensor:
+    # ``gradients`` is None only for methods with ``uses_gradients = False`` (their overrides say
+    # ``Tensor | None``); a gradient method's override may take ``Tensor``.
+    def channel_weights(self, activations: Tensor, gradients: Tensor, ctx: LayerContext) -> Tensor:
         """``(B, C)`` channel weights w such that the map is ``Σ_k w_k A^k``."""
         raise NotImplementedError(f"{type(self).__name__} defines no channel weights")
 
     def weighted_activations(
-        self, activations: Tensor, gradients: Tensor | None, ctx: LayerContext
+        self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:
         """``(B, C, *spatial)``: the terms whose channel sum is the map."""
         weights = self.channel_weights(activations, gradients, ctx)
@@ -172,7 +173,7 @@ class BaseCAM:
     def layer_map(
         self,
         activations: Tensor,
-        gradients: Tensor | None,
+        gradients: Tensor,
         ctx: LayerContext,
         eigen_smooth: bool = False,
     ) -> Tensor:
@@ -261,14 +262,13 @@ class BaseCAM:
         try:
             capture = self.adapter.capture(x, target_sets, gradients=False)
         except Exception:  # e.g. a method's own adapter that needs gradients
-            try:
+            # a model that cannot take an empty batch: maps need no forward
+            with contextlib.suppress(Exception):
                 outputs = self.adapter.predict(x)
-            except Exception:  # a model that cannot take an empty batch: maps need no forward
-                pass
         results = []
         for t in range(len(target_sets)):
             if capture is None:
-                raw = {n: empty for n in names}
+                raw = dict.fromkeys(names, empty)
                 scores = x.new_zeros((0,))
             else:
                 names = capture.layer_names
@@ -277,7 +277,9 @@ class BaseCAM:
                     for n, a in zip(names, capture.activations, strict=True)
                 }
                 outputs, scores = capture.outputs, capture.scores[t]
-            results.append(Explanation(empty, {n: empty for n in names}, raw, outputs, scores, []))
+            results.append(
+                Explanation(empty, dict.fromkeys(names, empty), raw, outputs, scores, [])
+            )
         return results
 
     def topk(
@@ -315,7 +317,8 @@ class BaseCAM:
         for t, targets in enumerate(capture.targets):
             raw = []
             for layer, activations in enumerate(capture.activations):
-                grads = capture.gradients[t][layer] if capture.gradients else None
+                # None only for a method without gradients (see channel_weights)
+                grads = cast(Tensor, capture.gradients[t][layer] if capture.gradients else None)
                 ctx = LayerContext(
                     input=capture.inputs,
                     targets=targets,

@@ -78,7 +78,7 @@ def model_logits(output: object) -> Tensor:
     if isinstance(output, tuple | list) and output and isinstance(output[0], Tensor):
         return output[0]
     if isinstance(output, list) and output and all(isinstance(o, dict) for o in output):
-        return output  # per-image outputs (torchvision detection): targets score each dict
+        return output  # type: ignore[return-value]  # per-image dicts (torchvision detection)
     raise TargetError(
         f"the model returned {type(output).__name__}; camlens needs a tensor of scores "
         "(or .logits / ['logits'] / ['out'] / a tuple whose first item is one). "
@@ -618,6 +618,8 @@ class HeadPlan:
 
 @dataclass
 class HeadRecord:
+    """One image's input and the plans of its target layers' heads (Ablation-CAM head-once)."""
+
     input: Tensor
     plans: dict[int, HeadPlan]
 

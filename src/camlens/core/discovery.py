@@ -23,8 +23,14 @@ from .capture import check_input, frozen_parameters, model_logits
 from .errors import LayerNotFoundError, LayerOutputError
 from .reshape import auto_reshape
 
-_EXCLUDED = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
-_EXCLUDED += (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+_EXCLUDED: tuple[type[nn.Module], ...] = (
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveAvgPool3d,
+    nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d,
+    nn.AdaptiveMaxPool3d,
+)
 
 
 @dataclass

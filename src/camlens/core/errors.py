@@ -21,10 +21,12 @@ def warn_at_caller(message: str, category: type[Warning]) -> None:
     many camlens frames (``cam(x)``, ``explain``, ``topk``, compat classes, ...) lie between."""
     import os
     import sys
+    import types
     import warnings
 
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    frame, level = sys._getframe(1), 2
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 2
     while frame is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

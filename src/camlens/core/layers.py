@@ -31,7 +31,7 @@ def _walk(model: nn.Module, name: str) -> nn.Module | None:
         child = getattr(module, token, None) if not index else None
         if child is None and index:
             try:
-                child = module[int(token)]  # Sequential, ModuleList
+                child = module[int(token)]  # type: ignore[index]  # Sequential, ModuleList
             except (TypeError, IndexError, KeyError):
                 child = module._modules.get(token)
         if not isinstance(child, nn.Module):

@@ -198,7 +198,7 @@ def _whole_set(data: Any) -> dict[str, Any] | None:
                 "'images' (N, C, H, W) and 'labels', 'masks', 'boxes' as needed."
             )
         return fields  # checked batch by batch, with a message that says what is wrong
-    elif isinstance(data, Tensor | np.ndarray):
+    if isinstance(data, Tensor | np.ndarray):
         fields = _record(data)
     elif any(isinstance(getattr(data, key, None), Tensor) for key in ("images", "inputs")):
         fields = {name: _field(data, name, lambda o, k: getattr(o, k, None)) for name in FIELDS}

@@ -102,7 +102,7 @@ class EvaluationResult:
                 if not math.isnan(v := float(self.scores[m].get(column, float("nan"))))
             }
             if values:
-                out[column] = (max if higher else min)(values, key=values.get)
+                out[column] = (max if higher else min)(values, key=values.__getitem__)
         return out
 
     def to_markdown(self, digits: int = 3, *, bold_best: bool = True) -> str:

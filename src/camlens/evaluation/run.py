@@ -256,7 +256,8 @@ def evaluate(
             class index explained on every image (e.g. a biased class).
         batch_size: images per batch (data sets and tensors; iterables keep their batches).
         device: run there (moves the model); ``None``: where the model's parameters are.
-        method_kwargs / metric_kwargs: ``{name: {kwarg: value}}`` passed to the constructors.
+        method_kwargs: ``{name: {kwarg: value}}`` passed to the methods' constructors.
+        metric_kwargs: ``{name: {kwarg: value}}`` passed to the metrics' constructors.
         preprocess: applied to each image batch before the model sees it (e.g. normalisation);
             metrics get the preprocessed inputs.
         limit: evaluate at most this many images.
@@ -265,6 +266,9 @@ def evaluate(
         by_class: also score each class (by label) separately (``result.by_class``).
         class_names: names of the class indices for ``by_class`` (default: ``data.classes`` or
             the zoo entry's categories).
+        progress: show a progress bar (tqdm) while the images are evaluated.
+        reshape_transform: turns a layer's tokens into ``(B, C, h, w)`` maps for the CAMs (ViTs);
+            ``None``: chosen from the layer's output shape.
 
     Returns:
         :class:`EvaluationResult` (``.table``, ``.to_markdown()``, ``.to_csv()``, ``.plot()``).

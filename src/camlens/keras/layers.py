@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ..core.errors import (
     AutoLayerWarning,
@@ -17,7 +18,7 @@ from ..core.errors import (
 )
 
 
-def _children(layer: object) -> list[object]:
+def _children(layer: Any) -> list[Any]:
     """The direct sub-layers of a model or layer (Keras 3 tracks them on every layer)."""
     flatten = getattr(layer, "_flatten_layers", None)
     if flatten is not None:
@@ -25,7 +26,7 @@ def _children(layer: object) -> list[object]:
     return list(getattr(layer, "layers", []))
 
 
-def walk(model: object, prefix: str = "") -> Iterator[tuple[str, object]]:
+def walk(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """``(path, layer)`` for every layer inside ``model``, depth first, paths joined by ``/``.
 
     Input layers are left out (they hold no computation to explain).
@@ -38,18 +39,19 @@ def walk(model: object, prefix: str = "") -> Iterator[tuple[str, object]]:
         yield from walk(layer, f"{path}/")
 
 
-def is_leaf(layer: object) -> bool:
+def is_leaf(layer: Any) -> bool:
+    """Whether a Keras layer has no sub-layers."""
     return not _children(layer)
 
 
-def _last_non_pooling(candidates: list[tuple[str, object]]) -> tuple[str, object] | None:
+def _last_non_pooling(candidates: list[tuple[str, Any]]) -> tuple[str, Any] | None:
     for path, layer in reversed(candidates):
         if "Pooling" not in type(layer).__name__:
             return path, layer
     return candidates[-1] if candidates else None
 
 
-def auto_choice(model: object, candidates: list[tuple[str, object]]) -> tuple[str, object]:
+def auto_choice(model: Any, candidates: list[tuple[str, Any]]) -> tuple[str, Any]:
     """``target_layers=None``: the last candidate that is not a pooling layer (the last conv
     block's output, as the Keras Grad-CAM tutorial takes), else the last candidate.
 
@@ -68,7 +70,7 @@ def auto_choice(model: object, candidates: list[tuple[str, object]]) -> tuple[st
     return chosen
 
 
-def resolve_layers(model: object, target_layers: object) -> list[tuple[str, object]]:
+def resolve_layers(model: Any, target_layers: Any) -> list[tuple[str, Any]]:
     """``[(path, layer), ...]`` for the target layers, in the order given.
 
     Raises :class:`LayerNotFoundError` for an unknown layer (listing close matches) or a name
@@ -95,8 +97,8 @@ def resolve_layers(model: object, target_layers: object) -> list[tuple[str, obje
     return resolved
 
 
-def _by_name(model: object, layers: list[tuple[str, object]], name: str) -> tuple[str, object]:
-    paths = {path: layer for path, layer in layers}
+def _by_name(model: Any, layers: list[tuple[str, Any]], name: str) -> tuple[str, Any]:
+    paths = dict(layers)
     for candidate in (name, name.replace(".", "/")):
         if candidate in paths:
             return candidate, paths[candidate]
@@ -117,7 +119,7 @@ def _by_name(model: object, layers: list[tuple[str, object]], name: str) -> tupl
     )
 
 
-def output_layer(model: object) -> object | None:
+def output_layer(model: Any) -> Any | None:
     """The layer that computes the model's (first) output, looking inside nested models;
     ``None`` for a subclassed model, whose graph is not known before it runs."""
     outputs = getattr(model, "outputs", None)

@@ -16,15 +16,16 @@ Any other model output is scored as it is.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .layers import output_layer
 
 
-def _is_softmax(function: object) -> bool:
+def _is_softmax(function: Any) -> bool:
     return getattr(function, "__name__", None) == "softmax"
 
 
-def logits_hook(model: object) -> tuple[object, Callable] | None:
+def logits_hook(model: Any) -> tuple[Any, Callable] | None:
     """``(layer, hook)`` for :func:`~camlens.keras.intercept.intercept` that makes the model
     return logits, or ``None`` when its output is not a softmax that camlens can undo."""
     from keras import layers, ops
@@ -43,7 +44,7 @@ def logits_hook(model: object) -> tuple[object, Callable] | None:
         and getattr(layer, "quantization_mode", None) is None
     ):
 
-        def dense_logits(dense: object, args: tuple, kwargs: dict, call: Callable) -> object:
+        def dense_logits(dense: Any, args: tuple, kwargs: dict, call: Callable) -> Any:
             x = ops.matmul(args[0], dense.kernel)
             return x if dense.bias is None else ops.add(x, dense.bias)
 

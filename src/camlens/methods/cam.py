@@ -20,6 +20,17 @@ from ..core.layers import resolve_layers
 
 
 class CAM(BaseCAM):
+    """CAM: the final linear layer's class weights on the last feature maps.
+
+    ``L^c = ReLU(Σ_k w_k^c A^k)`` with ``w^c = fc.weight[c]``; no gradients, class targets
+    only. Shapes: A ``(B, C, h, w)``, w ``(B, C)`` -> map ``(B, H, W)``. Formula and reference:
+    the docstring of ``camlens.methods.cam``.
+
+    Example:
+        >>> cam = CAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     uses_gradients = False
 
     def __init__(self, model: nn.Module, target_layers, *args, fc_layer=None, **kwargs) -> None:

@@ -28,6 +28,17 @@ from ._attention import AttentionMethod, is_pooling, row_of_product
 
 
 class CheferRelevance(AttentionMethod):
+    """Chefer et al.'s gradient-weighted attention relevance (ICCV 2021), rules 5 and 6.
+
+    ``Ā_l = E_h[ReLU(∇A_l ⊙ A_l)]``, ``R ← R + Ā_l R`` over the blocks, map ``R[cls, patches]``.
+    Shapes: A_l ``(B, heads, N, N)`` -> map ``(B, H, W)``. Formula and reference: the docstring
+    of ``camlens.methods.chefer``.
+
+    Example:
+        >>> cam = CheferRelevance(vit)  # the attention of every block, found by tracing
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:
         # R = (I + Ā_L) ⋯ (I + Ā_1): its class row from the left, row times matrix
         matrices = []

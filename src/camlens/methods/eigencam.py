@@ -15,6 +15,17 @@ from ..core.projection import first_principal_component
 
 
 class EigenCAM(BaseCAM):
+    """Eigen-CAM: the activations' first principal component; no gradients, no class.
+
+    ``L = ReLU(X v1)``, X the centred ``(N, C)`` activations, v1 their first right singular
+    vector. Shapes: A ``(B, C, h, w)`` -> map ``(B, H, W)``. Formula and reference: the
+    docstring of ``camlens.methods.eigencam``.
+
+    Example:
+        >>> cam = EigenCAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     uses_gradients = False
 
     def layer_map(

@@ -274,8 +274,9 @@ class FullGrad(BaseCAM):
                 with torch.set_grad_enabled(differentiable):
                     for layer in self.layers:
                         biases[id(layer.module)] = effective_bias(layer.module)
-                for layer in self.layers:
-                    handles.append(layer.module.register_forward_hook(forward_hook(layer)))
+                handles.extend(
+                    layer.module.register_forward_hook(forward_hook(layer)) for layer in self.layers
+                )
                 output = self.model(leaf.clone())
                 for handle in handles:
                     handle.remove()

@@ -22,6 +22,18 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class GradCAMPlusPlus(BaseCAM):
+    """Grad-CAM++: positive gradients weighted by the paper's closed-form α (eqs. 7, 19).
+
+    ``α = g² / (2g² + Σ_ab A_ab · g³)``, ``w_k = Σ_ij α_ij ReLU(g_ij)``,
+    ``L^c = ReLU(Σ_k w_k A^k)`` with g = ∂S^c/∂A; ``eps=1e-6`` reproduces pytorch-grad-cam.
+    Shapes: A, g ``(B, C, h, w)`` -> w ``(B, C)`` -> map ``(B, H, W)``. Formula and reference:
+    the docstring of ``camlens.methods.gradcam_plusplus``.
+
+    Example:
+        >>> cam = GradCAMPlusPlus(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     def __init__(self, *args, eps: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.eps = eps

@@ -14,6 +14,16 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class HiResCAM(BaseCAM):
+    """HiResCAM: gradients times activations element-wise, without spatial averaging.
+
+    ``L^c = ReLU(Σ_k ∂y^c/∂A^k ⊙ A^k)``. Shapes: A, ∂y/∂A ``(B, C, h, w)`` -> map ``(B, H, W)``.
+    Reference: the docstring of ``camlens.methods.hirescam``.
+
+    Example:
+        >>> cam = HiResCAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     def weighted_activations(
         self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:

@@ -15,6 +15,17 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class LayerCAM(BaseCAM):
+    """LayerCAM: activations weighted by their positive gradients, position by position.
+
+    ``L^c = ReLU(Σ_k ReLU(∂y^c/∂A^k) ⊙ A^k)``; good at shallow layers. Shapes: A, ∂y/∂A
+    ``(B, C, h, w)`` -> map ``(B, H, W)``. Reference: the docstring of
+    ``camlens.methods.layercam``.
+
+    Example:
+        >>> cam = LayerCAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     def weighted_activations(
         self, activations: Tensor, gradients: Tensor, ctx: LayerContext
     ) -> Tensor:

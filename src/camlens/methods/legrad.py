@@ -30,6 +30,17 @@ from ._attention import AttentionMethod
 
 
 class LeGrad(AttentionMethod):
+    """LeGrad: each block's attention gradient of the score its own tokens would give.
+
+    ``E_l = mean_{heads, queries} ReLU(∂s^l/∂A_l)``, map ``Σ_l E_l[patches]``, min-max
+    normalised. Shapes: A_l ``(B, heads, N, N)`` -> map ``(B, H, W)``. Formula and reference:
+    the docstring of ``camlens.methods.legrad``.
+
+    Example:
+        >>> cam = LeGrad(vit)  # the attention of every block, found by tracing
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     gradient_kind: ClassVar[str] = "layer"
 
     def relevance(self, capture: AttentionCapture, t: int, extra: int) -> Tensor:

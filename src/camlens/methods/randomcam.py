@@ -27,6 +27,17 @@ from ..core.layers import LayersSpec
 
 
 class RandomCAM(BaseCAM):
+    """Random-CAM: uniform random channel weights, a baseline for evaluations.
+
+    ``w_k ~ U(-1, 1)``, ``L = ReLU(Σ_k w_k A^k)``; ``seed=`` or ``generator=`` make it
+    reproducible, ``rng="numpy"`` draws as pytorch-grad-cam does. Shapes: A ``(B, C, h, w)``
+    -> w ``(B, C)`` -> map ``(B, H, W)``. See the docstring of ``camlens.methods.randomcam``.
+
+    Example:
+        >>> cam = RandomCAM(model, target_layers="layer4", seed=0)
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     uses_gradients = False
 
     def __init__(
@@ -50,7 +61,7 @@ class RandomCAM(BaseCAM):
         self.rng = rng
         self._call_generator: torch.Generator | np.random.Generator | None = None
 
-    def explanations(self, capture, *, eigen_smooth: bool = False):  # type: ignore[no-untyped-def]
+    def explanations(self, capture, *, eigen_smooth: bool = False):
         # One generator per call, so a seeded call draws the same weights every time, and the
         # layers and target sets of one call draw in order from it.
         if self.seed is None:

@@ -45,6 +45,18 @@ def discard_lowest(fused: Tensor, ratio: float) -> Tensor:
 
 
 class AttentionRollout(AttentionMethod):
+    """Attention rollout: the product of the blocks' head-fused, residual-mixed attentions.
+
+    ``Â_l = (fuse_h(A_l) + I) / 2`` (rows renormalised), ``R = Â_L ⋯ Â_1``, map
+    ``R[cls, patches]``; ``head_fusion`` and ``discard_ratio`` as in vit-explain. Shapes: A_l
+    ``(B, heads, N, N)`` -> map ``(B, H, W)``. Formula and reference: the docstring of
+    ``camlens.methods.rollout``.
+
+    Example:
+        >>> cam = AttentionRollout(vit)  # the attention of every block, found by tracing
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     uses_gradients: ClassVar[bool] = False
     gradient_kind: ClassVar[str] = "none"
 

@@ -35,10 +35,21 @@ def projection_with_sign_correction(weighted: Tensor) -> Tensor:
 
 
 class SegEigenCAM(BaseCAM):
+    """Seg-Eigen-CAM: the first principal component of ``|∂y^c/∂A| ⊙ A``, sign-corrected.
+
+    ``p = X v1`` over the centred rows of ``|∂y^c/∂A| ⊙ A``, ``p ← -p`` when
+    ``|min p| > |max p|``, ``L^c = ReLU(p)`` (Chung & Ying 2025, eqs. 10, 13). Shapes: A, ∂y/∂A
+    ``(B, C, h, w)`` -> map ``(B, H, W)``. See the docstring of ``camlens.methods.segeigencam``.
+
+    Example:
+        >>> cam = SegEigenCAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     def layer_map(
         self,
         activations: Tensor,
-        gradients: Tensor | None,
+        gradients: Tensor,
         ctx: LayerContext,
         eigen_smooth: bool = False,
     ) -> Tensor:

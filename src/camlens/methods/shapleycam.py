@@ -56,7 +56,7 @@ class SecondOrderAdapter(TorchAdapter):
         rank_rows: Tensor | None = None,
     ) -> SecondOrderCapture:
         # H·A is taken on the layers' raw outputs; they are reshaped (to (B, C, *grid)) after.
-        self.reshape = _as_is  # type: ignore[method-assign]
+        self.reshape = _as_is  # type: ignore[method-assign, assignment]
         try:
             with frozen_parameters(self.model, enabled=not differentiable):
                 first = super().capture(

@@ -16,6 +16,17 @@ from ..core.base import BaseCAM, LayerContext
 
 
 class XGradCAM(BaseCAM):
+    """XGrad-CAM: gradients averaged with the activations' own normalised weights.
+
+    ``w_k^c = Σ_ij (A^k_ij / Σ_ab A^k_ab) ∂y^c/∂A^k_ij``, ``L^c = ReLU(Σ_k w_k^c A^k)``;
+    ``eps=1e-7`` reproduces pytorch-grad-cam. Shapes: A, ∂y/∂A ``(B, C, h, w)`` -> w ``(B, C)``
+    -> map ``(B, H, W)``. Reference: the docstring of ``camlens.methods.xgradcam``.
+
+    Example:
+        >>> cam = XGradCAM(model, target_layers="layer4")
+        >>> maps = cam(x, targets=[ClassTarget(281)])  # (B, H, W) in [0, 1]
+    """
+
     def __init__(self, *args, eps: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.eps = eps

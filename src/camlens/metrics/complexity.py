@@ -21,7 +21,7 @@ class Complexity(PerImageMetric):
 
     name = "complexity"
     higher_is_better = False
-    requires: frozenset[str] = frozenset()
+    requires = frozenset[str]()
 
     def update(
         self,

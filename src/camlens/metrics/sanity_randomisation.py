@@ -66,8 +66,9 @@ def randomise(module: nn.Module, seed: int) -> None:
     devices = sorted({p.device.index or 0 for p in params if p.device.type == "cuda"})
     with torch.random.fork_rng(devices=devices), torch.no_grad():
         torch.manual_seed(seed)
-        if callable(getattr(module, "reset_parameters", None)):
-            module.reset_parameters()
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
             return
         for p in params:
             fan_in = p[0].numel() if p.ndim > 1 else p.numel()

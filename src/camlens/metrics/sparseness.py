@@ -26,7 +26,7 @@ class Sparseness(PerImageMetric):
 
     name = "sparseness"
     higher_is_better = True
-    requires: frozenset[str] = frozenset()
+    requires = frozenset[str]()
 
     def update(
         self,

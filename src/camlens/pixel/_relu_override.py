@@ -138,7 +138,10 @@ class ReLUOverride(TorchFunctionMode):
 
 @contextlib.contextmanager
 def relu_rule(rule: ReLURule | None) -> Iterator[ReLUOverride | None]:
-    """``with relu_rule("guided"): out = model(x)`` — ``None`` changes nothing."""
+    """Every ReLU's backward pass by ``rule`` inside the block (``None`` changes nothing).
+
+    ``with relu_rule("guided"): out = model(x)``.
+    """
     if rule is None:
         yield None
         return

@@ -38,7 +38,7 @@ def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
         raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}.")
-    return pair  # type: ignore[return-value]
+    return pair
 
 
 def window_starts(size: int, window: int, stride: int) -> list[int]:

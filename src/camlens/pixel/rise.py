@@ -77,7 +77,7 @@ class RISE(PixelAttribution):
         if n_masks < 1:
             raise ValueError(f"n_masks must be >= 1, got {n_masks}.")
         self.n_masks = n_masks
-        self.grid_size: tuple[int, int] = grid  # type: ignore[assignment]
+        self.grid_size: tuple[int, int] = grid
         self.p = p
         self.fill = fill
         self.batch_size = batch_size

@@ -80,7 +80,9 @@ class ServerProcess:
             self.args, stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env
         )
         first: list[str] = []
-        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()))
+        stdout = self.proc.stdout
+        assert stdout is not None  # stdout=PIPE
+        reader = threading.Thread(target=lambda: first.append(stdout.readline()))
         reader.daemon = True
         reader.start()
         reader.join(self.start_timeout)

@@ -109,6 +109,7 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 
 def data_url(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URL."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
@@ -312,7 +313,7 @@ class Explainer:
             return Rendered(None, png_bytes(blended), headers)
         top = torch.topk(probabilities, options.top_k)
         colours = to_uint8(get_colormap(options.colormap)(cam_map.double().numpy())[..., :3])
-        body = {
+        body: dict[str, Any] = {
             "model": self.name,
             "method": checked.name,
             "layer": layer,
@@ -334,6 +335,7 @@ class Explainer:
     def prompt_target(self, prompt: str) -> TextPromptTarget:
         """The prompt's target, its text encoded once and kept (the last 64 prompts)."""
         prompt = prompt.strip()
+        assert self.dual is not None  # the callers check that the model reads prompts
         with self._prompts_lock:
             target = self._prompts.get(prompt)
             if target is None:

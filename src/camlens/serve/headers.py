@@ -113,6 +113,7 @@ def is_loopback_name(name: str) -> bool:
 
 
 def is_loopback_address(address: str) -> bool:
+    """Whether an IP address (IPv6 zone ids allowed) is a loopback address."""
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
     except ValueError:

@@ -62,8 +62,8 @@ class Limits:
         }.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ServeConfigError(f"{name} must be an integer >= 0, got {value!r}.")
-        for name, value in {"timeout": self.timeout, "header_timeout": self.header_timeout}.items():
-            seconds = float(value)
+        for name, limit in {"timeout": self.timeout, "header_timeout": self.header_timeout}.items():
+            seconds = float(limit)
             if math.isnan(seconds) or seconds <= 0:
                 raise ServeConfigError(
                     f"{name} must be a positive number of seconds, got {seconds}."

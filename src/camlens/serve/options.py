@@ -115,17 +115,23 @@ class ExplainResponse(BaseModel):
 
 
 class MethodInfo(BaseModel):
+    """One method of ``GET /v1/methods``: its name, whether it needs gradients, a line on it."""
+
     name: str
     gradients: bool
     description: str
 
 
 class MethodsResponse(BaseModel):
+    """``GET /v1/methods``: the default method and every method the server runs."""
+
     default: str
     methods: list[MethodInfo]
 
 
 class LayerEntry(BaseModel):
+    """One layer of ``GET /v1/layers``: name, module kind, output shape, token grid, candidate."""
+
     name: str
     kind: str
     shape: list[int]
@@ -134,11 +140,15 @@ class LayerEntry(BaseModel):
 
 
 class LayersResponse(BaseModel):
+    """``GET /v1/layers``: the server's default layer and every layer of the model."""
+
     default: str | None
     layers: list[LayerEntry]
 
 
 class Health(BaseModel):
+    """``GET /healthz``: the model, device, worker pool and request counters."""
+
     status: str
     model: str
     device: str

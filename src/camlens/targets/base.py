@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import torch
 from torch import Tensor
 
-from ..core.errors import TargetError
+from ..errors import TargetError
 from .classification import ClassTarget, RankTarget
 
 Target = Callable[[Tensor], Tensor]
 
 
-def _as_target(item: object) -> object:
+def _as_target(item: Any) -> object:
     """Integers of any kind (int, numpy, 0-d tensor) stand for ClassTarget."""
     if isinstance(item, bool) or callable(item):
         return item
@@ -79,7 +80,7 @@ def resolve_targets(
     for t in items:
         if not callable(t):
             raise TargetError(f"a target must be callable (output -> score), got {t!r}.")
-    return items
+    return cast("list[Target]", items)
 
 
 def _device_of(output: object) -> torch.device:
@@ -96,9 +97,10 @@ def score_targets(targets: Sequence[Target], logits: Tensor) -> Tensor:
         and logits.ndim == 2
         and all(type(t) is ClassTarget for t in targets)
     ):
-        for t in targets:
+        classes = cast("list[ClassTarget]", targets)
+        for t in classes:
             t.check(logits[0])
-        index = torch.tensor([t.category for t in targets], device=logits.device)
+        index = torch.tensor([t.category for t in classes], device=logits.device)
         return logits.gather(1, index[:, None]).squeeze(1)
     scores: list[Tensor] = []
     for i, (target, output) in enumerate(zip(targets, logits, strict=True)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..core.errors import TargetError
+from ..errors import TargetError
 
 
 class ClassTarget:

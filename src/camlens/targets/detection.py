@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..core.errors import LayerNotFoundError, TargetError
+from ..errors import LayerNotFoundError, TargetError
 
 __all__ = [
     "BoxTarget",

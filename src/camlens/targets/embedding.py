@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..core.errors import TargetError
+from ..errors import TargetError
 
 __all__ = ["SimilarityTarget"]
 

@@ -82,7 +82,7 @@ class CAMGuidedAugment(nn.Module):
         self.generator = generator
 
     @torch.no_grad()
-    def _apply(self, x: Tensor, chosen: Tensor, region: Tensor) -> Tensor:
+    def _augment(self, x: Tensor, chosen: Tensor, region: Tensor) -> Tensor:
         out = x.clone()
         where = region[:, None].expand_as(x) & chosen.view(-1, 1, 1, 1)
         if self.mode == "erase":
@@ -104,4 +104,4 @@ class CAMGuidedAugment(nn.Module):
         else:
             region = evidence_region(self.cam, x, y, self.area)
         chosen = torch.rand(x.shape[0], generator=self.generator) < self.p
-        return self._apply(x, chosen.to(x.device), region)
+        return self._augment(x, chosen.to(x.device), region)

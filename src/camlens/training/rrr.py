@@ -34,7 +34,7 @@ class _AffineBatchNorm(TorchFunctionMode):
     multiply-add instead of batch-norm's generic second derivative (RRR's cost on a BN network
     in eval mode drops by about a third). Batch statistics (training mode) pass unchanged."""
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is F.batch_norm:
             names = ("input", "running_mean", "running_var", "weight", "bias", "training")

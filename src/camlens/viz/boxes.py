@@ -37,15 +37,16 @@ def box_colour(label: object) -> tuple[int, int, int]:
         index = int(label)
     else:
         index = sum(ord(c) for c in str(label))
-    rgb = colormaps["tab10"](index % 10)[:3]
-    return tuple(round(255 * c) for c in rgb)
+    r, g, b = colormaps["tab10"](index % 10)[:3]
+    return round(255 * r), round(255 * g), round(255 * b)
 
 
-def _colour(spec: object) -> tuple[int, int, int]:
+def _colour(spec: Any) -> tuple[int, int, int]:
     if isinstance(spec, tuple | list) and len(spec) == 3 and all(isinstance(c, int) for c in spec):
-        return tuple(int(c) for c in spec)  # already 0..255
+        return int(spec[0]), int(spec[1]), int(spec[2])  # already 0..255
     try:
-        return tuple(round(255 * c) for c in to_rgb(spec))
+        r, g, b = to_rgb(spec)
+        return round(255 * r), round(255 * g), round(255 * b)
     except ValueError as error:
         raise VizInputError(f"not a colour: {spec!r}.") from error
 
@@ -70,7 +71,7 @@ def draw_boxes(
     *,
     scores: Sequence[float] | torch.Tensor | np.ndarray | None = None,
     class_names: Mapping[int, str] | Sequence[str] | None = None,
-    colors: object = None,
+    colors: Any = None,
     width: int = 2,
     colormap: str | Colormap = "jet",
     alpha: float = 0.5,
@@ -90,7 +91,8 @@ def draw_boxes(
         colors: one colour for all boxes or one per box (matplotlib colour specs or 0..255 RGB
             tuples); default: ``tab10`` by label.
         width: outline width in pixels.
-        colormap, alpha: as for :func:`camlens.viz.overlay`.
+        colormap: the map's colormap, as for ``camlens.viz.overlay``.
+        alpha: the map's opacity, as for ``camlens.viz.overlay``.
         text: write the labels and scores.
     """
     base = as_rgb(image) if cam is None else overlay(image, cam, colormap=colormap, alpha=alpha)

@@ -15,6 +15,7 @@ weight ``image_weight``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -119,7 +120,7 @@ def _legend_image(labels: Sequence[str], colors: np.ndarray, height: int, width:
     canvas.draw()
     data = np.asarray(canvas.buffer_rgba())[..., :3]
     if data.shape[:2] != (height, width):
-        data = np.asarray(Image.fromarray(data).resize((width, height), Image.BILINEAR))
+        data = np.asarray(Image.fromarray(data).resize((width, height), Image.Resampling.BILINEAR))
     return data.copy()
 
 
@@ -155,7 +156,7 @@ def show_factorization_on_image(
 
 def factorization_figure(
     image: ImageLike,
-    factorization: object,
+    factorization: Any,  # camlens.methods.dff.Factorization (viz imports no method)
     index: int = 0,
     labels: Mapping[int, str] | Sequence[str] | None = None,
     top_k: int = 2,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -83,9 +84,9 @@ def _cam_rows(cams: object, n_rows: int) -> list[list[CamLike]]:
         for row in cams:
             if isinstance(row, np.ndarray | torch.Tensor) and row.ndim == 2:
                 rows.append([row])
-            elif isinstance(row, np.ndarray | torch.Tensor) and row.ndim == 3:
-                rows.append(list(row))
-            elif isinstance(row, Sequence) and not isinstance(row, str):
+            elif (isinstance(row, np.ndarray | torch.Tensor) and row.ndim == 3) or (
+                isinstance(row, Sequence) and not isinstance(row, str)
+            ):
                 rows.append(list(row))
             else:
                 raise VizInputError(
@@ -107,7 +108,7 @@ def _cam_rows(cams: object, n_rows: int) -> list[list[CamLike]]:
     return rows
 
 
-def _check_labels(labels: Sequence[str] | None, count: int, what: str) -> list[str] | None:
+def _check_labels(labels: Sequence[object] | None, count: int, what: str) -> list[str] | None:
     if labels is None:
         return None
     labels = list(labels)
@@ -139,7 +140,11 @@ def grid(
         row_labels: ``N_rows`` labels, written left of each row.
         col_labels: ``N_cols`` labels, one above each map column.
         show_image: put the plain image in a first column (titled ``image_label``).
+        image_label: the title of the image column.
         cell_labels: ``N_rows`` lists of ``N_cols`` captions, one under each map.
+        colormap: the maps' colormap, as for ``camlens.viz.overlay``.
+        alpha: the maps' opacity, as for ``camlens.viz.overlay``.
+        cell_size: inches per cell.
     """
     images = list(images)
     if not images:
@@ -149,7 +154,10 @@ def grid(
     row_labels = _check_labels(row_labels, len(images), "row_labels")
     col_labels = _check_labels(col_labels, n_cols, "col_labels")
     if cell_labels is not None:
-        cell_labels = [_check_labels(r, n_cols, "each row of cell_labels") for r in cell_labels]
+        cell_labels = cast(
+            "list[Sequence[str]]",
+            [_check_labels(r, n_cols, "each row of cell_labels") for r in cell_labels],
+        )
         _check_labels(cell_labels, len(images), "cell_labels")
     offset = 1 if show_image else 0
     total_cols = n_cols + offset
@@ -186,7 +194,7 @@ def save_grid(
     col_labels: Sequence[str] | None = None,
     *,
     dpi: float = 100,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> Path:
     """Draw :func:`grid` and save it to ``path`` (format from the suffix, e.g. ``.png``).
 

@@ -129,7 +129,7 @@ def plot_signal(
         ys = values[c]
         points = np.stack([xs, ys], axis=1)
         segments = np.stack([points[:-1], points[1:]], axis=1)
-        lines = LineCollection(segments, cmap=cmap, norm=norm, linewidths=linewidth)
+        lines = LineCollection(list(segments), cmap=cmap, norm=norm, linewidths=linewidth)
         lines.set_array(segment_weights)
         ax.add_collection(lines)
         low, high = float(ys.min()), float(ys.max())
@@ -193,8 +193,10 @@ def plot_volume(
             trilinearly to the volume.
         axis: the axis sliced (0: depth/time, 1: height, 2: width).
         slices: the slice indices to show; default ``max_slices`` evenly spaced ones (all if fewer).
+        max_slices: how many slices to show when ``slices`` is not given.
         columns: tiles per row; default ``ceil(sqrt(n))``.
-        colormap, alpha: as for :func:`camlens.viz.overlay`.
+        colormap: the map's colormap, as for ``camlens.viz.overlay``.
+        alpha: the map's opacity, as for ``camlens.viz.overlay``.
         title: the figure's title.
         tile_size: inches per tile.
     """

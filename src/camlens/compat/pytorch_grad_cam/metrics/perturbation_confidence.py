@@ -53,7 +53,7 @@ def check_batch(input_tensor: Tensor, cams: np.ndarray, targets: Any, metric: st
 def target_scores(targets: Sequence[Callable], outputs: Tensor) -> np.ndarray:
     """``np.float32([target_i(output_i) for i])``, as pytorch-grad-cam scores a batch."""
     scores = [target(output).cpu().numpy() for target, output in zip(targets, outputs, strict=True)]
-    return np.float32(scores)
+    return np.asarray(scores, dtype=np.float32)
 
 
 class PerturbationConfidenceMetric:
@@ -95,7 +95,7 @@ class RemoveMostRelevantFirst:
 
     def __call__(self, input_tensor: Tensor, mask: Tensor) -> Tensor:
         if self.percentile != "auto":
-            threshold = np.percentile(mask.cpu().numpy(), self.percentile)
+            threshold = np.percentile(mask.cpu().numpy(), float(self.percentile))
             binary_mask = np.float32(mask.cpu() < threshold)  # torch's comparison, as pgc
         else:
             binary_mask = otsu_binary(np.uint8((mask * 255).cpu().numpy()))
@@ -129,4 +129,4 @@ class AveragerAcrossThresholds:
     ) -> np.ndarray:
         """``(B,)`` float32 mean score change over the percentiles."""
         scores = [self.imputer(p)(input_tensor, cams, targets, model) for p in self.percentiles]
-        return np.mean(np.float32(scores), axis=0)
+        return np.mean(np.asarray(scores, dtype=np.float32), axis=0)
