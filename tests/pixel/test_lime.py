@@ -40,7 +40,7 @@ def lime_weights(model, image_hwc, segments, label, *, seed, n, hide_color, expl
     return weights, exp.intercept[label]
 
 
-@pytest.mark.parametrize("fill,hide_color", [("mean", None), (0.0, 0)])
+@pytest.mark.parametrize(("fill", "hide_color"), [("mean", None), (0.0, 0)])
 def test_weights_equal_lime_package(fill, hide_color):
     """Two images, one explainer (its RandomState continues from image to image, as ours)."""
     model = small_net()
@@ -189,7 +189,7 @@ def test_result_type_and_empty_batch():
 
 
 @pytest.mark.parametrize(
-    "make,match",
+    ("make", "match"),
     [
         (lambda m: camlens.LIME(m, segmentation="watershed"), "unknown segmentation"),
         (lambda m: camlens.LIME(m, fill="median"), "fill must be"),

@@ -79,7 +79,7 @@ def to_torch(value: Any) -> Tensor:
     return torch.from_numpy(np.array(value))
 
 
-def to_jax(value: Tensor) -> jax.Array:
+def to_jax(value: Tensor) -> Any:
     """A torch tensor as a JAX array (same layout and dtype)."""
     return jnp.asarray(value.detach().cpu().numpy())
 
@@ -219,7 +219,7 @@ class _Runner:
                 return _first_output(self.flax.module.apply(state, x, **kwargs))
             import flax.linen as nn
 
-            def interceptor(next_fun, args, kw, context):  # type: ignore[no-untyped-def]
+            def interceptor(next_fun, args, kw, context):
                 out = next_fun(*args, **kw)
                 path = tuple(context.module.path)
                 if context.method_name == "__call__" and path in taps:
@@ -247,7 +247,7 @@ class _Runner:
         if self.flax.kind == "linen":
             import flax.linen as nn
 
-            def interceptor(next_fun, args, kw, context):  # type: ignore[no-untyped-def]
+            def interceptor(next_fun, args, kw, context):
                 out = next_fun(*args, **kw)
                 if context.method_name == "__call__" and context.module.path:
                     record(tuple(context.module.path), out)
@@ -310,10 +310,7 @@ class JaxAdapter:
         by_tokens = {tuple(str(p) for p in path): path for path in known}
         resolved = []
         for spec in self._specs or []:
-            if isinstance(spec, str):
-                path = by_tokens.get(_tokens(spec))
-            else:
-                path = self._path_of(spec)
+            path = by_tokens.get(_tokens(spec)) if isinstance(spec, str) else self._path_of(spec)
             if path is None:
                 names = [_name(p) for p in known]
                 shown = spec if isinstance(spec, str) else type(spec).__name__
@@ -348,7 +345,7 @@ class JaxAdapter:
             self._local.last = (batch, x if isinstance(x, jax.Array) else jnp.asarray(x))
         return batch
 
-    def _jax_input(self, x: Tensor) -> jax.Array:
+    def _jax_input(self, x: Tensor) -> Any:
         last = getattr(self._local, "last", None)
         if last is not None and last[0] is x:
             return last[1]
@@ -388,7 +385,7 @@ class JaxAdapter:
         (a frozen dataclass, equal by value; NNX's graph is a static argument), the call's
         keyword arguments, the program and the tapped paths."""
         try:
-            options = tuple(sorted(self.flax.apply_kwargs.items()))
+            options: tuple[Any, ...] = tuple(sorted(self.flax.apply_kwargs.items()))
             hash(options)
         except TypeError:  # unhashable options: this adapter's own programs
             options = ("adapter", id(self))
@@ -404,7 +401,7 @@ class JaxAdapter:
         if cached is not None:
             _PROGRAMS.move_to_end(key)
             return cached
-        paths = key[-1]
+        paths: tuple[Path, ...] = tuple(path for _, path in self.layers or [])
         runner = self.runner
 
         def tapped(static: Any, state: Any, x: Any, deltas: Sequence[Any] | None) -> Any:
@@ -455,7 +452,7 @@ class JaxAdapter:
 
         elif kind == "fused":  # forward, class targets and backward in one program
 
-            def program(static: Any, state: Any, x: Any, codes: Any) -> Any:
+            def program(static: Any, state: Any, x: Any, codes: Any) -> Any:  # type: ignore[misc]
                 shapes = jax.eval_shape(lambda: tapped(static, state, x, None))[1]
                 zeros = [jnp.zeros(s.shape, s.dtype) for s in shapes]
                 (logits, acts), vjp = jax.vjp(lambda d: tapped(static, state, x, d), zeros)
@@ -474,7 +471,7 @@ class JaxAdapter:
 
         else:  # backward
 
-            def program(vjp: Any, d_logits: Any, acts: Any) -> Any:
+            def program(vjp: Any, d_logits: Any, acts: Any) -> Any:  # type: ignore[misc]
                 return vjp((d_logits, [jnp.zeros_like(a) for a in acts]))[0]
 
         compiled = jax.jit(program) if kind == "backward" else jax.jit(program, static_argnums=0)
@@ -521,7 +518,7 @@ class JaxAdapter:
         codes = [class_codes(t, n) for t in sets]
         if gradients and rank_rows is None and self._fused and all(c is not None for c in codes):
             try:
-                return self._fused_capture(batch, static, state, xj, codes)
+                return self._fused_capture(batch, static, state, xj, codes)  # type: ignore[arg-type]
             except _NotClassScores:
                 self._fused = False  # not (B, K) logits: the general path from now on
         if gradients:
@@ -556,7 +553,9 @@ class JaxAdapter:
             static, state, xj, jnp.asarray(codes, dtype=jnp.int32)
         )
         logits = to_torch(logits_j)
-        targets = [[ClassTarget(int(c)) for c in row] for row in np.asarray(classes)]
+        targets: list[list[Any]] = [
+            [ClassTarget(int(c)) for c in row] for row in np.asarray(classes)
+        ]
         scores = [score_targets(t, logits) for t in targets]  # checks the class range
         grads = [
             [self.reshape(to_torch(g), batch.shape, i) for i, g in enumerate(found)]
@@ -579,7 +578,7 @@ class JaxAdapter:
         a larger batch). Runs eagerly (``replace`` is torch code). :class:`LayerOutputError` when
         the network after the layer cannot run on it."""
         self.ensure_layers(x)
-        name, path = self.layers[layer_index]
+        name, path = (self.layers or [])[layer_index]
         expected: list[int] = []
 
         def tap(_path: Path, out: Any) -> Any:

@@ -273,7 +273,7 @@ class SuperpixelMethod(BaseCAM):
             drawn.append(self.draw(d, rng))
         scores = self._score_samples(x, fill, segments, [z for z, _ in drawn], resolved)
 
-        results = []
+        results: list[Explanation] = []
         for t, targets in enumerate(resolved):
             weights, intercepts = [], []
             for b, (z, state) in enumerate(drawn):

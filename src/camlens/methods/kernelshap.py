@@ -57,7 +57,7 @@ def shapley_samples(
     weight_vector /= np.sum(weight_vector)
 
     num_full = 0
-    left = n_samples
+    left = float(n_samples)
     mask = np.zeros(m)
     remaining = weight_vector.copy()
     for size in range(1, num_subset_sizes + 1):
