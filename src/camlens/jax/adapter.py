@@ -143,8 +143,8 @@ def class_codes(spec: object, batch: int) -> list[int] | None:
     return codes if len(codes) == batch else None
 
 
-class _NotClassScores(Exception):
-    """Raised while tracing the fused program when the logits are not ``(B, K)``."""
+#: The message of the TargetError raised while tracing the fused program on non-(B, K) logits.
+NOT_CLASS_SCORES = "the logits are not (B, K) class scores"
 
 
 def _name(path: Path) -> str:
@@ -457,7 +457,7 @@ class JaxAdapter:
                 zeros = [jnp.zeros(s.shape, s.dtype) for s in shapes]
                 (logits, acts), vjp = jax.vjp(lambda d: tapped(static, state, x, d), zeros)
                 if logits.ndim != 2:
-                    raise _NotClassScores
+                    raise TargetError(NOT_CLASS_SCORES)
                 rows = jnp.arange(logits.shape[0])
                 order = jnp.argsort(-logits, axis=1)
                 classes, grads = [], []
@@ -519,8 +519,9 @@ class JaxAdapter:
         if gradients and rank_rows is None and self._fused and all(c is not None for c in codes):
             try:
                 return self._fused_capture(batch, static, state, xj, codes)  # type: ignore[arg-type]
-            except _NotClassScores:
-                self._fused = False  # not (B, K) logits: the general path from now on
+            except TargetError as error:  # e.g. a class out of range: the general path says so
+                if str(error) == NOT_CLASS_SCORES:
+                    self._fused = False  # not (B, K) logits: the general path from now on
         if gradients:
             logits_j, acts_j, vjp = self._program("forward_vjp")(static, state, xj)
         else:
