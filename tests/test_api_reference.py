@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 API = ROOT / "docs" / "api"
 PACKAGES = [
     "methods", "targets", "metrics", "pixel", "viz", "evaluation", "training", "datasets", "zoo",
-    "audit", "serve", "keras", "errors",
+    "audit", "serve", "keras", "onnx", "jax", "models", "errors",
 ]  # fmt: skip
 _DIRECTIVE = re.compile(r"^::: (camlens(?:\.\w+)*)\s*$", re.M)
 _LINK = re.compile(r"\[`(\w+)`\]\[(camlens\.\w+\.\w+)\]")

@@ -37,6 +37,8 @@ EXTRA_OF_MODULE = {
     "onnx": "onnx",
     "onnxruntime": "onnx",
     "ray": "ray",
+    "jax": "jax",
+    "flax": "jax",
 }
 
 

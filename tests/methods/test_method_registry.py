@@ -20,7 +20,7 @@ LISTED = [
     "eigencam", "eigengradcam", "cam", "scorecam", "sscam", "iscam", "ablationcam",
     "randomcam", "fullgrad", "shapleycam", "finercam", "fem", "sobelcam", "kpcacam",
     "segeigencam", "smoothgradcam++", "refinecam", "sess", "rise", "occlusion",
-    "rollout", "chefer", "legrad",
+    "rollout", "chefer", "legrad", "lime", "kernelshap",
 ]  # fmt: skip
 
 

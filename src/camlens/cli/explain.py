@@ -221,15 +221,18 @@ def command(
                 if is_attention_method(method_cls) and layer.lower() == "auto":
                     cam = method_cls(loaded.model)  # its own blocks: every attention block
                     layers[method_name] = cam.attention_blocks(x[:1])
+                elif uses_no_layer(method_cls):  # black boxes (RISE, LIME, ...): a forward only
+                    cam = method_cls(loaded.model)
+                    layers[method_name] = []
                 else:
                     layers[method_name] = resolve_layer_option(loaded, layer, x[:1])
                     cam = method_cls(loaded.model, layers[method_name])
                 cams[method_name] = cam
                 if not as_json:
                     where = (
-                        "the input (a black-box method)"
-                        if not cam.needs()
-                        else f"layer {', '.join(layers[method_name])}"
+                        f"layer {', '.join(layers[method_name])}"
+                        if layers[method_name]
+                        else "the input (a black-box method)"
                     )
                     note(f"{method_name} on {loaded.name} at {where} ({x.device})")
             with batch_progress(show_progress, f"{method_name} masked images"):
@@ -282,6 +285,14 @@ def prompt_targets(loaded, prompts, contrast, tokenizer):
             tag += "-2"
         tags.append(tag)
     return tower, list(zip(tags, target, strict=True))
+
+
+def uses_no_layer(method_cls: type) -> bool:
+    """A method that reads no layer (its needs lack activations: LIME, KernelSHAP)."""
+    from ..core.contract import ACTIVATIONS
+
+    needs = getattr(method_cls, "needs", None)
+    return callable(needs) and ACTIVATIONS not in needs()
 
 
 def is_attention_method(method_cls: type) -> bool:
@@ -342,7 +353,8 @@ class _Writer:
             if self.figure:
                 name = class_label(self.loaded, index)
                 percent = 100 * float(probabilities[index])
-                title = f"{name} {percent:.1f}%\n{self.method} @ {', '.join(layers)}, {tag}"
+                where = ", ".join(layers) or "superpixels"
+                title = f"{name} {percent:.1f}%\n{self.method} @ {where}, {tag}"
                 fig = figure(picture, cam_map, title, colormap=self.colormap, alpha=self.alpha)
                 fig.savefig(png, dpi=100)
             else:

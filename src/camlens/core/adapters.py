@@ -44,6 +44,13 @@ def require_torch_model(model: object, method: str) -> None:
             f"{method} needs a PyTorch model (it reads torch modules or keeps a torch graph); "
             "for Keras models see the methods listed in docs/keras.md."
         )
+    if is_jax_model(model):
+        from ..errors import UnsupportedByAdapterError
+
+        raise UnsupportedByAdapterError(
+            f"{method} needs a PyTorch model (it reads torch modules or keeps a torch graph); "
+            "for Flax models see the methods listed in docs/models/jax.md."
+        )
 
 
 @dataclass(frozen=True)

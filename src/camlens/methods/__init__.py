@@ -45,6 +45,10 @@ from .rollout import AttentionRollout
 from .chefer import CheferRelevance
 from .legrad import LeGrad
 
+# black-box methods on superpixels (any adapter: a forward is all they need): _superpixel.py
+from .lime import LIME
+from .kernelshap import KernelSHAP
+
 # isort: on
 # Deep Feature Factorization is not registered: it returns k concept maps, not one map per target.
 from ..core.registry import ALIASES as _ALIASES  # noqa: F401  (the old private name)
@@ -56,6 +60,7 @@ __all__ = [
     "FEM",
     "ISCAM",
     "KPCACAM",
+    "LIME",
     "METHODS",
     "SESS",
     "SSCAM",
@@ -73,6 +78,7 @@ __all__ = [
     "GradCAMElementWise",
     "GradCAMPlusPlus",
     "HiResCAM",
+    "KernelSHAP",
     "LayerCAM",
     "LeGrad",
     "NearZeroScoreWarning",

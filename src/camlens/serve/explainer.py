@@ -71,6 +71,8 @@ DESCRIPTIONS = {
     "smoothgradcam++": "Smooth Grad-CAM++: Grad-CAM++ over noisy copies (slow)",
     "refinecam": "RefineCAM: several layers, refined from coarse to fine",
     "sess": "SESS: several scales and tiles, fused (slow)",
+    "lime": "LIME: a weighted linear fit on superpixels hidden at random (black box, slow)",
+    "kernelshap": "KernelSHAP: Shapley values of the superpixels (black box, slow)",
 }
 
 
