@@ -72,7 +72,7 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
     chosen = list(providers) if providers else None
     options = None
     if getattr(type(model), "camlens_framework", None) == "onnx":  # camlens.onnx.OnnxModel
-        return model.source  # type: ignore[attr-defined]  (never edited: edits work on copies)
+        return model.source  # type: ignore[attr-defined]  # never edited: edits work on copies
     if isinstance(model, onnx.ModelProto):
         proto = onnx.ModelProto()
         proto.CopyFrom(model)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -65,7 +65,7 @@ def predict(model: nn.Module | Adapter, x: Tensor) -> Tensor:
 
 
 def clean_forward(
-    model: nn.Module, x: Tensor, targets: object
+    model: nn.Module | Adapter, x: Tensor, targets: object
 ) -> tuple[Tensor, list[Target], Tensor]:
     """One forward of the un-perturbed batch: ``(logits, one target per image, scores (B,))``."""
     logits = predict(model, x).clone()  # a normal tensor, not an inference tensor
@@ -73,7 +73,7 @@ def clean_forward(
     return logits, resolved, score_targets(resolved, logits)
 
 
-def score_batch(model: nn.Module, x: Tensor, targets: Sequence[Target]) -> Tensor:
+def score_batch(model: nn.Module | Adapter, x: Tensor, targets: Sequence[Target]) -> Tensor:
     """``(N,)`` scores of ``targets[i]`` on the model's output for ``x[i]`` (inference mode)."""
     logits = predict(model, x)
     with torch.inference_mode():
@@ -117,6 +117,8 @@ class PixelAttribution:
     """
 
     black_box: ClassVar[bool] = False
+
+    model: Any  # a torch module (an ONNX/Keras model for the black-box methods)
 
     def __init__(self, model: nn.Module) -> None:
         self.runner: nn.Module | Adapter = model
