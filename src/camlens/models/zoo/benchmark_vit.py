@@ -129,7 +129,13 @@ class BenchmarkViT(nn.Module):
     transformer blocks (``blocks.<i>``), the class token's state layer-normed (``norm``) and
     mapped by ``head`` to ``num_classes`` logits (or to the CLIP's embedding).
 
-    ``(B, 3, 64, 64)`` normalised images -> ``(B, num_classes)``."""
+    ``(B, 3, 64, 64)`` normalised images -> ``(B, num_classes)``.
+
+    Example:
+        >>> import torch
+        >>> BenchmarkViT(num_classes=5)(torch.rand(2, 3, 64, 64)).shape
+        torch.Size([2, 5])
+    """
 
     def __init__(
         self, num_classes: int = len(CLASSES), depth: int = 2, grid: int = 16, dim: int = 64
