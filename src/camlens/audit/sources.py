@@ -36,7 +36,12 @@ MANIFEST_SUFFIXES = (".csv", ".parquet", ".pq")
 @dataclass(frozen=True)
 class Item:
     """One image: its path as reported, its label (data class index, -1 unknown), its box
-    ``(x0, y0, x1, y1)`` in pixels or its mask file."""
+    ``(x0, y0, x1, y1)`` in pixels or its mask file.
+
+    Example:
+        >>> Item("images/cat.jpg", label=2, box=(0.0, 0.0, 32.0, 32.0)).label
+        2
+    """
 
     path: str
     label: int = -1

@@ -171,7 +171,18 @@ CLIP_TARGET_LAYER = "blocks.0.norm1"  # in the image tower (``visual``)
 
 class BenchmarkCLIP(nn.Module):
     """A tiny CLIP: ``encode_image(x) (B, 32)``, ``encode_text(ids) (P, 32)`` (not normalised),
-    ``logit_scale`` (log of the softmax scale); ``forward(x)`` is ``encode_image(x)``."""
+    ``logit_scale`` (log of the softmax scale); ``forward(x)`` is ``encode_image(x)``.
+
+    Shapes: images ``(B, 3, 64, 64)`` -> ``(B, 32)``; token ids ``(P, L)`` -> ``(P, 32)``.
+
+    Example:
+        >>> import torch
+        >>> clip = BenchmarkCLIP()
+        >>> clip.encode_image(torch.rand(2, 3, 64, 64)).shape
+        torch.Size([2, 32])
+        >>> clip.encode_text(torch.tensor([[1, 2, 3]])).shape
+        torch.Size([1, 32])
+    """
 
     def __init__(self, embed_dim: int = EMBED_DIM) -> None:
         super().__init__()
