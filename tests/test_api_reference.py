@@ -72,8 +72,6 @@ _EXAMPLE_PENDING = {
     "camlens.models._loaded.LoadedModel",
     "camlens.models._registry.ModelSource",
     "camlens.models.zoo.registry.ZooModel",
-    "camlens.onnx.adapter.OnnxAdapter",
-    "camlens.onnx.adapter.OnnxModel",
 }
 
 
