@@ -65,7 +65,6 @@ def test_api_pages_have_no_python_blocks():
 _EXAMPLE_PENDING = {
     "camlens.audit.runner.AuditResult",
     "camlens.audit.sources.Source",
-    "camlens.keras.adapter.KerasAdapter",
     "camlens.keras.torch_backend.KerasTorchAdapter",
     "camlens.models._loaded.LoadedModel",
     "camlens.models._registry.ModelSource",
