@@ -64,11 +64,9 @@ def test_api_pages_have_no_python_blocks():
 # its example lands. Nothing may be added here.
 _EXAMPLE_PENDING = {
     "camlens.audit.runner.AuditResult",
-    "camlens.audit.sources.Source",
     "camlens.keras.torch_backend.KerasTorchAdapter",
     "camlens.models._loaded.LoadedModel",
     "camlens.models._registry.ModelSource",
-    "camlens.models.zoo.registry.ZooModel",
 }
 
 

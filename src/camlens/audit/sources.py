@@ -73,7 +73,14 @@ def decode_image(data: bytes, where: str, max_pixels: int | None = None) -> Imag
 
 @dataclass
 class Source:
-    """A dataset to audit: items in a fixed order, class names, and how to open them."""
+    """A dataset to audit: items in a fixed order, class names, and how to open them.
+
+    Example:
+        >>> from camlens.audit.sources import benchmark_source
+        >>> source = benchmark_source("benchmark:n=4,size=32")
+        >>> source.kind, len(source.items), source.classes[:2]
+        ('benchmark', 4, ['circle', 'square'])
+    """
 
     kind: str
     spec: str
