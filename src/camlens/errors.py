@@ -24,6 +24,12 @@ class Category:
 
     ``exit_code`` is ``None`` for kinds only the server has (a full queue); ``http_status`` is
     ``None`` for kinds only the CLI has (Ctrl-C).
+
+    Example:
+        >>> from camlens.errors import InvalidInputError, category_of
+        >>> category = category_of(InvalidInputError("not an image"))
+        >>> category.name, category.exit_code, category.http_status
+        ('input', 3, 422)
     """
 
     name: str

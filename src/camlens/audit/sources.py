@@ -36,7 +36,12 @@ MANIFEST_SUFFIXES = (".csv", ".parquet", ".pq")
 @dataclass(frozen=True)
 class Item:
     """One image: its path as reported, its label (data class index, -1 unknown), its box
-    ``(x0, y0, x1, y1)`` in pixels or its mask file."""
+    ``(x0, y0, x1, y1)`` in pixels or its mask file.
+
+    Example:
+        >>> Item("images/cat.jpg", label=2, box=(0.0, 0.0, 32.0, 32.0)).label
+        2
+    """
 
     path: str
     label: int = -1
@@ -68,7 +73,14 @@ def decode_image(data: bytes, where: str, max_pixels: int | None = None) -> Imag
 
 @dataclass
 class Source:
-    """A dataset to audit: items in a fixed order, class names, and how to open them."""
+    """A dataset to audit: items in a fixed order, class names, and how to open them.
+
+    Example:
+        >>> from camlens.audit.sources import benchmark_source
+        >>> source = benchmark_source("benchmark:n=4,size=32")
+        >>> source.kind, len(source.items), source.classes[:2]
+        ('benchmark', 4, ['circle', 'square'])
+    """
 
     kind: str
     spec: str

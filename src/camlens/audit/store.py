@@ -51,7 +51,15 @@ RESULT_KEYS = ("data", "masks", "model", "weights_sha256", "method", "layer", "b
 
 
 class RunDir:
-    """A run directory on an fsspec file system."""
+    """A run directory on an fsspec file system.
+
+    Example:
+        >>> import tempfile
+        >>> run = RunDir(tempfile.mkdtemp())  # or "s3://bucket/run", "memory://run", ...
+        >>> run.write_json("manifest.json", {"total": 1})
+        >>> run.read_manifest()
+        {'total': 1}
+    """
 
     def __init__(self, url: str) -> None:
         import fsspec

@@ -60,6 +60,18 @@ class Explanation:
     outputs:   ``(B, ...)`` the model's output (logits).
     scores:    ``(B,)`` the explained target scores.
     targets:   the target of each image.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens import ClassTarget, GradCAM
+        >>> with GradCAM(model, target_layers="0") as cam:
+        ...     explanation = cam.explain(x, targets=[ClassTarget(0), ClassTarget(2)])
+        >>> explanation.maps.shape, explanation.scores.shape, list(explanation.per_layer)
+        (torch.Size([2, 8, 8]), torch.Size([2]), ['0'])
     """
 
     maps: Tensor
@@ -103,6 +115,18 @@ class TopK:
 
     maps ``(B, k, *input_spatial)``, indices ``(B, k)`` class indices, scores ``(B, k)`` logits,
     probabilities ``(B, k)`` softmax.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens import GradCAM
+        >>> with GradCAM(model, target_layers="0") as cam:
+        ...     top = cam.topk(x, k=2)
+        >>> top.maps.shape, top.indices.shape
+        (torch.Size([2, 2, 8, 8]), torch.Size([2, 2]))
     """
 
     maps: Tensor
@@ -140,6 +164,24 @@ class BaseCAM:
         reshape_transform: maps a layer's output to ``(B, C, *spatial)``; by default ViT tokens
             and channel-last maps are reshaped automatically (:mod:`camlens.core.reshape`).
         differentiable: keep the autograd graph so a map can feed a training loss.
+
+    A method defines the channel weights ``α = channel_weights(A, ∂y/∂A)`` of
+    ``L = ReLU(Σ_k α_k A^k)``, upsampled to the input and min-max normalised per image. Shapes:
+    input ``(B, C, H, W)`` -> maps ``(B, H, W)``; A, ∂y/∂A ``(B, C, h, w)`` -> α ``(B, C)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> class MeanActivationCAM(BaseCAM):  # α_k = 1: the activations summed over channels
+        ...     def channel_weights(self, activations, gradients, ctx):
+        ...         return torch.ones(activations.shape[:2])
+        >>> with MeanActivationCAM(model, target_layers="0") as cam:
+        ...     maps = cam(x)
+        >>> maps.shape, bool(maps.min() >= 0), bool(maps.max() <= 1)
+        (torch.Size([2, 8, 8]), True, True)
     """
 
     uses_gradients: ClassVar[bool] = True

@@ -36,7 +36,22 @@ _EXCLUDED: tuple[type[nn.Module], ...] = (
 
 @dataclass
 class LayerInfo:
-    """One module's output in a probe forward pass (in the order the modules finished)."""
+    """One module's output in a probe forward pass (in the order the modules finished).
+
+    ``shape`` is the output's shape, ``grid`` its spatial size (``None`` when it has none),
+    ``candidate`` whether a CAM can explain it.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens import layers
+        >>> info = layers(model, torch.rand(1, 3, 8, 8))[0]
+        >>> info.name, info.kind, info.shape, info.grid
+        ('0', 'Conv2d', (1, 4, 8, 8), (8, 8))
+    """
 
     name: str
     kind: str

@@ -59,6 +59,14 @@ class BenchmarkSet(Dataset):
     boxes     ``(N, 4)`` float32 ``(x0, y0, x1, y1)``, the mask's tight box, end-exclusive pixels
     cue_masks ``(N, S, S)`` bool, the watermark's pixels (all False where there is none)
     ``ds[i]`` is a dict with keys image, label, mask, box, cue_mask.
+
+    Example:
+        >>> from camlens.datasets import make_benchmark
+        >>> ds = make_benchmark(4, size=32)
+        >>> ds.images.shape, ds.masks.shape
+        (torch.Size([4, 3, 32, 32]), torch.Size([4, 32, 32]))
+        >>> sorted(ds[0])
+        ['box', 'cue_mask', 'image', 'label', 'mask']
     """
 
     images: Tensor

@@ -40,7 +40,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
 class Batch:
     """One batch: ``images`` (B, C, H, W) float; ``labels`` (B,) long or ``None``;
     ``masks``, ``cue_masks`` (B, H, W) bool or ``None``; ``boxes`` (B, 4), a list of (n_i, 4)
-    or ``None``."""
+    or ``None``.
+
+    Example:
+        >>> import torch
+        >>> batch = Batch(torch.rand(4, 3, 8, 8), labels=torch.tensor([0, 1, 2, 3]))
+        >>> small = batch.subset(torch.tensor([1, 3]))
+        >>> len(small), small.labels.tolist()
+        (2, [1, 3])
+    """
 
     images: Tensor
     labels: Tensor | None = None

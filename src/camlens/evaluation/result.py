@@ -45,6 +45,15 @@ class EvaluationResult:
     by_class:    ``{method: {class: {column: value}}}`` when evaluated with ``by_class=True``.
     n_images:    images evaluated; ``accuracy``: top-1 accuracy on them (``None`` without labels).
     info:        free-form notes (model, data, layer, targets, options) for reports.
+
+    Example:
+        >>> result = EvaluationResult(
+        ...     scores={"gradcam": {"pointing_game": 0.75}, "random": {"pointing_game": 0.25}},
+        ...     directions={"pointing_game": True},
+        ...     seconds={"gradcam": 0.1, "random": 0.0},
+        ... )
+        >>> result.methods, result.best()
+        (['gradcam', 'random'], {'pointing_game': 'gradcam'})
     """
 
     scores: dict[str, dict[str, float]]

@@ -276,6 +276,26 @@ class JaxAdapter:
     a list of these; ``None`` picks the last submodule whose output is image-like (``(B, h, w,
     C)`` with more than one position). reshape_transform: gets a layer's output as a torch tensor
     in Flax's layout and returns ``(B, C, *grid)``.
+
+    Shapes: input ``(B, C, H, W)``; a layer's ``(B, h, w, C)`` output is captured as
+    ``(B, C, h, w)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, torch
+        >>> import flax.linen as fnn
+        >>> class Net(fnn.Module):
+        ...     @fnn.compact
+        ...     def __call__(self, x):  # (B, H, W, C), Flax's layout
+        ...         x = fnn.relu(fnn.Conv(4, (3, 3), name="conv")(x))
+        ...         return fnn.Dense(3, name="head")(x.mean(axis=(1, 2)))
+        >>> net = Net()
+        >>> variables = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 3)))
+        >>> from camlens import GradCAM
+        >>> from camlens.jax import FlaxModel
+        >>> cam = GradCAM(FlaxModel(net, variables), target_layers="conv")
+        >>> maps = cam(torch.rand(2, 3, 8, 8))
+        >>> type(cam.adapter).__name__, maps.shape
+        ('JaxAdapter', torch.Size([2, 8, 8]))
     """
 
     capabilities = frozenset({ACTIVATIONS, GRADIENTS, LAYER_REPLACE})

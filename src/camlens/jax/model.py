@@ -37,6 +37,23 @@ class FlaxModel:
     Inputs are channels last ``(B, H, W, C)`` as Flax's convolutions take them (numpy or JAX
     arrays), or torch tensors ``(B, C, H, W)`` (camlens' own layout). The model's output (or its
     first element / its ``"logits"`` entry) is what targets score.
+
+    Shapes: camlens gives ``(B, C, H, W)`` torch images (transposed to Flax's ``(B, H, W, C)``);
+    maps come back ``(B, H, W)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, torch
+        >>> import flax.linen as fnn
+        >>> class Net(fnn.Module):
+        ...     @fnn.compact
+        ...     def __call__(self, x):  # (B, H, W, C), Flax's layout
+        ...         x = fnn.relu(fnn.Conv(4, (3, 3), name="conv")(x))
+        ...         return fnn.Dense(3, name="head")(x.mean(axis=(1, 2)))
+        >>> net = Net()
+        >>> variables = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 3)))
+        >>> from camlens import GradCAM
+        >>> GradCAM(FlaxModel(net, variables), target_layers="conv")(torch.rand(2, 3, 8, 8)).shape
+        torch.Size([2, 8, 8])
     """
 
     camlens_framework: ClassVar[str] = "jax"

@@ -66,6 +66,20 @@ class KerasAdapter:
     (``"vgg16/block5_conv3"``), or a list of these; ``None`` picks the last non-pooling layer
     with a spatial output. reshape_transform: gets a layer's output as a torch tensor *in Keras'
     layout* (e.g. ``(B, N, D)`` tokens) and returns ``(B, C, *grid)``.
+
+    Shapes: torch images ``(B, C, H, W)`` (fed channels last); a layer's ``(B, h, w, C)`` output
+    is captured as ``(B, C, h, w)``; maps ``(B, H, W)``.
+
+    Example:
+        >>> import keras, torch
+        >>> inputs = keras.Input((8, 8, 3))
+        >>> x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+        >>> outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(x))
+        >>> from camlens import GradCAM
+        >>> cam = GradCAM(keras.Model(inputs, outputs), target_layers="conv")
+        >>> maps = cam(torch.rand(2, 3, 8, 8))
+        >>> type(cam.adapter).__name__, maps.shape
+        ('KerasAdapter', torch.Size([2, 8, 8]))
     """
 
     capabilities = frozenset({ACTIVATIONS, GRADIENTS, LAYER_REPLACE})

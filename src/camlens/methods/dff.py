@@ -53,6 +53,17 @@ class Factorization:
     scores:   ``(k, classes)`` ``computation_on_concepts`` of the embeddings, or ``None``.
     outputs:  ``(B, ...)`` the model's output for the batch.
     n_iter:   coordinate-descent sweeps the NMF took.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens import DeepFeatureFactorization
+        >>> factorization = DeepFeatureFactorization(model, "0")(x, n_components=2)
+        >>> factorization.concepts.shape, factorization.maps.shape
+        (torch.Size([4, 2]), torch.Size([2, 2, 8, 8]))
     """
 
     concepts: Tensor

@@ -144,6 +144,22 @@ class KernelSHAP(SuperpixelMethod):
 
     n_samples: coalitions per image besides the empty and full ones; ``"auto"`` (shap's
         default) is ``2·M + 2048``, at most ``2^M − 2`` (then every coalition: exact values).
+
+    The map is the Shapley value of each superpixel, estimated by the Shapley-kernel-weighted linear
+    regression of Lundberg & Lee (2017), painted on the superpixels, ReLU, min-max normalised per
+    image. Shapes: input ``(B, C, H, W)`` -> maps ``(B, H, W)`` in [0, 1].
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens import ClassTarget
+        >>> method = KernelSHAP(model, n_samples=50, seed=0)
+        >>> maps = method(x, targets=[ClassTarget(0), ClassTarget(2)])
+        >>> maps.shape
+        torch.Size([2, 8, 8])
     """
 
     name = "kernelshap"

@@ -43,6 +43,22 @@ class LIME(SuperpixelMethod):
     kernel: a function ``distances (N,) -> weights (N,)`` replacing the exponential kernel.
     distance_metric: any ``sklearn.metrics.pairwise_distances`` metric (lime: ``"cosine"``).
     alpha: the ridge penalty (lime: 1).
+
+    The map is the ridge coefficient of each superpixel in a weighted linear fit of the scores of
+    ``N`` perturbed images, painted on the superpixels, ReLU, min-max normalised per image. Shapes:
+    input ``(B, C, H, W)`` -> maps ``(B, H, W)`` in [0, 1].
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens import ClassTarget
+        >>> method = LIME(model, n_samples=50, seed=0)
+        >>> maps = method(x, targets=[ClassTarget(0), ClassTarget(2)])
+        >>> maps.shape
+        torch.Size([2, 8, 8])
     """
 
     name = "lime"

@@ -167,7 +167,15 @@ class ShapleyCAM(BaseCAM):
 
 class ReSTTarget:
     """ReST (Residual Softmax Target-class), Shapley-CAM's utility: ``y^c + log softmax(y)_c``,
-    i.e. ``y^c − CE(y, c)`` (pytorch-grad-cam's ``ClassifierOutputReST``)."""
+    i.e. ``y^c − CE(y, c)`` (pytorch-grad-cam's ``ClassifierOutputReST``).
+
+    Shapes: one image's scores ``(classes,)`` -> a scalar ``()``.
+
+    Example:
+        >>> import torch
+        >>> ReSTTarget(0)(torch.tensor([0.0, 0.0]))  # 0 + log(1/2)
+        tensor(-0.6931)
+    """
 
     def __init__(self, category: int) -> None:
         if isinstance(category, bool) or int(category) != category or category < 0:

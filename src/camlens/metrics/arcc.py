@@ -25,7 +25,25 @@ from .road import road_changes
 
 
 class ARCC(PerImageMetric):
-    """Harmonic mean of coherency, 1 - complexity and rescaled ROAD; higher is better."""
+    """Harmonic mean of coherency, 1 - complexity and rescaled ROAD; higher is better.
+
+    ``ARCC = 3 / (1/coherency + 1/(1 − complexity) + 1/ROAD')`` per image, ROAD rescaled to [0, 1]
+    (pytorch-grad-cam's ``ARCC``).
+    Shapes: ``inputs (B, C, H, W)``, ``maps (B, H, W)`` in [0, 1], ``targets`` B class indices;
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x, maps = torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8)
+        >>> metric = ARCC(road_percentiles=(50,), noise=0.0)
+        >>> metric.update(inputs=x, maps=maps, targets=[0, 2], model=model,
+        ...               method="gradcam", method_kwargs={"target_layers": "0"})
+        >>> 0.0 <= metric.compute() <= 1.0
+        True
+    """
 
     name = "arcc"
     higher_is_better = True

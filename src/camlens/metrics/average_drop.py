@@ -74,7 +74,24 @@ class ConfidenceMetric(PerImageMetric):
 
 
 class AverageDrop(ConfidenceMetric):
-    """100 · max(0, Y - O) / Y per image (see the module docstring); lower is better."""
+    """100 · max(0, Y - O) / Y per image (see the module docstring); lower is better.
+
+    ``100 · mean_i max(0, Y_i − O_i) / Y_i`` with ``Y_i`` the class score on ``x_i`` and ``O_i`` on
+    ``x_i ⊙ L_i``.
+    Shapes: ``inputs (B, C, H, W)``, ``maps (B, H, W)`` in [0, 1], ``targets`` B class indices;
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x, maps = torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8)
+        >>> metric = AverageDrop()
+        >>> metric.update(inputs=x, maps=maps, targets=[0, 2], model=model)
+        >>> 0.0 <= metric.compute() <= 100.0
+        True
+    """
 
     name = "average_drop"
     higher_is_better = False

@@ -26,7 +26,19 @@ from torch import Tensor, nn
 
 
 class Metric:
-    """Base of the metrics: ``update(...)`` per batch, ``compute()`` at the end, ``reset()``."""
+    """Base of the metrics: ``update(...)`` per batch, ``compute()`` at the end, ``reset()``.
+
+    Shapes: as in the module docstring (``inputs (B, C, H, W)``, ``maps (B, H, W)``, ...);
+    ``compute()`` -> a float or a dict of floats.
+
+    Example:
+        >>> import torch
+        >>> from camlens.metrics import Complexity
+        >>> metric: Metric = Complexity()
+        >>> metric.update(inputs=torch.rand(2, 3, 4, 4), maps=torch.ones(2, 4, 4))
+        >>> metric.compute(), metric.higher_is_better
+        (1.0, False)
+    """
 
     name: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
@@ -66,6 +78,18 @@ class PerImageMetric(Metric):
 
     Subclasses append a ``(B,)`` tensor per batch to ``self._values``; ``per_image`` gives all of
     them, in update order, as one ``(N,)`` float64 CPU tensor.
+
+    Example:
+        >>> import torch
+        >>> class MeanMap(PerImageMetric):
+        ...     name = "mean_map"
+        ...     def update(self, *, inputs, maps, **kwargs):
+        ...         self._values.append(maps.flatten(1).mean(dim=1))
+        >>> metric = MeanMap()
+        >>> maps = torch.tensor([0.0, 1.0])[:, None, None]
+        >>> metric.update(inputs=torch.rand(2, 3, 1, 1), maps=maps)
+        >>> metric.compute(), metric.per_image.shape
+        (0.5, torch.Size([2]))
     """
 
     def reset(self) -> None:

@@ -39,7 +39,24 @@ def coherency(
 
 
 class Coherency(PerImageMetric):
-    """(Pearson(L, method(x ⊙ L)) + 1) / 2 per image; higher is better."""
+    """(Pearson(L, method(x ⊙ L)) + 1) / 2 per image; higher is better.
+
+    ``coherency_i = (Pearson(L_i, method(x_i ⊙ L_i)) + 1) / 2``.
+    Shapes: ``inputs (B, C, H, W)``, ``maps (B, H, W)`` in [0, 1], ``targets`` B class indices;
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x, maps = torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8)
+        >>> metric = Coherency()
+        >>> metric.update(inputs=x, maps=maps, targets=[0, 2], model=model,
+        ...               method="gradcam", method_kwargs={"target_layers": "0"})
+        >>> 0.0 <= metric.compute() <= 1.0
+        True
+    """
 
     name = "coherency"
     higher_is_better = True

@@ -17,7 +17,18 @@ from .base import PerImageMetric
 
 
 class Complexity(PerImageMetric):
-    """Mean |map| per image, averaged over images."""
+    """Mean |map| per image, averaged over images.
+
+    ``complexity_i = ‖L_i‖₁ / (H·W)``; lower is better.
+    Shapes: ``maps (B, H, W)``; ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> metric = Complexity()
+        >>> metric.update(inputs=torch.rand(1, 3, 4, 4), maps=torch.full((1, 4, 4), 0.25))
+        >>> metric.compute()
+        0.25
+    """
 
     name = "complexity"
     higher_is_better = False

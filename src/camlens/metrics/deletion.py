@@ -68,7 +68,23 @@ def gaussian_blur(inputs: Tensor, kernel_size: int, sigma: float) -> Tensor:
 
 
 class Deletion(PerImageMetric):
-    """Area under the deletion curve (see the module docstring); lower is better."""
+    """Area under the deletion curve (see the module docstring); lower is better.
+
+    ``AUC_i = trapezoid(p(class_i | x_i with its top c_k pixels deleted), c_k / n)``.
+    Shapes: ``inputs (B, C, H, W)``, ``maps (B, H, W)`` in [0, 1], ``targets`` B class indices;
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x, maps = torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8)
+        >>> metric = Deletion(steps=4)
+        >>> metric.update(inputs=x, maps=maps, targets=[0, 2], model=model)
+        >>> 0.0 <= metric.compute() <= 1.0
+        True
+    """
 
     name = "deletion"
     higher_is_better = False

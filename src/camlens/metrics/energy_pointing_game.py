@@ -16,7 +16,23 @@ from .base import PerImageMetric
 
 
 class EnergyPointingGame(PerImageMetric):
-    """Share of the map's positive energy inside the object (mask, or union of the boxes)."""
+    """Share of the map's positive energy inside the object (mask, or union of the boxes).
+
+    ``Σ_{object} L⁺ / Σ L⁺`` per image, ``L⁺ = max(L, 0)``; higher is better.
+    Shapes: ``maps (B, H, W)``, ``masks (B, H, W)`` bool (or ``boxes``, xyxy pixels);
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> maps = torch.zeros(1, 4, 4)
+        >>> maps[0, 0, 0] = 1.0
+        >>> masks = torch.zeros(1, 4, 4, dtype=torch.bool)
+        >>> masks[0, :2, :2] = True
+        >>> metric = EnergyPointingGame()
+        >>> metric.update(inputs=torch.rand(1, 3, 4, 4), maps=maps, masks=masks)
+        >>> metric.compute()
+        1.0
+    """
 
     name = "energy_pointing_game"
     higher_is_better = True

@@ -36,7 +36,23 @@ EIGHT = np.ones((3, 3), dtype=int)
 
 
 class Localisation(PerImageMetric):
-    """Localisation error at IoU >= ``iou`` of the map's box (see the module docstring)."""
+    """Localisation error at IoU >= ``iou`` of the map's box (see the module docstring).
+
+    ``1 − mean_i [IoU(box of the largest region with L ≥ threshold · max L, ground truth) ≥ iou]``.
+    Shapes: ``maps (B, H, W)``, ``masks (B, H, W)`` bool (or ``boxes``, xyxy pixels);
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> maps = torch.zeros(1, 4, 4)
+        >>> maps[0, 0, 0] = 1.0
+        >>> masks = torch.zeros(1, 4, 4, dtype=torch.bool)
+        >>> masks[0, :2, :2] = True
+        >>> metric = Localisation()
+        >>> metric.update(inputs=torch.rand(1, 3, 4, 4), maps=maps, masks=masks)
+        >>> metric.compute()  # the map's box (1 pixel) has IoU 1/4 with the object's
+        1.0
+    """
 
     name = "localisation"
     higher_is_better = False

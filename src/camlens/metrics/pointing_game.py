@@ -21,6 +21,21 @@ class PointingGame(PerImageMetric):
     """Share of images whose map maximum falls on the object (mask or boxes) ± ``tolerance`` px.
 
     Ties: the first maximum in row-major order. An image without object pixels is an error.
+
+    ``mean_i [argmax L_i within tolerance of the object]``; higher is better.
+    Shapes: ``maps (B, H, W)``, ``masks (B, H, W)`` bool (or ``boxes``, xyxy pixels);
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> maps = torch.zeros(1, 4, 4)
+        >>> maps[0, 0, 0] = 1.0
+        >>> masks = torch.zeros(1, 4, 4, dtype=torch.bool)
+        >>> masks[0, :2, :2] = True
+        >>> metric = PointingGame(tolerance=0)
+        >>> metric.update(inputs=torch.rand(1, 3, 4, 4), maps=maps, masks=masks)
+        >>> metric.compute()
+        1.0
     """
 
     name = "pointing_game"

@@ -31,7 +31,24 @@ from .imputation import noisy_linear_impute
 
 
 class ROAD(PerImageMetric):
-    """(LeRF - MoRF) / 2 averaged over percentiles (see the module docstring)."""
+    """(LeRF - MoRF) / 2 averaged over percentiles (see the module docstring).
+
+    ``ROAD_i = mean_p (lerf_i(p) − morf_i(p)) / 2`` over the percentiles ``p`` (MoRF: the most
+    relevant pixels imputed; LeRF: the least).
+    Shapes: ``inputs (B, C, H, W)``, ``maps (B, H, W)`` in [0, 1], ``targets`` B class indices;
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x, maps = torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8)
+        >>> metric = ROAD(percentiles=(50,), noise=0.0)
+        >>> metric.update(inputs=x, maps=maps, targets=[0, 2], model=model)
+        >>> -0.5 <= metric.compute() <= 0.5
+        True
+    """
 
     name = "road"
     higher_is_better = True

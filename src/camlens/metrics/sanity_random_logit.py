@@ -23,7 +23,24 @@ from .base import PerImageMetric
 
 
 class SanityRandomLogit(PerImageMetric):
-    """Spearman correlation of the target's map with a random other class's map."""
+    """Spearman correlation of the target's map with a random other class's map.
+
+    ``rho_i = Spearman(L_i(target_i), L_i(c_i))``, ``c_i`` a random other class; lower is better.
+    Shapes: ``inputs (B, C, H, W)``, ``maps (B, H, W)`` in [0, 1], ``targets`` B class indices;
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x, maps = torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8)
+        >>> metric = SanityRandomLogit()
+        >>> metric.update(inputs=x, maps=maps, targets=[0, 2], model=model,
+        ...               method="gradcam", method_kwargs={"target_layers": "0"})
+        >>> -1.0 <= metric.compute() <= 1.0
+        True
+    """
 
     name = "sanity_random_logit"
     higher_is_better = False

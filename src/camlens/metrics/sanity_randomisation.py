@@ -76,7 +76,25 @@ def randomise(module: nn.Module, seed: int) -> None:
 
 
 class SanityRandomisation(PerImageMetric):
-    """Cascading model-parameter randomisation (see the module docstring)."""
+    """Cascading model-parameter randomisation (see the module docstring).
+
+    ``rho_i(k) = Spearman(L_i, L_i after randomising the top k layers)``, averaged over images and
+    steps; lower is better.
+    Shapes: ``inputs (B, C, H, W)``, ``maps (B, H, W)`` in [0, 1], ``targets`` B class indices;
+    ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x, maps = torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8)
+        >>> metric = SanityRandomisation()
+        >>> metric.update(inputs=x, maps=maps, targets=[0, 2], model=model,
+        ...               method="gradcam", method_kwargs={"target_layers": "0"})
+        >>> -1.0 <= metric.compute() <= 1.0
+        True
+    """
 
     name = "sanity_randomisation"
     higher_is_better = False

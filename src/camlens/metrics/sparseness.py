@@ -22,7 +22,20 @@ from .base import PerImageMetric
 
 
 class Sparseness(PerImageMetric):
-    """Gini index of each map's absolute values, averaged over images."""
+    """Gini index of each map's absolute values, averaged over images.
+
+    ``G = Σ_k (2k − n − 1) v_k / (n Σ_k v_k)`` with ``v`` the sorted ``|L|``; higher is better.
+    Shapes: ``maps (B, H, W)``; ``compute()`` -> a float, ``per_image`` -> ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> maps = torch.zeros(1, 4, 4)
+        >>> maps[0, 0, 0] = 1.0
+        >>> metric = Sparseness()
+        >>> metric.update(inputs=torch.rand(1, 3, 4, 4), maps=maps)
+        >>> metric.compute()  # (n − 1) / n for one non-zero pixel of 16
+        0.9375
+    """
 
     name = "sparseness"
     higher_is_better = True

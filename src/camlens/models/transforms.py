@@ -87,7 +87,14 @@ class Preprocess:
     """PIL image, uint8 array ``(H, W, 3)`` or float tensor in [0, 1] ``(3, H, W)`` /
     ``(B, 3, H, W)`` -> the model's input: resized to ``size`` × ``size`` (bilinear, antialiased,
     only when needed) and normalised ``(x - mean) / std``. Same rank as a tensor input;
-    ``(3, size, size)`` for an image."""
+    ``(3, size, size)`` for an image.
+
+    Example:
+        >>> import torch
+        >>> preprocess = Preprocess(32, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+        >>> preprocess(torch.rand(3, 48, 48)).shape
+        torch.Size([3, 32, 32])
+    """
 
     def __init__(self, size: int, mean: tuple[float, ...], std: tuple[float, ...]):
         self.size = size

@@ -65,6 +65,27 @@ class OnnxAdapter:
     (its providers are used). target_layers: a tensor name or a list of them; ``None`` picks one.
     reshape_transform: gets a tensor as the graph makes it (torch) and returns
     ``(B, C, *grid)``. providers: for a path or proto (default: CPU).
+
+    Shapes: input ``(B, C, H, W)``; captured tensors ``(B, C, *grid)``. Methods that need
+    gradients do not run on it (ONNX Runtime gives none).
+
+    Example:
+        >>> import io, warnings
+        >>> import onnx, torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> buffer = io.BytesIO()
+        >>> with warnings.catch_warnings():  # the exporter's deprecation notes
+        ...     warnings.simplefilter("ignore")
+        ...     torch.onnx.export(model, torch.rand(1, 3, 8, 8), buffer, dynamo=False,
+        ...                       input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+        >>> proto = onnx.load_from_string(buffer.getvalue())
+        >>> OnnxAdapter(proto, target_layers="/1/Relu_output_0").layer_names
+        ['/1/Relu_output_0']
+        >>> from camlens import EigenCAM  # picks OnnxAdapter for an ONNX model
+        >>> EigenCAM(proto, target_layers="/1/Relu_output_0")(torch.rand(2, 3, 8, 8)).shape
+        torch.Size([2, 8, 8])
     """
 
     capabilities = frozenset({ACTIVATIONS, LAYER_REPLACE})
@@ -329,6 +350,23 @@ class OnnxModel(nn.Module):
     detects it by ``camlens_framework``) and explain it with :class:`OnnxAdapter`. No parameters,
     always in eval mode (``train()`` is a no-op); a copy (``copy.deepcopy``) shares the graph and
     makes its own sessions.
+
+    Shapes: ``(B, C, H, W)`` -> the graph's logits ``(B, classes)``.
+
+    Example:
+        >>> import io, warnings
+        >>> import onnx, torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> buffer = io.BytesIO()
+        >>> with warnings.catch_warnings():  # the exporter's deprecation notes
+        ...     warnings.simplefilter("ignore")
+        ...     torch.onnx.export(model, torch.rand(1, 3, 8, 8), buffer, dynamo=False,
+        ...                       input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+        >>> proto = onnx.load_from_string(buffer.getvalue())
+        >>> OnnxModel(proto)(torch.rand(2, 3, 8, 8)).shape
+        torch.Size([2, 3])
     """
 
     camlens_framework = "onnx"

@@ -35,7 +35,12 @@ POOLING = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool", "ReduceMean", "
 class TensorInfo:
     """One intermediate tensor: its name, the op that makes it, its shape (``None`` or a name
     for an unknown / symbolic axis; ``None`` for the whole shape when inference gave none) and
-    its numpy dtype (``None`` when unknown)."""
+    its numpy dtype (``None`` when unknown).
+
+    Example:
+        >>> TensorInfo("conv1", "Conv", (None, 4, 8, 8), None).shape  # None: a symbolic axis
+        (None, 4, 8, 8)
+    """
 
     name: str
     op: str

@@ -36,6 +36,18 @@ class PixelExplanation:
     scores:       ``(B,)`` the explained target scores.
     targets:      the target of each image.
     extras:       method-specific intermediate results (e.g. Guided Grad-CAM's Grad-CAM map).
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens import ClassTarget
+        >>> from camlens.pixel import Saliency
+        >>> result = Saliency(model).explain(x, targets=[ClassTarget(0), ClassTarget(2)])
+        >>> result.attributions.shape, result.scores.shape
+        (torch.Size([2, 3, 8, 8]), torch.Size([2]))
     """
 
     attributions: Tensor
@@ -114,6 +126,18 @@ class PixelAttribution:
     ``black_box`` methods (occlusion, RISE) need the model's scores only: a model that is not a
     ``torch.nn.Module`` (an ONNX file or session, a Keras model) runs through its framework
     adapter's ``predict`` (:mod:`camlens.core.adapters`); ``self.runner`` is what they run.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> from camlens.pixel import Occlusion
+        >>> with Occlusion(model, patch_size=4, stride=4) as method:
+        ...     attributions = method(x)  # the top-1 class of each image
+        >>> attributions.shape
+        torch.Size([2, 3, 8, 8])
     """
 
     black_box: ClassVar[bool] = False
@@ -154,7 +178,22 @@ class PixelAttribution:
 
 
 class GradientAttribution(PixelAttribution):
-    """The input gradient with the ReLU backward rule :attr:`relu_rule` (``None``: ordinary)."""
+    """The input gradient with the ReLU backward rule :attr:`relu_rule` (``None``: ordinary).
+
+    ``A = ∂y^c/∂x`` with the ReLUs' backward replaced by the rule (``"guided"``: guided
+    backpropagation, ``"deconvnet"``: deconvolution). Shapes: ``(B, C, H, W)`` -> ``(B, C, H, W)``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+        >>> x = torch.rand(2, 3, 8, 8)
+        >>> class InputGradient(GradientAttribution):
+        ...     relu_rule = None
+        >>> InputGradient(model)(x).shape
+        torch.Size([2, 3, 8, 8])
+    """
 
     relu_rule: ReLURule | None = None
 

@@ -33,6 +33,11 @@ class Limits:
     At most ``max_concurrency + queue`` requests are admitted, so at most that many uploads are
     held in memory (each at most ``max_upload_bytes``) and ``max_concurrency`` decoded images.
     The connection bounds are applied by the uvicorn server of :func:`camlens.serve.server_config`.
+
+    Example:
+        >>> limits = Limits(max_concurrency=2, queue=4)
+        >>> limits.capacity, limits.max_connections  # 2 + 4, then + 100 extra connections
+        (6, 106)
     """
 
     max_upload_bytes: int = 10 * MIB

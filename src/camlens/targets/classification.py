@@ -9,7 +9,15 @@ from ..errors import TargetError
 
 
 class ClassTarget:
-    """y^c: the class score before softmax, as in Grad-CAM eq. 2 (``output[category]``)."""
+    """y^c: the class score before softmax, as in Grad-CAM eq. 2 (``output[category]``).
+
+    Shapes: one image's scores ``(num_classes,)`` -> a scalar ``()``.
+
+    Example:
+        >>> import torch
+        >>> ClassTarget(1)(torch.tensor([0.5, 2.0, -1.0]))
+        tensor(2.)
+    """
 
     def __init__(self, category: int) -> None:
         if isinstance(category, bool) or not isinstance(category, int | torch.Tensor):
@@ -36,7 +44,15 @@ class ClassTarget:
 
 
 class SoftmaxTarget(ClassTarget):
-    """The softmax probability of the class (after softmax: more context, less locality)."""
+    """The softmax probability of the class (after softmax: more context, less locality).
+
+    ``softmax(y)_c = exp(y^c) / Σ_k exp(y^k)``. Shapes: ``(num_classes,)`` -> ``()``.
+
+    Example:
+        >>> import torch
+        >>> SoftmaxTarget(0)(torch.tensor([0.0, 0.0]))
+        tensor(0.5000)
+    """
 
     def __call__(self, output: Tensor) -> Tensor:
         self.check(output)
@@ -44,14 +60,30 @@ class SoftmaxTarget(ClassTarget):
 
 
 class CounterfactualTarget(ClassTarget):
-    """Minus the class score: the map shows what speaks *against* the class (paper, sec. 5)."""
+    """Minus the class score: the map shows what speaks *against* the class (paper, sec. 5).
+
+    ``−y^c``. Shapes: ``(num_classes,)`` -> ``()``.
+
+    Example:
+        >>> import torch
+        >>> CounterfactualTarget(1)(torch.tensor([0.5, 2.0]))
+        tensor(-2.)
+    """
 
     def __call__(self, output: Tensor) -> Tensor:
         return -super().__call__(output)
 
 
 class BinaryTarget:
-    """A single-logit binary classifier: ``category=1`` explains the logit, ``0`` its negation."""
+    """A single-logit binary classifier: ``category=1`` explains the logit, ``0`` its negation.
+
+    ``y`` (category 1) or ``−y`` (category 0). Shapes: one logit ``(1,)`` or ``()`` -> ``()``.
+
+    Example:
+        >>> import torch
+        >>> BinaryTarget(0)(torch.tensor([1.5]))
+        tensor(-1.5000)
+    """
 
     def __init__(self, category: int) -> None:
         if category not in (0, 1):
@@ -72,7 +104,16 @@ class BinaryTarget:
 
 class RankTarget:
     """Each image's ``rank``-th best class (0 = top-1); becomes a :class:`ClassTarget` per image
-    once the forward pass has given the scores."""
+    once the forward pass has given the scores.
+
+    ``y^c`` with ``c`` the class of rank ``rank`` in descending order of ``y``. Shapes:
+    ``(num_classes,)`` -> ``()``.
+
+    Example:
+        >>> import torch
+        >>> RankTarget(1)(torch.tensor([0.5, 2.0, -1.0]))  # the second best class: 0
+        tensor(0.5000)
+    """
 
     def __init__(self, rank: int) -> None:
         if rank < 0:

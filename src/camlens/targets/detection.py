@@ -91,6 +91,16 @@ class BoxTarget:
         iou_threshold: least IoU for a detection to match a reference box.
         match: ``"label"`` (camlens) or ``"iou"`` (pytorch-grad-cam), as above.
         include_iou: add the IoU of the matched box to its score.
+
+    Shapes: one image's detections (a torchvision dict of ``boxes (N, 4)``, ``labels (N,)``,
+    ``scores (N,)``, or a :class:`PaddedDetections` row block ``(N, 6)``) -> a scalar ``()``.
+
+    Example:
+        >>> import torch
+        >>> detections = {"boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0]]),
+        ...               "labels": torch.tensor([3]), "scores": torch.tensor([0.9])}
+        >>> BoxTarget([3], [[0.0, 0.0, 10.0, 9.0]])(detections)
+        tensor(0.9000)
     """
 
     def __init__(
@@ -181,6 +191,15 @@ class YOLOTarget:
         category: the class (0-based, counted after the 5 box/objectness columns) or None.
         sigmoid: apply a sigmoid to objectness and class columns first (for heads that output
             logits, e.g. a YOLO head in training mode).
+
+    Shapes: one image's output ``(N, 5 + classes)`` -> a scalar ``()``.
+
+    Example:
+        >>> import torch
+        >>> rows = torch.tensor([[5.0, 5.0, 2.0, 2.0, 0.5, 0.2, 0.8],
+        ...                      [1.0, 1.0, 2.0, 2.0, 0.9, 0.6, 0.4]])
+        >>> YOLOTarget(anchors=[0, 1], category=1)(rows)  # 0.5·0.8 + 0.9·0.4
+        tensor(0.7600)
     """
 
     def __init__(
@@ -252,6 +271,17 @@ class PaddedDetections(nn.Module):
     ``size_divisible``): the feature maps then cover more than the image and the map, stretched
     onto the input, is shifted. Give inputs whose sides are multiples of 32 (and set the
     detector's ``min_size``/``max_size`` to them, so it does not resize) to avoid it.
+
+    Shapes: images ``(B, 3, H, W)`` (or a list of ``(3, H, W)``) -> ``(B, N, 6)``.
+
+    Example:
+        >>> import torch, torchvision
+        >>> detector = torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn(
+        ...     weights=None, weights_backbone=None, num_classes=3, min_size=64, max_size=64
+        ... ).eval()
+        >>> out = PaddedDetections(detector)(torch.rand(2, 3, 64, 64))
+        >>> out.shape[0], out.shape[2]
+        (2, 6)
     """
 
     def __init__(self, model: nn.Module) -> None:

@@ -32,6 +32,13 @@ class SimilarityTarget:
     Args:
         reference: ``(D,)`` (any shape with D elements), numpy or torch; detached.
         eps: the guard against zero norms of ``torch.nn.functional.cosine_similarity``.
+
+    Shapes: one image's embedding (``D`` elements, any shape) -> a scalar ``()`` in [-1, 1].
+
+    Example:
+        >>> import torch
+        >>> SimilarityTarget(torch.tensor([1.0, 0.0]))(torch.tensor([1.0, 1.0]))
+        tensor(0.7071)
     """
 
     def __init__(self, reference: Tensor | Any, *, eps: float = 1e-8) -> None:

@@ -29,6 +29,15 @@ class FinerTarget:
             order by |y − y^c| (rank 0 is the main class itself).
         alpha: comparison strength (α; torchcam's γ).
         weighting: ``"softmax"`` (authors' code, pytorch-grad-cam) or ``"mean"`` (torchcam).
+
+    Score with comparison classes ``j``: ``"mean"`` gives ``y^c − α·mean_j y^j``; ``"softmax"``
+    gives ``Σ_j w_j (y^c − α y^j) / Σ_j w_j`` with ``w = softmax(y)_j``. Shapes: one image's scores
+    ``(classes,)`` -> ``()`` (a batch ``(B, classes)`` -> ``(B,)``).
+
+    Example:
+        >>> import torch
+        >>> FinerTarget(0, [1, 2], weighting="mean")(torch.tensor([3.0, 1.0, 2.0]))
+        tensor(1.5000)
     """
 
     def __init__(

@@ -25,6 +25,16 @@ class SegmentationTarget:
         category: the class whose logits are explained.
         mask: ``(*spatial)`` of the model output (``(H, W)`` for images): bool, 0/1 or float
             weights; numpy or torch. ``None`` sums over every pixel.
+
+    Shapes: one image's logits ``(classes, *spatial)`` -> a scalar ``()``.
+
+    Example:
+        >>> import torch
+        >>> logits = torch.ones(3, 4, 4)
+        >>> mask = torch.zeros(4, 4, dtype=torch.bool)
+        >>> mask[:2] = True
+        >>> SegmentationTarget(2, mask)(logits)  # 8 pixels of logit 1
+        tensor(8.)
     """
 
     def __init__(self, category: int, mask: Tensor | Any | None = None) -> None:

@@ -153,6 +153,25 @@ class TextPromptTarget:
     ``list(target)`` (or ``target[k]``) gives one target per prompt, all sharing the embeddings
     computed here — ``cam.explain_targets(x, list(target))`` makes one map per prompt from one
     forward pass. Explain :attr:`image_model` (images -> image embeddings), not ``model``.
+
+    Score of prompt ``t`` with text embedding ``u_t`` for the image embedding ``e``:
+    ``cos(e, u_t)``, or with ``contrast=True`` ``softmax_t(s · cos(e, u))``. Shapes: one image's
+    embedding ``(D,)`` -> a scalar ``()``; token ids ``(P, L)`` give ``P`` targets.
+
+    Example:
+        >>> import torch
+        >>> from transformers import CLIPConfig, CLIPModel
+        >>> tiny = dict(hidden_size=8, intermediate_size=16, num_hidden_layers=1,
+        ...             num_attention_heads=2)
+        >>> config = CLIPConfig(
+        ...     text_config=dict(tiny, vocab_size=20, max_position_embeddings=8,
+        ...                      bos_token_id=0, eos_token_id=3),
+        ...     vision_config=dict(tiny, image_size=16, patch_size=8), projection_dim=4)
+        >>> clip = CLIPModel(config).eval()
+        >>> target = TextPromptTarget(clip, torch.tensor([[0, 1, 3], [0, 2, 3]]))  # 2 prompts
+        >>> embedding = target.image_model(torch.rand(1, 3, 16, 16))[0]
+        >>> [tuple(t(embedding).shape) for t in target]
+        [(), ()]
     """
 
     def __init__(

@@ -54,7 +54,25 @@ def evidence_region(cam: BaseCAM, x: Tensor, y: Tensor, area: float) -> Tensor:
 
 
 class CAMGuidedAugment(nn.Module):
-    """``x_aug = CAMGuidedAugment(model, "block4", p=0.5)(x, y)`` (or ``(x, y, mask)``)."""
+    """``x_aug = CAMGuidedAugment(model, "block4", p=0.5)(x, y)`` (or ``(x, y, mask)``).
+
+    In a share ``p`` of the images, the region ``R_n`` (the top-``area`` pixels of the Grad-CAM
+    map, or the given mask) is erased (``x_n[R_n] ← mean of x_n``) or swapped with another
+    image's. Shapes: x ``(B, C, H, W)``, y ``(B,)``, mask ``(B, H, W)`` -> x's shape.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3))
+        >>> x, y = torch.rand(2, 3, 8, 8), torch.tensor([0, 2])
+        >>> mask = torch.zeros(2, 8, 8)
+        >>> mask[:, :4] = 1.0
+        >>> augment = CAMGuidedAugment(model, "0", p=1.0, region="mask")
+        >>> x_aug = augment(x, y, mask)
+        >>> x_aug.shape, bool((x_aug[:, :, 4:] == x[:, :, 4:]).all())
+        (torch.Size([2, 3, 8, 8]), True)
+    """
 
     def __init__(
         self,

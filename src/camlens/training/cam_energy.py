@@ -86,6 +86,24 @@ class CAMEnergyLoss(nn.Module):
     method: ``"gradcam"`` (default) or ``"layercam"`` (finer at early layers), or any camlens
     method name/class/instance whose map is differentiable. mode: ``"inside"`` for a
     must-not-use mask, ``"outside"`` for a look-here mask. ``last`` holds the two terms.
+
+    ``share_n = Σ_ij U_ij Ā_ij / Σ_ij U_ij`` (``U`` the upsampled map, ``Ā`` the mask or its
+    complement), ``L = CE(y, ŷ) + λ · mean_n share_n``. Shapes: x ``(B, C, H, W)``, y ``(B,)``,
+    mask ``(B, H, W)`` -> a scalar.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3))
+        >>> x, y = torch.rand(2, 3, 8, 8), torch.tensor([0, 2])
+        >>> mask = torch.zeros(2, 8, 8)
+        >>> mask[:, :4] = 1.0
+        >>> criterion = CAMEnergyLoss(model, "0")
+        >>> loss = criterion(x, y, mask)
+        >>> loss.backward()
+        >>> sorted(criterion.last)
+        ['answers', 'reasons']
     """
 
     def __init__(

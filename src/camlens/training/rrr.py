@@ -97,6 +97,24 @@ class RRRLoss(nn.Module):
     Images whose mask is empty add nothing to the penalty, so when the images of a batch are
     independent (no batch-norm on batch statistics) only the annotated ones go through the double
     backward — the same loss and gradients, cheaper when a mask annotates one class in five.
+
+    ``L = CE(y, ŷ) + λ₁ Σ_n Σ_d (A_nd · ∂/∂x_nd Σ_k log ŷ_nk)²`` (divided by B with
+    ``reduction="mean"``). Shapes: x ``(B, C, *spatial)``, y ``(B,)``, mask ``(B, *spatial)``
+    -> a scalar.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        ...                       nn.Flatten(), nn.Linear(4, 3))
+        >>> x, y = torch.rand(2, 3, 8, 8), torch.tensor([0, 2])
+        >>> mask = torch.zeros(2, 8, 8)
+        >>> mask[:, :4] = 1.0
+        >>> criterion = RRRLoss(model, right_reasons=10.0)
+        >>> loss = criterion(x, y, mask)
+        >>> loss.backward()
+        >>> sorted(criterion.last)
+        ['answers', 'reasons']
     """
 
     def __init__(

@@ -30,7 +30,13 @@ def _block(cin: int, cout: int, pool: bool) -> nn.Sequential:
 
 
 class BenchmarkCNN(nn.Module):
-    """``(B, 3, H, W)`` normalised images -> ``(B, num_classes)`` logits."""
+    """``(B, 3, H, W)`` normalised images -> ``(B, num_classes)`` logits.
+
+    Example:
+        >>> import torch
+        >>> BenchmarkCNN(num_classes=5)(torch.rand(2, 3, 64, 64)).shape
+        torch.Size([2, 5])
+    """
 
     def __init__(self, num_classes: int = 5, widths: tuple[int, int, int, int] = (16, 32, 64, 64)):
         super().__init__()

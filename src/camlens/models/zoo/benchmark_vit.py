@@ -129,7 +129,13 @@ class BenchmarkViT(nn.Module):
     transformer blocks (``blocks.<i>``), the class token's state layer-normed (``norm``) and
     mapped by ``head`` to ``num_classes`` logits (or to the CLIP's embedding).
 
-    ``(B, 3, 64, 64)`` normalised images -> ``(B, num_classes)``."""
+    ``(B, 3, 64, 64)`` normalised images -> ``(B, num_classes)``.
+
+    Example:
+        >>> import torch
+        >>> BenchmarkViT(num_classes=5)(torch.rand(2, 3, 64, 64)).shape
+        torch.Size([2, 5])
+    """
 
     def __init__(
         self, num_classes: int = len(CLASSES), depth: int = 2, grid: int = 16, dim: int = 64
@@ -165,7 +171,18 @@ CLIP_TARGET_LAYER = "blocks.0.norm1"  # in the image tower (``visual``)
 
 class BenchmarkCLIP(nn.Module):
     """A tiny CLIP: ``encode_image(x) (B, 32)``, ``encode_text(ids) (P, 32)`` (not normalised),
-    ``logit_scale`` (log of the softmax scale); ``forward(x)`` is ``encode_image(x)``."""
+    ``logit_scale`` (log of the softmax scale); ``forward(x)`` is ``encode_image(x)``.
+
+    Shapes: images ``(B, 3, 64, 64)`` -> ``(B, 32)``; token ids ``(P, L)`` -> ``(P, 32)``.
+
+    Example:
+        >>> import torch
+        >>> clip = BenchmarkCLIP()
+        >>> clip.encode_image(torch.rand(2, 3, 64, 64)).shape
+        torch.Size([2, 32])
+        >>> clip.encode_text(torch.tensor([[1, 2, 3]])).shape
+        torch.Size([1, 32])
+    """
 
     def __init__(self, embed_dim: int = EMBED_DIM) -> None:
         super().__init__()

@@ -51,7 +51,13 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """``(B, 3, 32, 32)`` ImageNet-normalised images -> ``(B, num_classes)`` logits."""
+    """``(B, 3, 32, 32)`` ImageNet-normalised images -> ``(B, num_classes)`` logits.
+
+    Example:
+        >>> import torch
+        >>> CifarResNet(depth=8)(torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2, 10])
+    """
 
     def __init__(self, depth: int = 56, num_classes: int = 10):
         super().__init__()

@@ -85,6 +85,12 @@ class ZooModel:
     (see :class:`Preprocess`), input_size (pixels), target_layer (dotted name of the natural
     Grad-CAM layer), weights_path, weights_sha256, name, info (the model's record, e.g. the
     accuracies in ``benchmark.json``).
+
+    Example:
+        >>> from camlens.zoo import load
+        >>> zoo_model = load("benchmark-clean")  # the shipped benchmark CNN
+        >>> zoo_model.input_size, zoo_model.target_layer, len(zoo_model.categories)
+        (64, 'block4', 5)
     """
 
     name: str
