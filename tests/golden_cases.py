@@ -10,7 +10,7 @@ recomputes them and compares (maps to 1e-7). A method that raises records its er
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -212,12 +212,12 @@ def _model_cases(
     yield f"{model_name}/dff", dff
 
 
-def compute() -> dict[str, dict[str, np.ndarray]]:
-    """Every case's arrays (on one thread, as recorded)."""
+def compute(skip: Collection[str] = ()) -> dict[str, dict[str, np.ndarray]]:
+    """Every case's arrays (on one thread, as recorded), but those in ``skip``."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return {key: _run(fn) for key, fn in cases() if key not in SKIPPED}
+        return {key: _run(fn) for key, fn in cases() if key not in SKIPPED and key not in skip}
     finally:
         torch.set_num_threads(threads)
 
