@@ -12,6 +12,7 @@ import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
@@ -56,11 +57,18 @@ def require_torch_model(model: object, method: str) -> None:
 @dataclass(frozen=True)
 class AdapterSource:
     """One entry of the adapter registry: ``detects(model)`` says whether the adapter at
-    ``factory`` (``"module:Class"``, imported only when used) takes the model."""
+    ``factory`` (``"module:Class"``, imported only when used) takes the model.
+
+    ``layers``: for a framework whose layers are not torch modules, the module (imported only
+    when used) that lists, chooses and resolves them — ``layer_infos(model, x)``,
+    ``choose_layer(model, x) -> name`` and ``resolve_layers(model, target_layers)`` — which
+    :func:`camlens.layers`, ``target_layers=None`` and layer names use for that framework.
+    """
 
     name: str
     detects: Callable[[object], bool]
     factory: str
+    layers: str | None = None
 
 
 def _module_root(model: object) -> set[str]:
@@ -88,9 +96,19 @@ ADAPTERS: list[AdapterSource] = [
     AdapterSource(
         "keras-torch", is_keras_torch_model, "camlens.keras.torch_backend:KerasTorchAdapter"
     ),
-    AdapterSource("onnx", is_onnx_model, "camlens.onnx.adapter:OnnxAdapter"),
+    AdapterSource(
+        "onnx", is_onnx_model, "camlens.onnx.adapter:OnnxAdapter", layers="camlens.onnx.graph"
+    ),
     AdapterSource("jax", is_jax_model, "camlens.jax.adapter:JaxAdapter"),
 ]
+
+
+def layer_tools(model: object) -> Any | None:
+    """The ``layers`` module of the first source that detects ``model`` (None: torch modules)."""
+    for source in ADAPTERS:
+        if source.detects(model):
+            return None if source.layers is None else importlib.import_module(source.layers)
+    return None
 
 
 def register_adapter(source: AdapterSource, *, first: bool = False) -> None:

@@ -60,12 +60,12 @@ def layers(model: nn.Module, example_input: Tensor | None = None) -> list[LayerI
     of ONNX shape inference instead (:func:`camlens.onnx.graph.layer_infos`; no input needed
     when the graph's input has a fixed size).
     """
-    from .adapters import is_onnx_model
+    from .adapters import layer_tools
 
-    if is_onnx_model(model):
-        from ..onnx.graph import layer_infos
-
-        return layer_infos(model, example_input)
+    tools = layer_tools(model)
+    if tools is not None:  # a framework whose layers are not torch modules (ONNX tensors)
+        found: list[LayerInfo] = tools.layer_infos(model, example_input)
+        return found
     if example_input is None:
         raise TypeError("layers(model, example_input): give one batch like the ones to explain.")
     x = check_input(example_input)[:1].detach().clone().requires_grad_(True)
@@ -164,12 +164,12 @@ def _grads(score: Tensor, outputs: list[Tensor]) -> tuple[Tensor | None, ...]:
 
 def choose_layer(model: nn.Module, example_input: Tensor) -> str:
     """The layer ``target_layers=None`` uses (see the module docstring for the rule)."""
-    from .adapters import is_onnx_model
+    from .adapters import layer_tools
 
-    if is_onnx_model(model):
-        from ..onnx.graph import choose_tensor, read_model
-
-        return choose_tensor(read_model(model).proto, tuple(example_input.shape))
+    tools = layer_tools(model)
+    if tools is not None:
+        name: str = tools.choose_layer(model, example_input)
+        return name
     candidates = [info for info in layers(model, example_input) if info.candidate]
     if not candidates:
         raise LayerNotFoundError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from torch import nn
 
@@ -52,16 +53,12 @@ def resolve_layers(model: nn.Module, target_layers: LayersSpec) -> list[tuple[st
     Raises :class:`LayerNotFoundError` listing close matches for an unknown name. For an ONNX
     model the layers are tensor names: ``[(name, name), ...]`` once each is found in the graph.
     """
-    from .adapters import is_onnx_model
+    from .adapters import layer_tools
 
-    if is_onnx_model(model):
-        from ..onnx.graph import check_names, read_model
-
-        names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
-        if not names:
-            raise LayerNotFoundError("target_layers is empty: give at least one tensor name.")
-        check_names(read_model(model).proto, names)
-        return [(n, n) for n in names]
+    tools = layer_tools(model)
+    if tools is not None:  # a framework whose layers are not torch modules (ONNX tensors)
+        resolved: list[tuple[str, Any]] = tools.resolve_layers(model, target_layers)
+        return resolved
     specs = [target_layers] if isinstance(target_layers, str | nn.Module) else list(target_layers)
     if not specs:
         raise LayerNotFoundError("target_layers is empty: give at least one layer.")

@@ -427,3 +427,18 @@ def node_costs(
         if start is not None and start in node.output:
             started = True
     return best
+
+
+# --- the layer tools core asks for an ONNX model (camlens.core.adapters.AdapterSource.layers) ---
+def choose_layer(model: object, example_input: Any) -> str:
+    """The tensor ``target_layers=None`` explains (see :func:`choose_tensor`)."""
+    return choose_tensor(read_model(model).proto, tuple(example_input.shape))
+
+
+def resolve_layers(model: object, target_layers: object) -> list[tuple[str, str]]:
+    """``[(name, name), ...]`` for tensor names found in the graph (close matches otherwise)."""
+    names = [target_layers] if isinstance(target_layers, str) else list(target_layers)  # type: ignore[call-overload]
+    if not names:
+        raise LayerNotFoundError("target_layers is empty: give at least one tensor name.")
+    check_names(read_model(model).proto, names)
+    return [(n, n) for n in names]
