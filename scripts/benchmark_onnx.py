@@ -36,6 +36,16 @@ METHOD_OPTIONS = {
     "ablationcam": {"batch_size": 64},
     "rise": {"n_masks": 1000, "batch_size": 50, "seed": 0},
     "occlusion": {"patch_size": 32, "stride": 16, "batch_size": 64},
+    "lime": {"n_samples": 1000, "batch_size": 50, "seed": 0},
+    "kernelshap": {"n_samples": 1000, "batch_size": 50, "seed": 0},
+}
+#: ``--light``: fewer masks and samples, for a run of minutes on one thread.
+LIGHT_OPTIONS = {
+    "sscam": {"batch_size": 64, "num_samples": 2},
+    "iscam": {"batch_size": 64, "num_samples": 2},
+    "rise": {"n_masks": 500, "batch_size": 50, "seed": 0},
+    "lime": {"n_samples": 300, "batch_size": 50, "seed": 0},
+    "kernelshap": {"n_samples": 300, "batch_size": 50, "seed": 0},
 }
 
 
@@ -65,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "benchmark")
     parser.add_argument("--force", action="store_true", help="Recompute a finished run.")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.add_argument(
+        "--light", action="store_true", help="Fewer masks and samples (LIGHT_OPTIONS)."
+    )
     args = parser.parse_args(argv)
+    options_used = {**METHOD_OPTIONS, **(LIGHT_OPTIONS if args.light else {})}
     if args.threads:
         torch.set_num_threads(args.threads)
     import onnxruntime as ort
@@ -86,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     names = ", ".join(name for name, _ in photos)
     slow = "; ".join(
         f"{m} {', '.join(f'{k}={v}' for k, v in o.items() if k != 'batch_size') or 'defaults'}"
-        for m, o in METHOD_OPTIONS.items()
+        for m, o in options_used.items()
     )
     runner = Runner(args.out, "onnx", args.force, quick=False)
     runner.run(
@@ -100,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         lambda: evaluate(
             model, images, methods=methods, metrics=MODEL_METRICS,
             metric_kwargs=metric_options(224, steps=14, road=(25, 50, 75)),
-            method_kwargs=METHOD_OPTIONS, target_layers=LAYER, targets="predicted",
+            method_kwargs=options_used, target_layers=LAYER, targets="predicted",
             batch_size=2, progress=args.progress,
         ),
     )  # fmt: skip

@@ -10,6 +10,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from torch import nn
 
 import camlens
 from camlens.core.base import runnable
@@ -230,3 +231,35 @@ def test_warnings_are_not_raised_on_a_plain_dynamic_model(onnx_file, images):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         camlens.ScoreCAM(onnx_file, RELU2)(images)
+
+
+class ShapeTail(nn.Module):
+    """conv-relu, then a reshape to ``(x.shape[0], -1)`` of the input's batch size, linear: the
+    tail after the ReLU reads a shape tensor made from the input before it."""
+
+    def __init__(self, flat: bool = False) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4 * 16 * 16, 3)
+        self.flat = flat
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.conv(x))
+        return self.fc(h.flatten(1) if self.flat else h.reshape(x.shape[0], -1))
+
+
+def test_ablation_cam_runs_the_whole_graph_when_the_tail_reads_a_shape_made_before(images, to_onnx):
+    torch.manual_seed(0)
+    model = ShapeTail().eval()
+    reference = ShapeTail(flat=True).eval()
+    reference.load_state_dict(model.state_dict())
+    tail, extras, _ = OnnxAdapter(to_onnx(model, images), "/relu/Relu_output_0")._tail(
+        "/relu/Relu_output_0"
+    )
+    assert [i.shape for i in tail.get_inputs() if i.name in extras] == [[2]]  # (batch, -1)
+    cam = camlens.AblationCAM(onnx.load_from_string(to_onnx(model, images)), "/relu/Relu_output_0")
+    got = cam(images)
+    assert cam.last_path == "full"
+    expected = camlens.AblationCAM(reference, "relu")(images)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)

@@ -1,5 +1,5 @@
 """Acceptance on a real model: the ImageNet MobileNetV2 exported to ONNX sees the cat in
-scikit-image's chelsea, and its RISE and Score-CAM maps peak on the cat (the boxes of
+scikit-image's chelsea, and its RISE, Score-CAM and LIME maps peak on the cat (the boxes of
 tests/test_demo.py, hand-drawn on the 224x224 crop)."""
 
 from __future__ import annotations
@@ -69,3 +69,17 @@ def test_rise_on_the_onnx_model_peaks_on_the_cat(exported):
     explanation = camlens.get_method("rise")(path, n_masks=400, batch_size=50, seed=0).explain(x)
     assert int(explanation.targets[0].category) in CAT_CLASSES
     assert inside(CAT_BOX, explanation.maps[0])
+
+
+def test_lime_on_the_onnx_model_peaks_on_the_cat(exported):
+    _, path, x = exported
+    lime = camlens.get_method("lime")(path, n_samples=200, batch_size=50, seed=0)
+    explanation = lime.explain(x)
+    assert int(explanation.targets[0].category) in CAT_CLASSES
+    assert explanation.maps.shape == (1, 224, 224)
+    assert inside(CAT_BOX, explanation.maps[0])
+    # the peak is the superpixel of the largest weight, and that weight raises the cat's score
+    weights, segments = explanation.weights[0], explanation.segments[0]
+    row, col = divmod(int(explanation.maps[0].argmax()), 224)
+    assert int(segments[row, col]) == int(weights.argmax())
+    assert float(weights.max()) > 0

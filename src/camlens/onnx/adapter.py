@@ -324,8 +324,18 @@ class OnnxAdapter:
             )
         n = new.shape[0]
         feeds = {name: new.detach().cpu().contiguous().numpy().astype(head[0].dtype, copy=False)}
+        # the head ran on n images already (Ablation-CAM's full path): every tensor matches
+        same = n == x.shape[0]
+        shapes = {i.name: i.shape for i in tail.get_inputs()}
         for extra, value in zip(extras, head[1:], strict=True):
-            if value.ndim and value.shape[0] != n:  # a scalar (a shape constant) as it is
+            first = (shapes.get(extra) or [None])[0]
+            if not same and value.ndim and self.fixed_batch is None and isinstance(first, int):
+                raise LayerOutputError(  # e.g. a reshape's target shape made from the batch size
+                    f"the tail after {name!r} reads {extra!r}, a tensor of fixed shape "
+                    f"{tuple(value.shape)} made before the layer (a shape, say), so it cannot "
+                    f"run on {n} copies of the tensor; run the whole graph on copies of the image."
+                )
+            if not same and value.ndim and value.shape[0] != n:  # a scalar as it is
                 if value.shape[0] != 1:
                     raise LayerOutputError(
                         f"the tail after {name!r} reads {extra!r} too, and {n} replaced copies "
