@@ -103,12 +103,17 @@ ADAPTERS: list[AdapterSource] = [
 ]
 
 
+def source_for(model: object) -> AdapterSource | None:
+    """The first registered source that detects ``model`` (None: a PyTorch model)."""
+    return next((source for source in ADAPTERS if source.detects(model)), None)
+
+
 def layer_tools(model: object) -> Any | None:
-    """The ``layers`` module of the first source that detects ``model`` (None: torch modules)."""
-    for source in ADAPTERS:
-        if source.detects(model):
-            return None if source.layers is None else importlib.import_module(source.layers)
-    return None
+    """The ``layers`` module of ``model``'s source (None: its layers are torch modules)."""
+    source = source_for(model)
+    return (
+        None if source is None or source.layers is None else importlib.import_module(source.layers)
+    )
 
 
 def register_adapter(source: AdapterSource, *, first: bool = False) -> None:
@@ -122,9 +127,10 @@ def make_adapter(
     reshape_transform: ReshapeTransform | None = None,
 ) -> Adapter:
     """The adapter for ``model``: the first registered source that detects it, else PyTorch."""
-    for source in ADAPTERS:
-        if source.detects(model):
-            module, _, name = source.factory.partition(":")
-            cls = getattr(importlib.import_module(module), name)
-            return cls(model, target_layers, reshape_transform)
-    return TorchAdapter(model, target_layers, reshape_transform)
+    source = source_for(model)
+    if source is None:
+        return TorchAdapter(model, target_layers, reshape_transform)
+    module, _, name = source.factory.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    adapter: Adapter = cls(model, target_layers, reshape_transform)
+    return adapter
