@@ -23,7 +23,10 @@ Model: timm ``vit_tiny_patch16_224`` (random weights, seed 0, eval mode, fused a
   target ≤ 1.3.
 
 Time: warm-up calls, then rounds; each round runs every entry once, the order rotated each round;
-medians and inter-quartile ranges of wall time (or process CPU time with ``--clock cpu``).
+medians and inter-quartile ranges of wall time (or process CPU time with ``--clock cpu``), and
+three ratios to the floor: of the medians, the median of the per-round ratios (each round's entry
+against the same round's floor: drift cancels), and of the fastest calls (the least disturbed by
+other work on the machine, as ``timeit`` advises).
 Memory: ``--calls`` calls of each method on a 64×64 input (16 tokens + class token: fast), the
 process's resident memory and the count of live tensors after the first 10 calls and at the end.
 """
@@ -200,14 +203,21 @@ def main() -> None:
     for batch in [int(b) for b in args.batches.split(",")]:
         samples = time_batch(batch, args.repeats, args.warmup, args.clock)
         med = {k: statistics.median(v) for k, v in samples.items()}
-        print(f"\n| batch {batch} | median ms | IQR ms | ratio | to | target |")
-        print("| --- | ---: | ---: | ---: | --- | ---: |")
+        low = {k: min(v) for k, v in samples.items()}
+        print(f"\n| batch {batch} | median ms | IQR ms | fastest ms | ratio of medians | "
+              "median of per-round ratios | ratio of fastest | to | target |")  # fmt: skip
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
         for name, values in samples.items():
             q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
             base, target = RATIOS.get(name, (None, None))
-            ratio = f"{med[name] / med[base]:.2f}" if base else ""
-            print(f"| {name} | {med[name] * 1e3:.1f} | {(q[2] - q[0]) * 1e3:.1f} | {ratio} | "
-                  f"{base or ''} | {target or ''} |")  # fmt: skip
+            ratios = ["", "", ""]
+            if base:
+                paired = [a / b for a, b in zip(values, samples[base], strict=True)]
+                ratios = [f"{med[name] / med[base]:.2f}", f"{statistics.median(paired):.2f}",
+                          f"{low[name] / low[base]:.2f}"]  # fmt: skip
+            print(f"| {name} | {med[name] * 1e3:.1f} | {(q[2] - q[0]) * 1e3:.1f} | "
+                  f"{low[name] * 1e3:.1f} | {' | '.join(ratios)} | {base or ''} | "
+                  f"{target or ''} |")  # fmt: skip
     print(f"\n| method ({args.calls} calls, 64x64, batch 2) | RSS after 10 MB | RSS at end MB | "
           "live tensors after 10 | at end |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | ---: |")

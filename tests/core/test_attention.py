@@ -90,6 +90,35 @@ def test_fused_attention_gets_the_gradients_of_the_explicit_one() -> None:
     torch.testing.assert_close(seen["g"], got[1].gradients[0][0], atol=1e-6, rtol=1e-5)
 
 
+def test_blocks_of_different_shapes_each_get_their_own_probabilities() -> None:
+    # Records share one allocation sized from the first block; a block of another shape (here
+    # fewer tokens after a pooling of the token axis) gets its own, and every record is right.
+    import timm
+
+    torch.manual_seed(0)
+    model = timm.create_model(
+        "vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=8, depth=2
+    ).eval()
+    x = torch.randn(2, 3, 32, 32)
+    blocks = [(b.name, b.module) for b in find_attention(model, x)[0]]
+    mode = AttentionMode(blocks, batch=2, track_graph=False)
+    short = torch.randn(2, 3, 5, 8)
+    with torch.no_grad(), mode.hooked():
+        model(x)
+        with mode:  # a second call of the first block's attention, on 5 tokens
+            mode._stack.append(0)
+            torch.nn.functional.scaled_dot_product_attention(short, short, short)
+            mode._stack.pop()
+    first, second, third = mode.records[0][0], mode.records[1][0], mode.records[0][1]
+    assert first.probs.shape == second.probs.shape == (2, 3, 17, 17)
+    assert third.probs.shape == (2, 3, 5, 5)
+    assert first.probs.untyped_storage().data_ptr() == second.probs.untyped_storage().data_ptr()
+    expected = torch.softmax(short @ short.transpose(-2, -1) / 8**0.5, dim=-1)
+    torch.testing.assert_close(third.probs, expected, atol=1e-6, rtol=0)
+    for record in (first, second):
+        torch.testing.assert_close(record.probs.sum(-1), torch.ones(2, 3, 17), atol=1e-5, rtol=0)
+
+
 def test_nothing_is_kept_after_the_call_and_only_the_asked_blocks_are_held() -> None:
     torch.manual_seed(0)
     model = zoo.timm_vit(depth=4)

@@ -11,6 +11,8 @@ from tiny_models import SmallCNN
 from torch import nn
 
 import camlens
+from camlens.core.contract import check_input
+from camlens.core.torch_adapter import graph_mode, warn_if_training
 
 
 class CountingForward(nn.Module):
@@ -258,6 +260,40 @@ def test_nan_or_inf_input(small_cnn, images, value):
     images[0, 0, 0, 0] = value
     with pytest.raises(camlens.InvalidInputError, match="NaN or inf"):
         camlens.GradCAM(small_cnn, "conv3")(images)
+
+
+def test_large_finite_input_is_not_taken_for_inf(small_cnn, images):
+    # The finite check sums the input first; a sum that overflows falls back to the exact check.
+    big = torch.full_like(images, 3e37)
+    assert not torch.isfinite(big.sum())
+    camlens.GradCAM(small_cnn, "conv3")(big)
+    half = torch.ones(1, 3, 300, 300, dtype=torch.float16)  # sums past float16's 65504
+    assert check_input(half) is half
+    half[0, 1, 2, 3] = float("nan")
+    with pytest.raises(camlens.InvalidInputError, match="NaN or inf"):
+        check_input(half)
+
+
+def test_training_mode_of_a_shared_or_cyclic_submodule_is_seen(images):
+    leaf = nn.Dropout(0.5)
+    model = nn.Sequential(nn.Flatten(), leaf, nn.Sequential(leaf))
+    model.eval()
+    model[2].loop = model  # a module registered below itself: modules() must still end
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_training(model)
+    leaf.train()
+    with pytest.warns(camlens.TrainingModeWarning):
+        warn_if_training(model)
+
+
+def test_a_capture_without_gradients_leaves_the_parameters_alone(small_cnn):
+    with graph_mode(small_cnn, track=False):
+        assert all(p.requires_grad for p in small_cnn.parameters())
+        assert not torch.is_grad_enabled()
+    with graph_mode(small_cnn, track=True):
+        assert not any(p.requires_grad for p in small_cnn.parameters())
+    assert all(p.requires_grad for p in small_cnn.parameters())
 
 
 def test_input_without_batch_dimension_or_wrong_type(small_cnn, images):

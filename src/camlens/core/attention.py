@@ -65,16 +65,17 @@ def _attend_in_pieces(
     scale: float,
     batch: int,
     with_output: bool = True,
+    alloc: Callable[[tuple[int, ...]], Tensor] | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """``P = softmax(q kᵀ · scale + mask)`` and ``P v`` without autograd, one image at a time
     into preallocated results: each image's logits stay in cache from the product through the
     softmax (in place) to ``P v`` (as the fused kernels work, block by block), where the
     whole batch's ``(B, heads, L, S)`` logits would go to memory and back twice.
     ``q (..., L, d)``, 3-D (``B·heads`` first) or 4-D (``B`` first); ``P v`` is None when not
-    ``with_output``."""
+    ``with_output``; ``alloc(shape)`` gives the tensor ``P`` is written into."""
     lead = q.shape[:-2]
     length, keys = q.shape[-2], k.shape[-2]
-    probs = q.new_empty(*lead, length, keys)
+    probs = (q.new_empty if alloc is None else alloc)((*lead, length, keys))
     out = q.new_empty(*lead, length, v.shape[-1]) if with_output else None
     if mask is not None:
         mask = mask.expand(*lead, length, keys)
@@ -135,6 +136,28 @@ class AttentionMode(TorchFunctionMode):
         self.records: list[list[_Record]] = [[] for _ in self.watch]
         self._stack: list[int] = []
         self._handles: list[Any] = []
+        self._slab: Tensor | None = None
+        self._slab_used = 0
+
+    def _probs_buffer(self, shape: tuple[int, ...], like: Tensor) -> Tensor:
+        """Where a block's probabilities go: a slice of one allocation made at the first block,
+        sized for every watched block of that shape (most transformers repeat one shape).
+        One allocation per call instead of one per block is what keeps the capture at the cost
+        of a forward on CPU: glibc hands blocks of this size back to the system when a call's
+        records are freed together, and the next call pays a page fault per 4 KiB touched
+        (here +12% of a ViT-Tiny forward at batch 1); one allocation this large raises malloc's
+        thresholds so that its memory is reused from call to call."""
+        numel = math.prod(shape)
+        slab = self._slab
+        if slab is None:
+            slab = like.new_empty(numel * len(self.watch))
+            self._slab, self._slab_used = slab, 0
+        if slab.dtype != like.dtype or slab.device != like.device:
+            return like.new_empty(shape)
+        if self._slab_used + numel > slab.numel():
+            return like.new_empty(shape)
+        start, self._slab_used = self._slab_used, self._slab_used + numel
+        return slab[start : start + numel].view(shape)
 
     # --- which watched module is running --------------------------------------------------------
     @contextlib.contextmanager
@@ -223,7 +246,9 @@ class AttentionMode(TorchFunctionMode):
         ):
             mask = _mask_to_float(mask, q.dtype)
             leaf = self.track_graph  # P becomes a graph leaf: P v is taken from it below
-            probs, out = _attend_in_pieces(q, k, v, mask, scale, self.batch, not leaf)
+            probs, out = _attend_in_pieces(
+                q, k, v, mask, scale, self.batch, not leaf, lambda s: self._probs_buffer(s, q)
+            )
             probs = self._record(owner, probs, kind)
             return probs @ v if out is None else out
         logits = (q * scale) @ k.transpose(-2, -1)

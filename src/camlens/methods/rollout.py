@@ -107,7 +107,13 @@ class AttentionRollout(AttentionMethod):
         own[:, 0] = 1  # the class token's residual
         row = (last + own) / (last.sum(dim=-1, keepdim=True) + 1)
         for attention in reversed(attentions[:-1]):
-            fused = fuse_heads(attention, self.head_fusion)
-            scaled = row / (fused.sum(dim=-1) + 1)
-            row = (scaled[:, None] @ fused)[:, 0] + scaled
+            if self.head_fusion == "mean":  # the mean over heads taken after the product: one
+                heads = attention.shape[1]  # pass over the block's attention instead of two
+                scaled = row / (attention.sum(dim=-1).mean(dim=1) + 1)
+                product = (scaled[:, None, None] @ attention).sum(dim=1)[:, 0] / heads
+            else:
+                fused = fuse_heads(attention, self.head_fusion)
+                scaled = row / (fused.sum(dim=-1) + 1)
+                product = (scaled[:, None] @ fused)[:, 0]
+            row = product + scaled
         return row
