@@ -12,7 +12,10 @@ Input ``(1, 3, S, S)`` seeded.
   scored in chunks of ``--batch``; the floor is N inputs (prepared beforehand, as numpy)
   through the same graph at the same batch size.
 - RISE with N = ``--masks`` masks, chunks of ``--batch``; the floor: N inputs at that batch.
-- Eigen-CAM at the same layer; the floor: one session run of the input.
+- LIME with N = ``--masks`` perturbed samples (SLIC superpixels, lime's kernel and ridge), chunks
+  of ``--batch``; the floor: N inputs at that batch.
+- Eigen-CAM at the same layer; the floor: one session run of the input (``--calls`` calls of
+  each timed together: one call is a few milliseconds).
 
 Each round times every entry once (interleaved, so load from other processes hits all alike);
 the table shows the median over rounds of the process CPU time (one thread: CPU time is the
@@ -69,6 +72,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--masks", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=20, help="Eigen-CAM calls per timing")
+    parser.add_argument("--methods", default="Score-CAM,RISE,LIME,Eigen-CAM")
     args = parser.parse_args()
     torch.set_num_threads(1)
     options = ort.SessionOptions()
@@ -91,12 +96,24 @@ def main() -> None:
     score = camlens.ScoreCAM(session, LAYER, batch_size=args.batch, skip_constant=False)
     rise = RISE(session, n_masks=args.masks, batch_size=args.batch, seed=0)
     eigen = camlens.EigenCAM(session, LAYER)
+    lime = camlens.LIME(session, n_samples=args.masks, batch_size=args.batch, seed=0)
     one = x.numpy()
+
+    def repeated(run) -> None:
+        for _ in range(args.calls):
+            run()
+
     entries = {
         "Score-CAM": (lambda: score(x), floor(channels), f"{channels} inputs"),
         "RISE": (lambda: rise(x), floor(args.masks), f"{args.masks} inputs"),
-        "Eigen-CAM": (lambda: eigen(x), lambda: session.run(["logits"], {"input": one}), "1 run"),
+        "LIME": (lambda: lime(x), floor(args.masks), f"{args.masks} inputs"),
+        "Eigen-CAM": (
+            lambda: repeated(lambda: eigen(x)),
+            lambda: repeated(lambda: session.run(["logits"], {"input": one})),
+            f"1 run ({args.calls} calls timed together)",
+        ),
     }
+    entries = {k: v for k, v in entries.items() if k in args.methods.split(",")}
     for method, floor_run, _ in entries.values():  # warm-up: sessions made, caches filled
         method()
         floor_run()

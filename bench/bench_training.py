@@ -21,7 +21,8 @@ does); ``--bn train`` uses batch statistics, whose second derivative makes RRR's
 markedly dearer (see docs/training.md).
 
 Every kind runs once per round, round-robin with the order rotated, on its own model copy; we
-report medians and the ratio to ``plain``.
+report medians and three ratios to ``plain``: of the medians, the median of the per-round ratios
+(drift cancels) and of the fastest steps (the least disturbed by other work on the machine).
 """
 
 from __future__ import annotations
@@ -105,10 +106,15 @@ def main() -> None:
         f"batch {args.batch}, {args.threads} thread(s), {args.clock} clock, {args.rounds} rounds, "
         f"batch-norm {args.bn}, {args.masked_share:.0%} of the images masked"
     )
-    print(f"{'kind':<18}{'median ms':>10}{'× plain':>9}")
+    print("| kind | median ms | × plain (medians) | × plain (median of per-round ratios) | "
+          "× plain (fastest) |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: |")
+    fastest = min(times["plain"])
     for k in KINDS:
         med = statistics.median(times[k])
-        print(f"{k:<18}{1000 * med:>10.1f}{med / plain:>9.2f}")
+        paired = statistics.median(a / b for a, b in zip(times[k], times["plain"], strict=True))
+        print(f"| {k} | {1000 * med:.1f} | {med / plain:.2f} | {paired:.2f} | "
+              f"{min(times[k]) / fastest:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

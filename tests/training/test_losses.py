@@ -250,6 +250,53 @@ def test_rrr_in_eval_mode_batch_norm_is_the_same_penalty_as_plain_batch_norm():
     torch.testing.assert_close(rewritten, plain)
 
 
+def test_rrr_folds_batch_norm_into_the_convolution_before_it_and_falls_back_when_unsafe():
+    # conv -> eval batch-norm in an nn.Sequential runs as one convolution with folded weights; a
+    # model that reads such a convolution's output elsewhere gets the unfolded forward instead,
+    # and both give the penalty and parameter gradients of plain autograd
+    from camlens.training.rrr import _AffineBatchNorm
+    from camlens.zoo.benchmark_cnn import BenchmarkCNN
+
+    torch.manual_seed(0)
+    cnn = BenchmarkCNN().double().eval()
+    mode = _AffineBatchNorm(cnn)
+    with torch.no_grad(), mode:
+        cnn(torch.randn(1, 3, 16, 16, dtype=torch.float64))
+    assert len(mode.pairs) == 4 and mode.finish()
+
+    class ConvReadTwice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seq = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            direct = self.seq[0](x)  # the paired convolution, without its batch-norm
+            return self.fc((self.seq(x) + direct).mean((2, 3)))
+
+    model = ConvReadTwice().double().eval()
+    model.seq[1].running_mean.uniform_(-1, 1)
+    model.seq[1].running_var.uniform_(0.5, 2)
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    mask = torch.zeros(2, 8, 8, dtype=torch.float64)
+    mask[:, :3] = 1
+    mode = _AffineBatchNorm(model)
+    with torch.no_grad(), mode:
+        model(x)
+    assert not mode.finish()  # the folded output reached the addition
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(torch.log_softmax(model(xg), -1).sum(), xg, create_graph=True)
+    expected = (mask[:, None] * grad).pow(2).sum() / 2
+    got = rrr_penalty(model, x, mask)
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+    for a, b in zip(
+        torch.autograd.grad(got, list(model.parameters())),
+        torch.autograd.grad(expected, list(model.parameters())),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
 def test_rrr_loss_on_a_partly_annotated_batch_equals_the_whole_batch_computation():
     # eval mode: only the annotated images take the double backward, with the same loss and grads
     from camlens.zoo.benchmark_cnn import BenchmarkCNN

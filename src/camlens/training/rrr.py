@@ -16,6 +16,7 @@ depend on the batch size.
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 import torch
@@ -28,21 +29,112 @@ from ._masks import check_mask
 Reduction = Literal["mean", "sum"]
 
 
+#: reads of a tensor's shape, which batch-norm's forward makes before F.batch_norm
+_METADATA = frozenset(
+    {
+        Tensor.dim,
+        Tensor.size,
+        Tensor.ndimension,
+        Tensor.numel,
+        vars(torch._C.TensorBase)["shape"].__get__,
+    }
+)
+_CONVS = {nn.Conv1d: F.conv1d, nn.Conv2d: F.conv2d, nn.Conv3d: F.conv3d}
+
+
+def _eval_batch_norm_scale(bn: nn.modules.batchnorm._BatchNorm) -> tuple[Tensor, Tensor] | None:
+    """``(scale, shift)`` of a batch-norm on running statistics, ``y = x · scale + shift``."""
+    if bn.training or bn.running_mean is None or bn.running_var is None:
+        return None
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    return scale, shift if bn.bias is None else shift + bn.bias
+
+
+def _conv_batch_norm_pairs(model: nn.Module) -> dict[int, nn.Module]:
+    """``id(conv.weight) -> bn`` for each convolution followed by an eval-mode batch-norm in an
+    ``nn.Sequential`` (whose forward feeds one child's output to the next and nothing else),
+    neither with hooks (a hook would see the folded output)."""
+    pairs: dict[int, nn.Module] = {}
+    for seq in model.modules():
+        if type(seq).forward is not nn.Sequential.forward:
+            continue
+        children = list(seq.children())
+        for conv, bn in itertools.pairwise(children):
+            if (
+                type(conv) in _CONVS
+                and isinstance(bn, nn.modules.batchnorm._BatchNorm)
+                and type(bn).forward is nn.modules.batchnorm._BatchNorm.forward
+                and not bn.training
+                and bn.running_mean is not None
+                and not (conv._forward_hooks or conv._forward_pre_hooks)
+                and not (bn._forward_hooks or bn._forward_pre_hooks)
+            ):
+                pairs[id(conv.weight)] = bn
+    return pairs
+
+
 class _AffineBatchNorm(TorchFunctionMode):
-    """Batch-norm on running statistics computed as the per-channel affine map it is,
-    ``x · w/√(var+ε) + (b − mean · w/√(var+ε))``: the same values, but a double backward of a
-    multiply-add instead of batch-norm's generic second derivative (RRR's cost on a BN network
-    in eval mode drops by about a third). Batch statistics (training mode) pass unchanged."""
+    """Batch-norm on running statistics as the per-channel affine map it is: the same values with
+    a cheaper double backward than batch-norm's generic second derivative.
+
+    - A convolution followed by such a batch-norm in an ``nn.Sequential`` runs with the
+      batch-norm folded into its weights, ``conv(x, W · s) + (b − μ) · s + β`` (``s = γ/√(σ²+ε)``),
+      and the batch-norm passes its (already normalised) input on: no per-element work for the
+      batch-norm in the forward, the backward or the double backward (RRR on the benchmark CNN:
+      about a seventh of its step).
+    - Any other running-statistics batch-norm becomes ``x · s + (β − μ · s)``.
+    - Batch statistics (training mode) pass unchanged.
+
+    ``folded_ok`` turns False if a folded output reached anything but its batch-norm (a model
+    whose ``nn.Sequential`` output is read elsewhere); :func:`input_gradients` then runs the
+    forward again without folding.
+    """
+
+    def __init__(self, model: nn.Module | None = None) -> None:
+        super().__init__()
+        self.pairs = {} if model is None else _conv_batch_norm_pairs(model)
+        self.pending: dict[int, tuple[Tensor, nn.Module]] = {}  # id(output) -> (output, its bn)
+        self.folded_ok = True
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.pending and func is not F.batch_norm:
+            self._check_unused(func, args, kwargs)
+        if self.pairs and func in _CONVS.values():
+            weight = kwargs.get("weight", args[1] if len(args) > 1 else None)
+            bn = self.pairs.get(id(weight))
+            folded = None if bn is None else _eval_batch_norm_scale(bn)
+            if folded is not None:
+                scale, shift = folded
+                bound = list(args)
+                bias = kwargs.pop("bias", bound[2] if len(bound) > 2 else None)
+                view = (-1,) + (1,) * (weight.ndim - 1)
+                bound[1] = weight * scale.view(view)
+                new_bias = shift if bias is None else bias * scale + shift
+                if len(bound) > 2:
+                    bound[2] = new_bias
+                else:
+                    kwargs["bias"] = new_bias
+                if "weight" in kwargs:
+                    kwargs["weight"] = bound.pop(1)
+                out = func(*bound, **kwargs)
+                self.pending[id(out)] = (out, bn)
+                return out
         if func is F.batch_norm:
             names = ("input", "running_mean", "running_var", "weight", "bias", "training")
             bound = dict(zip((*names, "momentum", "eps"), args, strict=False))
             bound.update(kwargs)
+            x = bound["input"]
+            entry = self.pending.pop(id(x), None)
+            if entry is not None and entry[0] is x:
+                if bound.get("running_mean") is entry[1].running_mean:
+                    return x  # normalised already, inside the convolution
+                self.folded_ok = False
             mean, var = bound.get("running_mean"), bound.get("running_var")
             if not bound.get("training", False) and mean is not None and var is not None:
-                x = bound["input"]
                 scale = torch.rsqrt(var + bound.get("eps", 1e-5))
                 weight, bias = bound.get("weight"), bound.get("bias")
                 if weight is not None:
@@ -52,12 +144,29 @@ class _AffineBatchNorm(TorchFunctionMode):
                 return x * scale.view(shape) + shift.view(shape)
         return func(*args, **kwargs)
 
+    def _check_unused(self, func: object, args: tuple, kwargs: dict) -> None:
+        if func in _METADATA:
+            return
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, Tensor) and id(value) in self.pending:
+                self.folded_ok = False
+
+    def finish(self) -> bool:
+        """Whether every folded output went to its batch-norm and nowhere else."""
+        ok = self.folded_ok and not self.pending
+        self.pending.clear()
+        return ok
+
 
 def input_gradients(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
     """``(logits, ∂/∂x Σ_k log softmax(logits)_k)`` with the graph kept for a second backward."""
     x = x if x.requires_grad else x.detach().requires_grad_(True)
-    with _AffineBatchNorm():
+    mode = _AffineBatchNorm(model)
+    with mode:
         logits = model(x)
+    if not mode.finish():  # a folded convolution's output was read elsewhere: no folding
+        with _AffineBatchNorm():
+            logits = model(x)
     log_probs = F.log_softmax(logits, dim=-1)
     (grad,) = torch.autograd.grad(log_probs.sum(), x, create_graph=True)
     return logits, grad
