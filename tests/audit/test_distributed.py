@@ -1,4 +1,9 @@
-"""torchrun --nproc_per_node=2 on CPU (gloo) gives the same per-image results as one process."""
+"""torchrun --nproc_per_node=2 on CPU (gloo) gives the same per-image results as one process.
+
+The one-process reference is ``dist_run.py``'s call run in the test's own process (no torchrun,
+no ``WORLD_SIZE``): the same ``run_audit`` arguments and model, without a third interpreter
+that imports torch and camlens again only to run a world of one.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ import pandas as pd
 import pytest
 import torch
 import torch.distributed as dist
+from audit_helpers import make_loaded
 from test_runner import assert_same_rows
 
-from camlens.audit import load_results
+from camlens.audit import load_results, run_audit
 from camlens.audit.distributed import World, launched_world_size
 
 torch.set_num_threads(1)
@@ -29,15 +35,23 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
-def test_torchrun_two_ranks_equal_one_process(tmp_path):
+def test_torchrun_two_ranks_equal_one_process(tmp_path, monkeypatch):
     two, one = tmp_path / "two", tmp_path / "one"
     script = str(HERE / "dist_run.py")
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     done = _run([*torchrun, "--nproc_per_node=2", script, DATA, str(two)], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "rank 0/2" in done.stdout and "rank 1/2" in done.stdout
-    single = _run([sys.executable, script, DATA, str(one)], tmp_path)
-    assert single.returncode == 0, single.stderr[-3000:]
+    # dist_run.py's audit as one process: here, on one thread, outside any torchrun world
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        kw = {"batch_size": 8, "workers": 0, "flush_every": 16, "progress": False}
+        single = run_audit(DATA, make_loaded(size=64), str(one), **kw)
+    finally:
+        torch.set_num_threads(threads)
+    assert (single.rank, single.world_size, single.processed) == (0, 1, 60)
 
     parts = sorted((two / "parts").glob("part-*.parquet"))
     raw = pd.concat([pd.read_parquet(p) for p in parts])
