@@ -28,6 +28,9 @@ import golden_cases
 
 
 def main() -> None:
+    unknown = [a for a in sys.argv[1:] if a.startswith("-") and a != "--new-cases"]
+    if unknown:  # --help included: a bare run records every case again, so never guess
+        raise SystemExit(__doc__)
     torch.set_num_threads(1)
     golden_cases.GOLDEN.mkdir(parents=True, exist_ok=True)
     path = golden_cases.GOLDEN / "maps.npz"
