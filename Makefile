@@ -36,7 +36,7 @@ demo: $(VENV)/.demo weights
 	$(VENV)/bin/camlens demo
 
 test: venv weights
-	$(PY) -m pytest --durations=30
+	$(PY) -m pytest -n auto --dist loadfile --durations=30
 
 # ruff (style and defects), mypy (types of src/camlens), lint-imports (the layering contracts in
 # pyproject.toml; docs/architecture.md draws them).

@@ -12,8 +12,8 @@ Input ``(1, 3, S, S)`` seeded.
   scored in chunks of ``--batch``; the floor is N inputs (prepared beforehand, as numpy)
   through the same graph at the same batch size.
 - RISE with N = ``--masks`` masks, chunks of ``--batch``; the floor: N inputs at that batch.
-- LIME with N = ``--masks`` perturbed samples (lime's quickshift superpixels, kernel and ridge), chunks
-  of ``--batch``; the floor: N inputs at that batch.
+- LIME with N = ``--masks`` perturbed samples (lime's quickshift superpixels, kernel and
+  ridge), chunks of ``--batch``; the floor: N inputs at that batch.
 - Eigen-CAM at the same layer; the floor: one session run of the input (``--calls`` calls of
   each timed together: one call is a few milliseconds).
 
