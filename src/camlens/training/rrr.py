@@ -42,15 +42,21 @@ _METADATA = frozenset(
 _CONVS = {nn.Conv1d: F.conv1d, nn.Conv2d: F.conv2d, nn.Conv3d: F.conv3d}
 
 
-def _eval_batch_norm_scale(bn: nn.modules.batchnorm._BatchNorm) -> tuple[Tensor, Tensor] | None:
+def _affine(
+    mean: Tensor, var: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> tuple[Tensor, Tensor]:
     """``(scale, shift)`` of a batch-norm on running statistics, ``y = x · scale + shift``."""
+    scale = torch.rsqrt(var + eps)
+    if weight is not None:
+        scale = scale * weight
+    return scale, -mean * scale if bias is None else bias - mean * scale
+
+
+def _eval_batch_norm_scale(bn: nn.modules.batchnorm._BatchNorm) -> tuple[Tensor, Tensor] | None:
+    """:func:`_affine` of a batch-norm module in eval mode (None in training mode)."""
     if bn.training or bn.running_mean is None or bn.running_var is None:
         return None
-    scale = torch.rsqrt(bn.running_var + bn.eps)
-    if bn.weight is not None:
-        scale = scale * bn.weight
-    shift = -bn.running_mean * scale
-    return scale, shift if bn.bias is None else shift + bn.bias
+    return _affine(bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.eps)
 
 
 def _conv_batch_norm_pairs(model: nn.Module) -> dict[int, nn.Module]:
@@ -135,11 +141,9 @@ class _AffineBatchNorm(TorchFunctionMode):
                 self.folded_ok = False
             mean, var = bound.get("running_mean"), bound.get("running_var")
             if not bound.get("training", False) and mean is not None and var is not None:
-                scale = torch.rsqrt(var + bound.get("eps", 1e-5))
-                weight, bias = bound.get("weight"), bound.get("bias")
-                if weight is not None:
-                    scale = scale * weight
-                shift = -mean * scale if bias is None else bias - mean * scale
+                scale, shift = _affine(
+                    mean, var, bound.get("weight"), bound.get("bias"), bound.get("eps", 1e-5)
+                )
                 shape = (1, -1) + (1,) * (x.ndim - 2)
                 return x * scale.view(shape) + shift.view(shape)
         return func(*args, **kwargs)
