@@ -320,3 +320,45 @@ def test_rrr_loss_on_a_partly_annotated_batch_equals_the_whole_batch_computation
     torch.testing.assert_close(
         loss_fn(x, y, no_mask), nn.functional.cross_entropy(logits, y), rtol=1e-12, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_rrr_convolutions_of_every_kind_match_plain_autograd_to_second_order(dims):
+    # input_gradients takes each convolution's input gradient as a transposed convolution (so
+    # the double backward runs native kernels): strided, dilated, grouped, biased and padded
+    # convolutions give plain autograd's penalty and parameter gradients, and a backward with
+    # create_graph=True through the loss (a user's second-order step) is still exact
+    conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims]
+    torch.manual_seed(dims)
+    model = nn.Sequential(
+        conv(4, 6, 3, stride=2, padding=1, dilation=1, groups=2, bias=True),
+        nn.Tanh(),  # a smooth non-linearity: second derivatives that are not zero
+        conv(6, 6, 3, stride=1, padding=2, dilation=2, bias=False),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.LazyLinear(3),
+    ).double()
+    size = (8,) * dims  # stride 2 from 8: the transposed convolution needs output_padding 1
+    x = torch.randn(2, 4, *size, dtype=torch.float64)
+    model(x)  # materialise the lazy layer
+    mask = (torch.rand(2, *size) > 0.5).double()
+    y = torch.tensor([0, 2])
+
+    def reference() -> torch.Tensor:
+        xg = x.clone().requires_grad_(True)
+        logits = model(xg)
+        (grad,) = torch.autograd.grad(torch.log_softmax(logits, -1).sum(), xg, create_graph=True)
+        reasons = (mask[:, None] * grad).pow(2).sum() / 2
+        return nn.functional.cross_entropy(logits, y) + 3.0 * reasons
+
+    params = list(model.parameters())
+    for make in (reference, lambda: RRRLoss(model, right_reasons=3.0)(x, y, mask)):
+        loss = make()
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        second = torch.autograd.grad(sum(g.pow(2).sum() for g in grads), params)
+        if make is reference:
+            expected = (loss, grads, second)
+        else:
+            torch.testing.assert_close(loss, expected[0], rtol=1e-10, atol=1e-12)
+            for a, b in zip((*grads, *second), (*expected[1], *expected[2]), strict=True):
+                torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
