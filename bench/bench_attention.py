@@ -3,8 +3,10 @@
     .venv/bin/python bench/bench_attention.py                 # full run: batches 1 and 4
     .venv/bin/python bench/bench_attention.py --quick         # smoke run: batch 1, 3 rounds
     .venv/bin/python bench/bench_attention.py --calls 1000    # memory: calls per method
+    .venv/bin/python bench/bench_attention.py --model vit_base_patch16_224   # ViT-B/16
 
-Model: timm ``vit_tiny_patch16_224`` (random weights, seed 0, eval mode, fused attention on:
+Model: timm ``vit_tiny_patch16_224`` (``--model``: any timm ViT; random weights, seed 0, eval
+mode, fused attention on:
 ``F.scaled_dot_product_attention``), ``(B, 3, 224, 224)`` input, image i explained for class
 ``(17 + 97 i) % 1000``, all 12 blocks. Entries, each a ratio to its floor in the same run:
 
@@ -49,9 +51,9 @@ from camlens.core.attention import AttentionMode, find_attention
 from camlens.core.capture import frozen_parameters
 
 
-def _model(seed: int = 0) -> nn.Module:
+def _model(name: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return timm.create_model("vit_tiny_patch16_224", pretrained=False).eval()
+    return timm.create_model(name, pretrained=False).eval()
 
 
 def _classes(batch: int) -> list[int]:
@@ -134,8 +136,10 @@ def clock(kind: str) -> Callable[[], float]:
     return time.process_time if kind == "cpu" else time.perf_counter
 
 
-def time_batch(batch: int, repeats: int, warmup: int, kind: str) -> dict[str, list[float]]:
-    model = _model()
+def time_batch(
+    name: str, batch: int, repeats: int, warmup: int, kind: str
+) -> dict[str, list[float]]:
+    model = _model(name)
     x = torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(batch))
     classes = _classes(batch)
     runs = entries(model, x)
@@ -187,6 +191,7 @@ def memory(calls: int) -> list[tuple[str, float, float, int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="vit_tiny_patch16_224", help="a timm ViT")
     parser.add_argument("--batches", default="1,4")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
@@ -199,9 +204,9 @@ def main() -> None:
         args.batches, args.repeats, args.warmup, args.calls = "1", 3, 1, 50
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, timm {timm.__version__}, {args.threads} thread(s), "
-          f"{args.clock} clock, vit_tiny_patch16_224 at 224x224, 12 blocks")  # fmt: skip
+          f"{args.clock} clock, {args.model} at 224x224, every block")  # fmt: skip
     for batch in [int(b) for b in args.batches.split(",")]:
-        samples = time_batch(batch, args.repeats, args.warmup, args.clock)
+        samples = time_batch(args.model, batch, args.repeats, args.warmup, args.clock)
         med = {k: statistics.median(v) for k, v in samples.items()}
         low = {k: min(v) for k, v in samples.items()}
         print(f"\n| batch {batch} | median ms | IQR ms | fastest ms | ratio of medians | "
