@@ -88,7 +88,8 @@ MOBILENET_CAMS = (
 
 def command_line() -> str:
     """The command that reproduces this run, as typed from the repository root."""
-    return "python scripts/benchmark.py " + shlex.join(sys.argv[1:])
+    script = Path(sys.argv[0]).name if sys.argv[0].endswith(".py") else "benchmark.py"
+    return f"python scripts/{script} " + shlex.join(sys.argv[1:])
 
 
 def environment() -> dict[str, Any]:
