@@ -245,3 +245,22 @@ def test_bad_input(models):
     ):
         with pytest.raises(UnsupportedByAdapterError, match=r"docs/models/jax\.md"):
             make()
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [
+        (camlens.RISEMap, {"n_masks": 64, "batch_size": 16, "seed": 3}),
+        (camlens.OcclusionMap, {"patch_size": 4, "stride": 2, "batch_size": 16}),
+    ],
+    ids=["rise", "occlusion"],
+)
+def test_black_box_maps_match_torch(models, method, options):
+    # RISE (same seed, so the same masks) and occlusion on the Flax port give the PyTorch
+    # twin's maps: the model runs through the JAX adapter's predict, the rest is shared
+    flax_model, _, twin, x = models
+    got = method(flax_model, **options)(x, targets=[1, 3])
+    expected = method(twin, **options)(nchw(x), targets=[1, 3])
+    assert got.shape == (2, 12, 12) and float(expected.amax()) == 1.0
+    assert float(expected.std()) > 0.05  # a map with structure, not a constant
+    torch.testing.assert_close(got, expected, atol=TOL, rtol=0)
