@@ -8,7 +8,8 @@
 Model: timm ``vit_tiny_patch16_224`` (``--model``: any timm ViT; random weights, seed 0, eval
 mode, fused attention on:
 ``F.scaled_dot_product_attention``), ``(B, 3, 224, 224)`` input, image i explained for class
-``(17 + 97 i) % 1000``, all 12 blocks. Entries, each a ratio to its floor in the same run:
+``(17 + 97 i) % 1000``, all blocks (12 in ViT-Tiny and ViT-B). Entries, each a ratio to its
+floor in the same run:
 
 * ``forward``: ``model(x)`` under ``torch.no_grad`` (the fused kernel).
 * ``forward, explicit attention``: the same weights with timm's own explicit attention

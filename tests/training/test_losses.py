@@ -352,13 +352,15 @@ def test_rrr_convolutions_of_every_kind_match_plain_autograd_to_second_order(dim
         return nn.functional.cross_entropy(logits, y) + 3.0 * reasons
 
     params = list(model.parameters())
-    for make in (reference, lambda: RRRLoss(model, right_reasons=3.0)(x, y, mask)):
-        loss = make()
+
+    def with_derivatives(loss: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The loss, its parameter gradients and the gradients of their squared norm."""
         grads = torch.autograd.grad(loss, params, create_graph=True)
         second = torch.autograd.grad(sum(g.pow(2).sum() for g in grads), params)
-        if make is reference:
-            expected = (loss, grads, second)
-        else:
-            torch.testing.assert_close(loss, expected[0], rtol=1e-10, atol=1e-12)
-            for a, b in zip((*grads, *second), (*expected[1], *expected[2]), strict=True):
-                torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+        return (loss, *grads, *second)
+
+    expected = with_derivatives(reference())
+    got = with_derivatives(RRRLoss(model, right_reasons=3.0)(x, y, mask))
+    torch.testing.assert_close(got[0], expected[0], rtol=1e-10, atol=1e-12)
+    for a, b in zip(got[1:], expected[1:], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)

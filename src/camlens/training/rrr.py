@@ -96,15 +96,22 @@ def _ntuple(value: object, n: int) -> list[int]:
     return list(value) if isinstance(value, tuple | list) else [int(value)] * n  # type: ignore[call-overload]
 
 
-def _convolution(func, args: tuple, kwargs: dict) -> Tensor:
-    """``func(*args, **kwargs)`` (a convolution) through :class:`_Convolution` when its padding
-    is numeric (``"same"`` / ``"valid"`` strings run as they are)."""
-    names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
-    bound = dict(zip(names, args, strict=False))
+_CONV_ARGS = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+
+
+def _bind(args: tuple, kwargs: dict) -> dict:
+    """A ``F.conv{1,2,3}d`` call's arguments by name."""
+    bound = dict(zip(_CONV_ARGS, args, strict=False))
     bound.update(kwargs)
+    return bound
+
+
+def _convolution(func, bound: dict) -> Tensor:
+    """``func(**bound)`` (a convolution) through :class:`_Convolution` when its padding is
+    numeric (``"same"`` / ``"valid"`` strings run as they are)."""
     padding = bound.get("padding", 0)
-    if isinstance(padding, str) or set(bound) - set(names):
-        return func(*args, **kwargs)
+    if isinstance(padding, str) or set(bound) - set(_CONV_ARGS):
+        return func(**bound)
     return _Convolution.apply(
         bound["input"], bound["weight"], bound.get("bias"), bound.get("stride", 1), padding,
         bound.get("dilation", 1), bound.get("groups", 1), func,
@@ -178,28 +185,19 @@ class _AffineBatchNorm(TorchFunctionMode):
         kwargs = kwargs or {}
         if self.pending and func is not F.batch_norm:
             self._check_unused(func, args, kwargs)
-        if self.pairs and func in _CONVS.values():
-            weight = kwargs.get("weight", args[1] if len(args) > 1 else None)
+        if func in _TRANSPOSED:  # a convolution, folded with its batch-norm where paired
+            bound = _bind(args, kwargs)
+            weight, bias = bound["weight"], bound.get("bias")
             bn = self.pairs.get(id(weight))
             folded = None if bn is None else _eval_batch_norm_scale(bn)
-            if folded is not None:
-                scale, shift = folded
-                bound = list(args)
-                bias = kwargs.pop("bias", bound[2] if len(bound) > 2 else None)
-                view = (-1,) + (1,) * (weight.ndim - 1)
-                bound[1] = weight * scale.view(view)
-                new_bias = shift if bias is None else bias * scale + shift
-                if len(bound) > 2:
-                    bound[2] = new_bias
-                else:
-                    kwargs["bias"] = new_bias
-                if "weight" in kwargs:
-                    kwargs["weight"] = bound.pop(1)
-                out = _convolution(func, tuple(bound), kwargs)
-                self.pending[id(out)] = (out, bn)
-                return out
-        if func in _TRANSPOSED:
-            return _convolution(func, args, kwargs)
+            if folded is None:
+                return _convolution(func, bound)
+            scale, shift = folded
+            bound["weight"] = weight * scale.view((-1,) + (1,) * (weight.ndim - 1))
+            bound["bias"] = shift if bias is None else bias * scale + shift
+            out = _convolution(func, bound)
+            self.pending[id(out)] = (out, bn)
+            return out
         if func is F.batch_norm:
             names = ("input", "running_mean", "running_var", "weight", "bias", "training")
             bound = dict(zip((*names, "momentum", "eps"), args, strict=False))
