@@ -38,6 +38,20 @@ def test_kpcacam_two_positions_by_hand():
     torch.testing.assert_close(raw, torch.tensor([[0.0, math.sqrt(math.tanh(2.0) / 2)]]))
 
 
+def test_cancelling_channel_sums_take_the_largest_entry_positive_whatever_the_rounding():
+    # Channels a and -a (LayerNorm-like) sum to zero at every position: they cannot sign the
+    # component, so the entry of largest magnitude is positive, and rounding-sized sums of either
+    # sign (±1e-9) do not flip it (as for Eigen-CAM: camlens.core.projection.orient).
+    a = torch.tensor([0.0, 1.0, 5.0, 2.0], dtype=torch.float64)
+    maps = [
+        kernel_pca_projection(torch.stack([a, -a + noise])[None, :, None, :], "rbf", 0.1)[0, 0]
+        for noise in (0.0, 1e-9, -1e-9)
+    ]
+    assert float(maps[0][2]) == float(maps[0].abs().max()) > 0
+    for other in maps[1:]:
+        torch.testing.assert_close(other, maps[0])
+
+
 def test_linear_kernel_is_eigencam(small_cnn, images):
     kpca = KPCACAM(small_cnn, "conv3", kernel="linear").explain(images).raw["conv3"]
     eigen = EigenCAM(small_cnn, "conv3").explain(images).raw["conv3"]

@@ -13,11 +13,13 @@ This is scikit-learn's ``KernelPCA(n_components=1).fit_transform(X)``, which pyt
 ``KPCA_CAM`` runs per image; camlens computes it batched in torch (float64 ``eigh``) on the
 input's device. An eigenvector's sign is arbitrary: by default (``sign="activations"``) camlens
 chooses it, as for Eigen-CAM, so that the map correlates positively with the activations'
-channel sum; ``sign="sklearn"`` takes scikit-learn's rule (the entry of largest magnitude is
-positive), which is what pytorch-grad-cam shows. Kernels: ``"sigmoid"``, ``"rbf"``, ``"poly"``,
-``"linear"``, ``"cosine"`` (scikit-learn's definitions and defaults: degree 3, coef0 1, γ = 1/C).
-Shapes: A ``(B, C, *spatial)`` -> map ``(B, *spatial)``; K is ``(B, N, N)``, so memory and the full
-``eigh`` grow as N² and N³ (N = 784 for a 28×28 layer is quick; a 56×56 layer takes seconds).
+channel sum (scikit-learn's rule where those sums cancel, as on LayerNorm outputs:
+:func:`camlens.core.projection.orient`); ``sign="sklearn"`` takes scikit-learn's rule (the
+entry of largest magnitude is positive), which is what pytorch-grad-cam shows. Kernels:
+``"sigmoid"``, ``"rbf"``, ``"poly"``, ``"linear"``, ``"cosine"`` (scikit-learn's definitions and
+defaults: degree 3, coef0 1, γ = 1/C). Shapes: A ``(B, C, *spatial)`` -> map ``(B, *spatial)``;
+K is ``(B, N, N)``, so memory and the full ``eigh`` grow as N² and N³ (N = 784 for a 28×28 layer
+is quick; a 56×56 layer takes seconds).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import torch
 from torch import Tensor
 
 from ..core.base import BaseCAM, LayerContext
+from ..core.projection import orient
 
 Kernel = Literal["sigmoid", "rbf", "poly", "linear", "cosine"]
 KERNELS = ("sigmoid", "rbf", "poly", "linear", "cosine")
@@ -84,11 +87,11 @@ def kernel_pca_projection(
     if sign == "sklearn":
         largest = top.abs().argmax(dim=1, keepdim=True)
         flip = top.gather(1, largest)[:, 0] < 0
+        top = torch.where(flip[:, None], -top, top)
     elif sign == "activations":
-        flip = (top * x.sum(dim=2)).sum(dim=1) < 0
+        top = orient(top, x.transpose(1, 2))
     else:
         raise ValueError(f"sign must be 'activations' or 'sklearn', got {sign!r}.")
-    top = torch.where(flip[:, None], -top, top)
     projection = top * value.sqrt()[:, None]
     return projection.to(activations.dtype).view(batch, *activations.shape[2:])
 
