@@ -14,6 +14,7 @@ Each adapter says what it can do in ``capabilities``; each method says what it n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -107,9 +108,10 @@ def check_input(x: object) -> Tensor:
             "and normalise as the model expects."
         )
     # One sum is a twentieth of ``isfinite(x).all()``; only a non-finite sum (a NaN or inf, or
-    # finite values that overflow together) needs the exact check.
+    # finite values that overflow together) needs the exact check. The sum is read as a Python
+    # float (two ops in all: every op counts after a model's forward pass has cooled the caches).
     total = x.sum(dtype=torch.float32) if x.element_size() < 4 else x.sum()
-    if not bool(torch.isfinite(total)) and not bool(torch.isfinite(x).all()):
+    if not math.isfinite(total.item()) and not bool(torch.isfinite(x).all()):
         raise InvalidInputError("input holds NaN or inf values; clean the input before explaining.")
     return x
 

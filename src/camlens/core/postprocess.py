@@ -29,9 +29,8 @@ CONSTANT_RTOL = 1e-5
 
 def is_constant(maps: Tensor) -> Tensor:
     """``(B,)`` bool: ``max - min <= CONSTANT_RTOL * max |x|`` per map (all zeros included)."""
-    flat = maps.flatten(1)
-    span = flat.amax(dim=1) - flat.amin(dim=1)
-    return span <= CONSTANT_RTOL * flat.abs().amax(dim=1)
+    low, high = torch.aminmax(maps.flatten(1), dim=1)
+    return high - low <= CONSTANT_RTOL * torch.maximum(high.abs(), low.abs())
 
 
 def normalize(maps: Tensor, eps: float = 0.0, *, low_res: Tensor | None = None) -> Tensor:
@@ -42,15 +41,19 @@ def normalize(maps: Tensor, eps: float = 0.0, *, low_res: Tensor | None = None) 
     exact) when given, else on ``maps``; a 1x1 map is always constant. ``eps > 0`` divides by
     ``max + eps`` instead, as pytorch-grad-cam does (``1e-7``); it differs only for tiny maps.
     """
+    # one aminmax and in-place arithmetic: few ops, as each runs with caches a forward cooled
     flat = maps.flatten(1)
-    shifted = flat - flat.min(dim=1, keepdim=True).values
-    top = shifted.max(dim=1, keepdim=True).values
+    low, high = torch.aminmax(flat, dim=1, keepdim=True)
+    shifted = flat - low
+    span = high - low
     if eps > 0:
-        out = shifted / (top + eps)
+        return shifted.div_(span + eps).view_as(maps)
+    constant = ~(span > 0)  # a NaN span too
+    if low_res is None:
+        constant |= span <= CONSTANT_RTOL * torch.maximum(high.abs(), low.abs())
     else:
-        constant = is_constant(flat if low_res is None else low_res)[:, None] | ~(top > 0)
-        out = torch.where(constant, 0, shifted / torch.where(constant, 1, top))
-    return out.view_as(maps)
+        constant |= is_constant(low_res)[:, None]
+    return shifted.div_(span.masked_fill_(constant, 1)).masked_fill_(constant, 0).view_as(maps)
 
 
 def fuse_paper(raw: Sequence[Tensor], size: Sequence[int]) -> tuple[list[Tensor], Tensor]:

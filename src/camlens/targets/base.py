@@ -99,7 +99,7 @@ def score_targets(targets: Sequence[Target], logits: Tensor) -> Tensor:
     ):
         classes = cast("list[ClassTarget]", targets)
         for t in classes:
-            t.check(logits[0])
+            t.check(logits)  # reads the class count only: no per-image row
         index = torch.tensor([t.category for t in classes], device=logits.device)
         return logits.gather(1, index[:, None]).squeeze(1)
     scores: list[Tensor] = []
