@@ -9,8 +9,8 @@ from torch import nn
 import camlens
 from camlens.core import adapters
 from camlens.core.capture import TorchAdapter
-from camlens.core.contract import ACTIVATIONS, CAPABILITIES, Adapter
-from camlens.errors import UnsupportedByAdapterError
+from camlens.core.contract import ACTIVATIONS, CAPABILITIES, Adapter, check_input, checks_once
+from camlens.errors import InvalidInputError, UnsupportedByAdapterError
 
 
 class _NoGradients(TorchAdapter):
@@ -61,3 +61,24 @@ def test_forward_only_method_runs_on_a_forward_only_adapter(forward_only_source)
     assert maps.shape == (2, 8, 8)
     reference = camlens.EigenCAM(nn.Sequential(*model), "0")(x)
     torch.testing.assert_close(maps, reference)
+
+
+def test_check_input_sums_a_batch_once_per_pipeline_call_and_every_call_outside_one():
+    x = torch.rand(1, 3, 4, 4)
+    with checks_once():
+        check_input(x)
+        x[0, 0, 0, 0] = float("nan")  # (the pipeline does not do this: it shows the skip)
+        assert check_input(x) is x  # the same object: not summed again
+        with pytest.raises(InvalidInputError, match="NaN"):
+            check_input(x.clone())  # another batch is checked
+    with pytest.raises(InvalidInputError, match="NaN"):
+        check_input(x)  # outside the scope: every call checks
+
+
+def test_a_batch_changed_between_two_calls_is_checked_again(small_cnn):
+    x = torch.rand(1, 3, 16, 16)
+    with camlens.GradCAM(small_cnn, "conv3") as cam:
+        cam(x)
+        x[0, 0, 0, 0] = float("inf")
+        with pytest.raises(InvalidInputError, match="NaN or inf"):
+            cam(x)

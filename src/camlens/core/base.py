@@ -31,6 +31,7 @@ from .contract import (
     ReshapeTransform,
     check_input,
     check_supported,
+    checks_once,
 )
 from .errors import TargetError
 from .layers import LayersSpec
@@ -328,7 +329,6 @@ class BaseCAM:
         Finer-CAM (its contrast fixed on the clean images first) and the attention methods
         (which take no smoothing) wrap it.
         """
-        x = self.prepare_input(input_tensor)
 
         def run(
             x: Tensor, sets: Sequence[object], rank_rows: Tensor | None = None
@@ -336,9 +336,11 @@ class BaseCAM:
             capture = self.capture(x, sets, CaptureOptions(rank_rows, eigen_smooth))
             return self.explanations(capture, eigen_smooth=eigen_smooth)
 
-        if aug_smooth and not self.augmentation_invariant:
-            return smoothing.smoothed(run, x, target_sets)
-        return run(x, target_sets)
+        with checks_once():  # the adapter's capture does not sum the batch again
+            x = self.prepare_input(input_tensor)
+            if aug_smooth and not self.augmentation_invariant:
+                return smoothing.smoothed(run, x, target_sets)
+            return run(x, target_sets)
 
     def empty_explanations(
         self, input_tensor: object, target_sets: Sequence[object]

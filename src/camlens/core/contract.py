@@ -14,8 +14,10 @@ Each adapter says what it can do in ``capabilities``; each method says what it n
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -107,13 +109,35 @@ def check_input(x: object) -> Tensor:
             f"input must be a floating tensor, got {x.dtype}; convert with x.float() "
             "and normalise as the model expects."
         )
+    scope = getattr(_CHECKED, "scope", None)
+    if scope is not None and scope[0] is x:  # checked in this pipeline call already
+        return x
     # One sum is a twentieth of ``isfinite(x).all()``; only a non-finite sum (a NaN or inf, or
     # finite values that overflow together) needs the exact check. The sum is read as a Python
     # float (two ops in all: every op counts after a model's forward pass has cooled the caches).
     total = x.sum(dtype=torch.float32) if x.element_size() < 4 else x.sum()
     if not math.isfinite(total.item()) and not bool(torch.isfinite(x).all()):
         raise InvalidInputError("input holds NaN or inf values; clean the input before explaining.")
+    if scope is not None:
+        scope[0] = x
     return x
+
+
+#: Per thread, the innermost :func:`checks_once` scope: ``[the last batch checked in it]``.
+_CHECKED = threading.local()
+
+
+@contextlib.contextmanager
+def checks_once() -> Iterator[None]:
+    """Within the block, :func:`check_input` sums a batch once: the pipeline's
+    ``prepare_input`` checks it, the adapter's capture then gets the same object and passes it.
+    Outside such a block every call checks (the caller's memory may change between calls)."""
+    previous = getattr(_CHECKED, "scope", None)
+    _CHECKED.scope = [None]
+    try:
+        yield
+    finally:
+        _CHECKED.scope = previous
 
 
 def score_sets(
