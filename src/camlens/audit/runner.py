@@ -189,7 +189,7 @@ def explain_batch(
     logits = exp.outputs.detach().float()
     confidence, prediction = torch.softmax(logits, dim=-1).max(dim=-1)
     stats = evidence_stats(raw, (x.shape[-2], x.shape[-1]), masks, has_mask, border)
-    top = raw.flatten(1).max(1).values.clamp_min(torch.finfo(raw.dtype).tiny)
+    top = raw.flatten(1).amax(1).clamp_min(torch.finfo(raw.dtype).tiny)
     out = {
         "maps": (raw / top[:, None, None]).cpu().numpy(),
         "prediction": prediction.cpu().numpy().astype(np.int64),

