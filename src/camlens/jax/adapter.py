@@ -472,29 +472,38 @@ class JaxAdapter:
 
         elif kind == "fused":  # forward, class targets and backward in one program
 
-            def program(static: Any, state: Any, x: Any, codes: Any) -> Any:  # type: ignore[misc]
+            def program(  # type: ignore[misc]
+                static: Any, state: Any, x: Any, codes: Any, ranked: bool
+            ) -> Any:
                 shapes = jax.eval_shape(lambda: tapped(static, state, x, None))[1]
                 zeros = [jnp.zeros(s.shape, s.dtype) for s in shapes]
                 (logits, acts), vjp = jax.vjp(lambda d: tapped(static, state, x, d), zeros)
                 if logits.ndim != 2:
                     raise TargetError(NOT_CLASS_SCORES)
                 rows = jnp.arange(logits.shape[0])
-                order = jnp.argsort(-logits, axis=1)
-                classes, grads = [], []
+                # the classes are ranked only when a rank is asked for (a sort of every row)
+                order = jnp.argsort(-logits, axis=1) if ranked else None
+                classes, scores, grads = [], [], []
                 for t in range(codes.shape[0]):
-                    rank = jnp.clip(-1 - codes[t], 0, logits.shape[1] - 1)
-                    chosen = jnp.where(codes[t] >= 0, codes[t], order[rows, rank])
+                    chosen = codes[t]
+                    if order is not None:
+                        rank = jnp.clip(-1 - codes[t], 0, logits.shape[1] - 1)
+                        chosen = jnp.where(codes[t] >= 0, codes[t], order[rows, rank])
                     cotangent = jax.nn.one_hot(chosen, logits.shape[1], dtype=logits.dtype)
                     classes.append(chosen)
+                    scores.append(logits[rows, chosen])
                     grads.append(vjp((cotangent, [jnp.zeros_like(a) for a in acts]))[0])
-                return logits, acts, jnp.stack(classes), grads
+                return logits, acts, jnp.stack(classes), jnp.stack(scores), grads
 
         else:  # backward
 
             def program(vjp: Any, d_logits: Any, acts: Any) -> Any:  # type: ignore[misc]
                 return vjp((d_logits, [jnp.zeros_like(a) for a in acts]))[0]
 
-        compiled = jax.jit(program) if kind == "backward" else jax.jit(program, static_argnums=0)
+        if kind == "backward":
+            compiled = jax.jit(program)
+        else:  # the module (NNX: its graph) and, fused, whether ranks are asked for are static
+            compiled = jax.jit(program, static_argnums=(0, 4) if kind == "fused" else 0)
         _PROGRAMS[key] = compiled
         while len(_PROGRAMS) > MAX_PROGRAMS:
             _PROGRAMS.popitem(last=False)
@@ -569,15 +578,18 @@ class JaxAdapter:
     ) -> Capture:
         """Class targets known in advance: one jitted program runs the forward pass, picks the
         ranked classes and pulls every one-hot cotangent back (as a fused forward + gradient)."""
+        ranked = any(c < 0 for row in codes for c in row)
         program = self._program("fused")
-        logits_j, acts_j, classes, grads_j = program(
-            static, state, xj, jnp.asarray(codes, dtype=jnp.int32)
+        logits_j, acts_j, classes, scores_j, grads_j = program(
+            static, state, xj, jnp.asarray(codes, dtype=jnp.int32), ranked
         )
         logits = to_torch(logits_j)
-        targets: list[list[Any]] = [
-            [ClassTarget(int(c)) for c in row] for row in np.asarray(classes)
-        ]
-        scores = [score_targets(t, logits) for t in targets]  # checks the class range
+        chosen = np.asarray(classes).tolist() if ranked else codes  # no ranks: the codes are
+        targets: list[list[Any]] = [[ClassTarget(c) for c in row] for row in chosen]
+        for row in targets:  # the class range (the program's indexing clamps: check first)
+            for target in row:
+                target.check(logits)
+        scores = list(to_torch(scores_j))  # logits[i, class_i] per set, read in the program
         grads = [
             [self.reshape(to_torch(g), batch.shape, i) for i, g in enumerate(found)]
             for found in grads_j
