@@ -30,7 +30,11 @@ CONSTANT_RTOL = 1e-5
 def is_constant(maps: Tensor) -> Tensor:
     """``(B,)`` bool: ``max - min <= CONSTANT_RTOL * max |x|`` per map (all zeros included)."""
     flat = maps.flatten(1)
-    low, high = flat.amin(dim=1), flat.amax(dim=1)
+    return _constant(flat.amin(dim=1), flat.amax(dim=1))
+
+
+def _constant(low: Tensor, high: Tensor) -> Tensor:
+    """Per map, from its minimum and maximum: ``max - min <= CONSTANT_RTOL * max |x|``."""
     return high - low <= CONSTANT_RTOL * torch.maximum(high.abs(), low.abs())
 
 
@@ -52,7 +56,7 @@ def normalize(maps: Tensor, eps: float = 0.0, *, low_res: Tensor | None = None) 
         return shifted.div_(span + eps).view_as(maps)
     constant = ~(span > 0)  # a NaN span too
     if low_res is None:
-        constant |= span <= CONSTANT_RTOL * torch.maximum(high.abs(), low.abs())
+        constant |= _constant(low, high)
     else:
         constant |= is_constant(low_res)[:, None]
     return shifted.div_(span.masked_fill_(constant, 1)).masked_fill_(constant, 0).view_as(maps)

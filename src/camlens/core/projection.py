@@ -48,6 +48,18 @@ def orient(projection: Tensor, x: Tensor) -> Tensor:
     """
     agreement = (projection * x.sum(dim=1)).sum(dim=1, keepdim=True)  # (B, 1)
     scale = (projection.abs() * x.abs().sum(dim=1)).sum(dim=1, keepdim=True)
-    peak = projection.gather(1, projection.abs().argmax(dim=1, keepdim=True))
-    flip = torch.where(agreement.abs() <= CANCELLED_RTOL * scale, peak < 0, agreement < 0)
+    flip = torch.where(
+        agreement.abs() <= CANCELLED_RTOL * scale, _peak(projection) < 0, agreement < 0
+    )
     return torch.where(flip, -projection, projection)
+
+
+def largest_positive(projection: Tensor) -> Tensor:
+    """``(B, N)`` projections signed so each one's entry of largest magnitude is positive
+    (scikit-learn's ``svd_flip``)."""
+    return torch.where(_peak(projection) < 0, -projection, projection)
+
+
+def _peak(projection: Tensor) -> Tensor:
+    """``(B, 1)``: each row's entry of largest magnitude, with its sign."""
+    return projection.gather(1, projection.abs().argmax(dim=1, keepdim=True))

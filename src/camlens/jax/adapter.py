@@ -584,7 +584,7 @@ class JaxAdapter:
             static, state, xj, jnp.asarray(codes, dtype=jnp.int32), ranked
         )
         logits = to_torch(logits_j)
-        chosen = np.asarray(classes).tolist() if ranked else codes  # no ranks: the codes are
+        chosen = np.asarray(classes).tolist() if ranked else codes  # no ranks: codes = classes
         targets: list[list[Any]] = [[ClassTarget(c) for c in row] for row in chosen]
         for row in targets:  # the class range (the program's indexing clamps: check first)
             for target in row:

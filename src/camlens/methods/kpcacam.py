@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ..core.base import BaseCAM, LayerContext
-from ..core.projection import orient
+from ..core.projection import largest_positive, orient
 
 Kernel = Literal["sigmoid", "rbf", "poly", "linear", "cosine"]
 KERNELS = ("sigmoid", "rbf", "poly", "linear", "cosine")
@@ -85,9 +85,7 @@ def kernel_pca_projection(
     top = vectors[:, :, -1]  # (B, N)
     value = values[:, -1].clamp_min(0)  # sklearn sets tiny/negative eigenvalues to 0
     if sign == "sklearn":
-        largest = top.abs().argmax(dim=1, keepdim=True)
-        flip = top.gather(1, largest)[:, 0] < 0
-        top = torch.where(flip[:, None], -top, top)
+        top = largest_positive(top)
     elif sign == "activations":
         top = orient(top, x.transpose(1, 2))
     else:
