@@ -82,10 +82,7 @@ LAYERS: dict[str, dict[str, list[str] | None]] = {
 }
 ATTENTION = ("rollout", "chefer", "legrad")
 #: Cases left out, with the reason (a known defect, not behaviour to keep).
-SKIPPED = {
-    "vit/ablationcam": "IndexError when a ViT's channels outnumber its tokens (reported, not fixed "
-    "here)",
-}
+SKIPPED: dict[str, str] = {}
 
 MODELS: dict[str, Callable[[], tuple[nn.Module, list[str], torch.Tensor]]] = {
     "cnn": tiny_cnn,

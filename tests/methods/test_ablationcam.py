@@ -472,3 +472,36 @@ def test_affine_check_reads_the_operations_that_ran():
     assert not verdict(lambda a: a if bool(a.sum() > 0) else -a)
     assert not verdict(lambda a: a * 2 if a.sum().tolist() > 0 else a)  # read into Python
     assert not verdict(lambda a: a.data * 2)  # no gradient through .data
+
+
+@pytest.mark.parametrize("patch", [8, 4])  # 17 tokens < 32 channels (an IndexError before);
+def test_vit_tokens_ablate_channels_of_the_grid_tokens(patch):  # 65 > 32 (tokens ablated before)
+    from timm.models.vision_transformer import VisionTransformer
+
+    torch.manual_seed(0)
+    model = VisionTransformer(
+        img_size=32, patch_size=patch, embed_dim=32, depth=2, num_heads=2, num_classes=10
+    ).eval()
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    layer = model.blocks[1].norm1
+    side = 32 // patch
+    e = AblationCAM(model, "blocks.1.norm1").explain(x, [3])
+    # brute force: channel k of the grid tokens (the class token is not part of the map) set to
+    # 0, w_k = (y - y_k) / |y|, map = ReLU(Σ_k w_k A^k) on the (32, side, side) grid
+    grid = layer_output(model, "blocks.1.norm1", x, 0)[1:].T.reshape(32, side, side)
+    y = float(e.scores[0])
+    drops = []
+    for k in range(32):
+
+        def ablate(mod, inputs, output, k=k):
+            output = output.clone()
+            output[:, 1:, k] = 0
+            return output
+
+        handle = layer.register_forward_hook(ablate)
+        with torch.no_grad():
+            drops.append(y - float(model(x)[0, 3]))
+        handle.remove()
+    w = torch.tensor(drops) / abs(y)
+    expected = torch.relu((w[:, None, None] * grid).sum(0))
+    torch.testing.assert_close(e.raw["blocks.1.norm1"][0], expected, atol=1e-5, rtol=1e-4)

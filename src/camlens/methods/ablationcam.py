@@ -57,6 +57,7 @@ from ..core.affine import AffineCheck
 from ..core.base import BaseCAM, Explanation, LayerContext
 from ..core.capture import Capture, ReshapeTransform, frozen_parameters
 from ..core.layers import LayersSpec
+from ..core.reshape import auto_reshape
 from ..errors import LayerOutputError, NearZeroScoreWarning
 from ..targets import score_targets
 from . import _perturb
@@ -450,14 +451,18 @@ class AblationCAM(BaseCAM):
         return values if period == n else values.repeat(-(-n // period))[:n]
 
     def _channel_positions(self, copies: Tensor, ctx: LayerContext) -> Tensor:
-        """``(C, S)``: where each channel of the (reshaped) activations lies in one raw copy."""
+        """``(C, S)``: where each channel of the (reshaped) activations lies in one raw copy:
+        the reshape the capture applied (the user's ``reshape_transform``, else the automatic
+        one: a ViT's grid tokens, channels last) run on the positions' indices."""
         shape = tuple(copies.shape[1:])
         key = (ctx.layer_index, shape, copies.device)
         if key not in self._positions:
             numel = int(np.prod(shape))
             ids = torch.arange(numel, dtype=torch.float64, device=copies.device).view(1, *shape)
             transform = self.adapter.reshape_transform
-            if transform is not None:
+            if transform is None:  # a channels-first grid passes unchanged
+                ids = auto_reshape(ids, (1, *ctx.input.shape[1:]), ctx.layer_name)
+            else:
                 try:
                     ids = transform(ids)
                 except Exception as error:
