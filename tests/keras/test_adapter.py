@@ -372,3 +372,12 @@ def test_pytorch_only_features_raise(twins):
     # the black-box methods need the model's scores only: they run through the Keras adapter
     assert camlens.RISEMap(flat, n_masks=8, seed=0)(x).shape[0] == x.shape[0]
     assert camlens.OcclusionMap(flat, patch_size=8, stride=8)(x).shape[0] == x.shape[0]
+
+
+def test_to_torch_keeps_a_scalar_a_scalar():
+    from camlens.keras.convert import to_torch
+
+    # np.ascontiguousarray, used before, returned shape (1,) for a 0-d array
+    assert to_torch(tf.constant(2.5)).shape == ()
+    transposed = to_torch(np.arange(6, dtype=np.float32).reshape(2, 3).T)
+    assert transposed.is_contiguous() and transposed.tolist() == [[0, 3], [1, 4], [2, 5]]

@@ -86,8 +86,9 @@ def test_every_forward_only_method_gives_the_pytorch_map(
 def test_ablation_cam_runs_only_the_tail_after_the_layer(cnn, onnx_file, images):
     expected, got, cam = both("ablationcam", cnn, onnx_file, images, "relu3", RELU3)
     assert cam.last_path == "tail"
-    tail, extras, _ = cam.adapter._tail(RELU3)
+    tail, extras, _, constants = cam.adapter._tail(RELU3)
     assert extras == [RELU2]  # the skip connection comes from before the layer
+    assert constants == set()
     ops = [n.op_type for n in onnx.load_from_string(_model_bytes(tail)).graph.node]
     assert ops == ["Add", "GlobalAveragePool", "Flatten", "Gemm"]
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
@@ -254,7 +255,7 @@ def test_ablation_cam_runs_the_whole_graph_when_the_tail_reads_a_shape_made_befo
     model = ShapeTail().eval()
     reference = ShapeTail(flat=True).eval()
     reference.load_state_dict(model.state_dict())
-    tail, extras, _ = OnnxAdapter(to_onnx(model, images), "/relu/Relu_output_0")._tail(
+    tail, extras, _, _ = OnnxAdapter(to_onnx(model, images), "/relu/Relu_output_0")._tail(
         "/relu/Relu_output_0"
     )
     assert [i.shape for i in tail.get_inputs() if i.name in extras] == [[2]]  # (batch, -1)
@@ -263,3 +264,36 @@ def test_ablation_cam_runs_the_whole_graph_when_the_tail_reads_a_shape_made_befo
     assert cam.last_path == "full"
     expected = camlens.AblationCAM(reference, "relu")(images)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def _vit_grid(tokens: torch.Tensor) -> torch.Tensor:
+    """A user's reshape_transform: a ViT's (B, 1 + 16, D) tokens as a (B, D, 4, 4) grid."""
+    return tokens[:, 1:].transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], 4, 4)
+
+
+@pytest.mark.parametrize("reshape", [None, _vit_grid], ids=["auto", "reshape_transform"])
+def test_ablation_cam_on_vit_tokens_gives_the_pytorch_map_from_the_tail(reshape, to_onnx):
+    """The tail after a ViT block's LayerNorm reads scalars (a shape's index) and the exporter's
+    copies of weights from before the layer: the scalars stay 0-d, the weights are fed as they
+    are (not broadcast to the copies), and ``replace`` sees the raw (B, tokens, dim) tensor as
+    the PyTorch path's hook does. Before, it raised in both cases."""
+    from timm.models.vision_transformer import VisionTransformer
+
+    torch.manual_seed(0)
+    model = VisionTransformer(
+        img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_classes=10
+    ).eval()
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    layer = "/blocks/blocks.1/norm1/LayerNormalization_output_0"
+    expected = camlens.AblationCAM(model, "blocks.1.norm1", reshape).explain(x, [3])
+    cam = camlens.AblationCAM(onnx.load_from_string(to_onnx(model, x)), layer, reshape)
+    got = cam.explain(x, [3])
+    assert cam.last_path == "tail"
+    _, extras, _, constants = cam.adapter._tail(layer)
+    assert "/blocks/blocks.0/Add_1_output_0" in extras  # the residual: batch-dependent
+    assert "/blocks/blocks.0/Add_1_output_0" not in constants
+    assert "blocks.1.norm2.weight" in constants  # an Identity of a weight
+    raw = expected.raw["blocks.1.norm1"]
+    assert raw.shape == (2, 4, 4) and float(raw.amax()) > 0.1
+    torch.testing.assert_close(got.raw[layer], raw, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(got.maps, expected.maps, atol=1e-4, rtol=0)  # / tiny score drops

@@ -22,7 +22,7 @@ def to_torch(value: object) -> Tensor:
     if isinstance(value, Tensor):
         return value
     array = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return torch.from_numpy(np.require(array, requirements="C"))  # a 0-d array stays 0-d
 
 
 def to_tf(value: Tensor) -> tf.Tensor:

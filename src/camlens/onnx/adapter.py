@@ -151,9 +151,10 @@ class OnnxAdapter:
                 found = cache.setdefault(key, found)
         return found
 
-    def _tail(self, layer: str) -> tuple[ort.InferenceSession, list[str], int | None]:
-        """The session of the graph after ``layer``, the earlier tensors it reads, and the batch
-        size its layer input takes (``None``: any)."""
+    def _tail(self, layer: str) -> tuple[ort.InferenceSession, list[str], int | None, set[str]]:
+        """The session of the graph after ``layer``, the earlier tensors it reads, the batch
+        size its layer input takes (``None``: any), and which of those tensors are the same for
+        any batch (:func:`graph.input_independent`: weights and constants)."""
         key = ("tail", layer)
         cache, lock = self.source.sessions, self.source.lock
         with lock:
@@ -162,7 +163,12 @@ class OnnxAdapter:
             tail, extras = graph.split_at(self.proto, layer)
             shape = next(graph.value_shape(i) for i in tail.graph.input if i.name == layer)
             first = shape[0] if shape else None
-            found = (self._make_session(tail), extras, first if isinstance(first, int) else None)
+            found = (
+                self._make_session(tail),
+                extras,
+                first if isinstance(first, int) else None,
+                graph.input_independent(self.proto, extras),
+            )
             with lock:
                 found = cache.setdefault(key, found)
         return found
@@ -209,7 +215,7 @@ class OnnxAdapter:
 
     @staticmethod
     def _torch(array: np.ndarray, like: Tensor) -> Tensor:
-        out = torch.from_numpy(np.ascontiguousarray(array))
+        out = torch.from_numpy(np.require(array, requirements="C"))  # a 0-d array stays 0-d
         return out if like.device.type == "cpu" else out.to(like.device)
 
     # --- the contract ------------------------------------------------------------------------
@@ -300,10 +306,11 @@ class OnnxAdapter:
     ) -> Tensor:
         """Logits when tensor ``layer_index`` is ``replace(its value)``: the graph runs up to
         the tensor once on ``x``, then only the tail after it on the replaced value (which may
-        be a larger batch of one image's copies). ``replace`` gets and returns the tensor as
-        :attr:`Capture.activations` hold it."""
+        be a larger batch of one image's copies). ``replace`` gets and returns the tensor as the
+        graph makes it (as the PyTorch adapter's forward hook does: a ViT's ``(B, tokens, dim)``
+        stays so; :attr:`Capture.activations` hold it reshaped)."""
         name = self.layer_names[layer_index]
-        tail, extras, fixed = self._tail(name)
+        tail, extras, fixed, constants = self._tail(name)
         head = self._run(
             self.session([name, *extras]),
             {self.input_name: self._numpy(x)},
@@ -311,12 +318,7 @@ class OnnxAdapter:
             self.fixed_batch,
         )
         raw = self._torch(head[0], x)
-        new = replace(self.reshape(raw, x.shape, name))
-        if self.reshape_transform is None and new.ndim != raw.ndim:
-            raise LayerOutputError(
-                f"replace gave shape {tuple(new.shape)} for tensor {name!r} of shape "
-                f"{tuple(raw.shape)}; Ablation-CAM on token tensors needs a reshape_transform."
-            )
+        new = replace(raw)
         if new.shape[1:] != raw.shape[1:]:
             raise LayerOutputError(
                 f"the replaced tensor {name!r} has shape {tuple(new.shape)}, not "
@@ -328,6 +330,9 @@ class OnnxAdapter:
         same = n == x.shape[0]
         shapes = {i.name: i.shape for i in tail.get_inputs()}
         for extra, value in zip(extras, head[1:], strict=True):
+            if extra in constants:  # a weight or constant (a ViT's LayerNorm bias, say): as it is
+                feeds[extra] = np.require(value, requirements="C")
+                continue
             first = (shapes.get(extra) or [None])[0]
             if not same and value.ndim and self.fixed_batch is None and isinstance(first, int):
                 raise LayerOutputError(  # e.g. a reshape's target shape made from the batch size
@@ -342,7 +347,8 @@ class OnnxAdapter:
                         f"do not match its batch of {value.shape[0]}; explain one image at a time."
                     )
                 value = np.broadcast_to(value, (n, *value.shape[1:]))
-            feeds[extra] = np.ascontiguousarray(value)
+            # np.require, not ascontiguousarray: that makes a scalar (a shape's entry) 1-d
+            feeds[extra] = np.require(value, requirements="C")
         (logits,) = self._run(tail, feeds, [self.output_name], fixed)
         return self._torch(logits, x)
 

@@ -7,7 +7,8 @@
   shape inference gives (for a concrete input shape when one is given).
 - :func:`with_outputs`: a copy whose graph also outputs the named tensors (the activations).
 - :func:`split_at`: the tail of the graph after a tensor (``onnx.utils.Extractor``), and which
-  tensors from before it the tail still reads (skip connections).
+  tensors from before it the tail still reads (skip connections); :func:`input_independent`:
+  which of those are made of the graph's weights and constants alone (the same for any batch).
 """
 
 from __future__ import annotations
@@ -391,6 +392,22 @@ def split_at(proto: onnx.ModelProto, layer: str) -> tuple[onnx.ModelProto, list[
             f"cannot cut the ONNX graph at {layer!r}: {_first_line(error)}"
         ) from None
     return tail, ordered
+
+
+def input_independent(proto: onnx.ModelProto, names: list[str]) -> set[str]:
+    """Those of ``names`` whose values do not depend on the graph's inputs: made of initializers
+    and constants alone (an exporter's ``Identity`` of a weight, a ``Constant``), so the same for
+    any batch; the tail after a layer reads them unchanged whatever batch of copies it runs on."""
+    weights = {t.name for t in proto.graph.initializer}
+    varying = {i.name for i in proto.graph.input if i.name not in weights}
+    for node in proto.graph.node:
+        reads = [i for i in node.input if i]
+        for attr in node.attribute:
+            if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+                reads += _outer_reads(attr)
+        if any(r in varying for r in reads):
+            varying.update(o for o in node.output if o)
+    return {n for n in names if n not in varying}
 
 
 def _outer_reads(attr: onnx.AttributeProto) -> list[str]:
