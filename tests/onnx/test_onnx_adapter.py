@@ -118,14 +118,16 @@ def test_rise_and_occlusion_give_the_pytorch_attributions(cnn, onnx_file, images
         torch.testing.assert_close(got.scores, expected.scores, atol=1e-5, rtol=0)
 
 
-def test_a_path_a_proto_and_a_session_give_the_same_map_and_stay_as_they_were(onnx_file, images):
+def test_a_path_bytes_a_proto_and_a_session_give_the_same_map_and_stay_as_they_were(
+    onnx_file, images
+):
     raw = onnx_file.read_bytes()
     proto = onnx.load(str(onnx_file))
     before = proto.SerializeToString()
     session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     outputs = [o.name for o in session.get_outputs()]
     logits = session.run(None, {"input": images.numpy()})[0]
-    maps = [camlens.ScoreCAM(m, RELU2)(images) for m in (onnx_file, proto, session)]
+    maps = [camlens.ScoreCAM(m, RELU2)(images) for m in (onnx_file, raw, proto, session)]
     for other in maps[1:]:
         torch.testing.assert_close(other, maps[0])
     camlens.AblationCAM(session, RELU3)(images)
@@ -218,6 +220,9 @@ def test_a_corrupt_or_non_onnx_file_is_one_typed_line(content, onnx_file, tmp_pa
         camlens.ScoreCAM(path, RELU2)
     assert "\n" not in str(info.value) and "model.onnx" in str(info.value)
     assert path.read_bytes() == content
+    with pytest.raises(OnnxModelError) as info:  # the same content as bytes
+        camlens.ScoreCAM(content, RELU2)
+    assert "\n" not in str(info.value) and "the given bytes" in str(info.value)
     with pytest.raises(OnnxModelError, match="does not exist"):
         camlens.EigenCAM(tmp_path / "missing.onnx", RELU2)
 

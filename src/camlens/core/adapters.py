@@ -76,9 +76,13 @@ def _module_root(model: object) -> set[str]:
 
 
 def is_onnx_model(model: object) -> bool:
-    """A ``.onnx`` path, an ``onnx.ModelProto``, an ``onnxruntime.InferenceSession`` or a
-    :class:`camlens.onnx.OnnxModel` (an ONNX graph as a torch module)."""
-    if getattr(type(model), "camlens_framework", None) == "onnx":
+    """A ``.onnx`` path, the bytes of a model (as ``InferenceSession`` takes them), an
+    ``onnx.ModelProto``, an ``onnxruntime.InferenceSession`` or a :class:`camlens.onnx.OnnxModel`
+    (an ONNX graph as a torch module). Bytes stand for nothing else camlens reads; bytes that are
+    not a model are :class:`~camlens.errors.OnnxModelError`."""
+    if getattr(type(model), "camlens_framework", None) == "onnx" or isinstance(
+        model, bytes | bytearray
+    ):
         return True
     if isinstance(model, (str, os.PathLike)):
         return os.fspath(model).lower().endswith(".onnx")

@@ -85,7 +85,7 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
         name = proto.graph.name or "onnx model"
     elif isinstance(model, bytes | bytearray):
         proto = _parse(bytes(model), "the given bytes")
-        name = proto.graph.name or "onnx model"
+        name = proto.graph.name or "the given bytes"
     elif isinstance(model, str | os.PathLike):
         path = os.fspath(model)
         if not os.path.isfile(path):
