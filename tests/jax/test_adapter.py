@@ -264,3 +264,18 @@ def test_black_box_maps_match_torch(models, method, options):
     assert got.shape == (2, 12, 12) and float(expected.amax()) == 1.0
     assert float(expected.std()) > 0.05  # a map with structure, not a constant
     torch.testing.assert_close(got, expected, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("api", ["linen", "nnx"])
+def test_ablation_cam_with_a_users_reshape_transform_equals_the_automatic_one(models, api):
+    """With a ``reshape_transform`` the ablated copies are made in Flax's (B, h, w, C) layout and
+    the channels found through the transform: the maps are the automatic reshape's."""
+    flax_model, nnx_net, twin, x = models
+    model = flax_model if api == "linen" else nnx_net
+    auto = camlens.AblationCAM(model, "block2").explain(x, [1, 3])
+    cam = camlens.AblationCAM(model, "block2", reshape_transform=lambda t: t.permute(0, 3, 1, 2))
+    got = cam.explain(x, [1, 3])
+    assert cam.last_path == "tail" and float(auto.raw["block2"].amax()) > 0
+    torch.testing.assert_close(got.raw["block2"], auto.raw["block2"], atol=1e-6, rtol=0)
+    expected = camlens.AblationCAM(twin, "block2")(nchw(x), targets=[1, 3])
+    torch.testing.assert_close(got.maps, expected, atol=TOL, rtol=0)
