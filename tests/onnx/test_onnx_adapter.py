@@ -302,3 +302,15 @@ def test_ablation_cam_on_vit_tokens_gives_the_pytorch_map_from_the_tail(reshape,
     assert raw.shape == (2, 4, 4) and float(raw.amax()) > 0.1
     torch.testing.assert_close(got.raw[layer], raw, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(got.maps, expected.maps, atol=1e-4, rtol=0)  # / tiny score drops
+
+
+def test_an_input_that_does_not_fit_the_graph_is_one_typed_line(onnx_file):
+    from camlens.errors import InvalidInputError
+
+    graph_input = onnx.load(str(onnx_file)).graph.input[0]
+    size = graph_input.type.tensor_type.shape.dim[2].dim_value
+    with pytest.raises(InvalidInputError) as info:  # was ONNX Runtime's multi-line error
+        camlens.EigenCAM(onnx_file, RELU2)(torch.randn(2, 3, size + 4, size + 4))
+    assert "\n" not in str(info.value) and f"(any, 3, {size}, {size}) (channels first)" in str(
+        info.value
+    )

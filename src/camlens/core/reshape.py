@@ -40,6 +40,13 @@ def _grid_like(dims: Sequence[int], spatial: Sequence[int]) -> bool:
     )
 
 
+def channels_last_grid(dims: Sequence[int], spatial: Sequence[int]) -> bool:
+    """Whether a same-rank output's ``dims`` (its shape after the batch axis) lie channels last
+    ``(*grid, C)`` for an input of ``spatial`` size: only its trailing axes look like a grid
+    (channels first wins when both do)."""
+    return not _grid_like(dims[1:], spatial) and _grid_like(dims[:-1], spatial)
+
+
 def _patch_grid(dims: Sequence[int], spatial: Sequence[int]) -> bool:
     """Is ``dims`` the grid of square patches tiling ``spatial`` exactly?"""
     if any(s % d for d, s in zip(dims, spatial, strict=True)):
@@ -86,11 +93,11 @@ def auto_reshape(output: Tensor, input_shape: Sequence[int], name: str = "layer"
     spatial = tuple(input_shape[2:])
     nd = len(spatial)
     if output.ndim == nd + 2:
-        first, last = output.shape[2:], output.shape[1:-1]
+        first = output.shape[2:]
         if _grid_like(first, spatial):
             return output  # channels first, as CNNs give
-        if _grid_like(last, spatial):
-            return output.movedim(-1, 1)  # channels last (Swin)
+        if channels_last_grid(output.shape[1:], spatial):
+            return output.movedim(-1, 1)  # channels last (Swin, TensorFlow exports)
         if _fits(first, spatial):
             return output  # channels first with uneven strides (e.g. stride (4, 1))
     if output.ndim == 3 and nd in (2, 3):

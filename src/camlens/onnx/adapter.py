@@ -17,10 +17,15 @@ session's own execution providers (CPU when given a file), so nothing of the use
 - no gradients: the capabilities are activations and layer replacement (gradient methods raise
   :class:`~camlens.errors.UnsupportedByAdapterError` naming the methods that run).
 
-Boundary: inputs are torch ``(B, C, *spatial)`` (or numpy), channels first as the graph takes
-them; numpy arrays cross to the session and the results come back as torch tensors on the
-input's device. A graph with a dynamic batch axis runs whole chunks; a fixed batch size runs in
-pieces of that size (a :class:`~camlens.errors.FixedBatchWarning` says so once).
+Boundary: torch inputs are camlens' channels-first ``(B, C, *spatial)``; numpy inputs are in
+the graph's own layout. A graph that takes its images channels last (``(B, H, W, C)``, as
+tf2onnx converts TensorFlow and Keras models; :func:`camlens.onnx.graph.channels_last`) gets
+them moved there and back at this boundary, so maps, masks and metrics stay channels first.
+Tensors of the input's rank are laid out as the PyTorch path lays them
+(:func:`camlens.core.reshape.auto_reshape`: channels-last ones are moved). Numpy arrays cross to
+the session and the results come back as torch tensors on the input's device. A graph with a
+dynamic batch axis runs whole chunks; a fixed batch size runs in pieces of that size (a
+:class:`~camlens.errors.FixedBatchWarning` says so once).
 """
 
 from __future__ import annotations
@@ -107,7 +112,10 @@ class OnnxAdapter:
         self.input_name = image.name
         self.input_dtype = graph.value_dtype(image) or np.dtype(np.float32)
         shape = graph.value_shape(image)
+        self.input_shape = shape
         self.input_rank = None if shape is None else len(shape)
+        #: the graph takes images channels last (B, *spatial, C)
+        self.channels_last = graph.channels_last(self.proto)
         first = shape[0] if shape else None
         #: the batch size the graph takes (``None``: any)
         self.fixed_batch: int | None = first if isinstance(first, int) else None
@@ -210,8 +218,17 @@ class OnnxAdapter:
         return [np.concatenate([p[i] for p in pieces]) for i in range(len(outputs))]
 
     def _numpy(self, x: Tensor) -> np.ndarray:
+        """A camlens ``(B, C, *spatial)`` batch as the graph takes it (channels moved last for a
+        channels-last graph)."""
+        if self.channels_last:
+            x = x.movedim(1, -1)
         array = x.detach().cpu().contiguous().numpy()
         return array if array.dtype == self.input_dtype else array.astype(self.input_dtype)
+
+    def _graph_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """A camlens ``(B, C, *spatial)`` shape in the graph's layout."""
+        dims = tuple(int(d) for d in shape)
+        return (dims[0], *dims[2:], dims[1]) if self.channels_last else dims
 
     @staticmethod
     def _torch(array: np.ndarray, like: Tensor) -> Tensor:
@@ -220,14 +237,35 @@ class OnnxAdapter:
 
     # --- the contract ------------------------------------------------------------------------
     def prepare_input(self, x: object) -> Tensor:
-        """A torch tensor (or numpy array) ``(B, C, *spatial)`` as a checked torch tensor."""
+        """A torch tensor ``(B, C, *spatial)``, or a numpy array in the graph's layout, as a
+        checked torch tensor ``(B, C, *spatial)``; :class:`InvalidInputError` when it does not
+        fit the graph's declared input shape."""
+        given = "a numpy array, taken in the graph's layout"
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(np.ascontiguousarray(x))
+            if self.channels_last and x.ndim >= 3:
+                x = x.movedim(-1, 1)
+        elif isinstance(x, Tensor):
+            given = "a torch tensor, taken as (B, C, *spatial)"
         x = check_input(x)
-        if self.input_rank is not None and x.ndim != self.input_rank:
+        shape = self._graph_shape(x.shape)
+        declared = self.input_shape
+        axes = [] if declared is None or len(declared) != len(shape) else declared[1:]
+        fits = (
+            declared is None
+            or (
+                len(shape) == len(declared)  # the batch axis aside (a fixed one runs in pieces)
+                and all(
+                    not isinstance(d, int) or d == n for d, n in zip(axes, shape[1:], strict=True)
+                )
+            )
+        )
+        if not fits:
+            layout = "channels last" if self.channels_last else "channels first"
+            wanted = ", ".join(str(d) if isinstance(d, int) else "any" for d in declared)
             raise InvalidInputError(
-                f"the ONNX model takes inputs of rank {self.input_rank}; got shape "
-                f"{tuple(x.shape)}."
+                f"the ONNX model takes inputs of shape ({wanted}) ({layout}); got {given}, "
+                f"which is {shape} in the graph's layout."
             )
         return x
 
@@ -237,7 +275,7 @@ class OnnxAdapter:
         if self.layers is not None:
             return
         batch = self.prepare_input(x)
-        name = graph.choose_tensor(self.proto, tuple(batch.shape))
+        name = graph.choose_tensor(self.proto, self._graph_shape(batch.shape))
         self.layers = [(name, name)]
         warn_at_caller(
             f"target_layers=None: explaining tensor {name!r} of the ONNX model "
@@ -250,7 +288,10 @@ class OnnxAdapter:
         if self.reshape_transform is not None:
             return self.reshape_transform(output)
         if output.ndim == len(input_shape):
-            return output
+            try:  # channels last (a TensorFlow export's NHWC tensors) moved first
+                return auto_reshape(output, input_shape, name)
+            except LayerOutputError:
+                return output  # a grid unlike the input's (a decoder's), channels first
         return auto_reshape(output, input_shape, name)
 
     def capture(
@@ -355,7 +396,7 @@ class OnnxAdapter:
     def forward_cost(self, x1: Tensor, start: object | None = None) -> int:
         """Estimated activation bytes of one image in a run (from ``start``'s node on): the
         largest ``inputs + 2 × outputs`` of a node, from ONNX shape inference."""
-        return graph.node_costs(self.proto, tuple(int(s) for s in x1.shape), start)  # type: ignore[arg-type]
+        return graph.node_costs(self.proto, self._graph_shape(x1.shape), start)  # type: ignore[arg-type]
 
 
 class OnnxModel(nn.Module):

@@ -24,6 +24,7 @@ import onnx
 from onnx import shape_inference
 from onnx.utils import Extractor
 
+from ..core.reshape import channels_last_grid
 from ..errors import InvalidInputError, LayerNotFoundError, LayerOutputError, OnnxModelError
 
 Shape = tuple[int | str | None, ...]
@@ -167,6 +168,40 @@ def image_input(proto: onnx.ModelProto) -> onnx.ValueInfoProto:
     return inputs[0]
 
 
+def channels_last(proto: onnx.ModelProto) -> bool:
+    """Whether the graph takes its images channels last, ``(B, *spatial, C)``, as TensorFlow and
+    Keras models converted by tf2onnx do: the input's last axis is a fixed 1 to 4 (the colour
+    channels) and its second is not."""
+    shape = value_shape(image_input(proto))
+    if shape is None or len(shape) < 3:
+        return False
+    last, second = shape[-1], shape[1]
+    colours = isinstance(last, int) and 1 <= last <= 4
+    return colours and not (isinstance(second, int) and second <= 4)
+
+
+def graph_shape(proto: onnx.ModelProto, example: object) -> tuple[int, ...]:
+    """An example input's shape in the graph's layout: a torch tensor is camlens' channels-first
+    ``(B, C, *spatial)`` (moved channels last for a channels-last graph); anything else (numpy)
+    is in the graph's own layout already."""
+    shape = tuple(int(d) for d in getattr(example, "shape", ()))
+    if type(example).__module__.startswith("torch") and channels_last(proto) and len(shape) >= 3:
+        return (shape[0], *shape[2:], shape[1])
+    return shape
+
+
+def tensor_grid(shape: Shape, input_shape: tuple[int, ...], last: bool) -> Shape:
+    """The grid axes of a tensor with the input's rank (``input_shape`` in the graph's layout,
+    channels ``last`` or not): its trailing axes when they lie channels last
+    (``camlens.core.reshape.channels_last_grid``, the rule the capture reshapes by), else the
+    axes after the channels."""
+    spatial = input_shape[1:-1] if last else input_shape[2:]
+    dims = shape[1:]
+    if all(isinstance(d, int) for d in dims) and channels_last_grid(dims, spatial):  # type: ignore[arg-type]
+        return shape[1:-1]
+    return shape[2:]
+
+
 def value_shape(info: onnx.ValueInfoProto) -> Shape | None:
     """A value's shape: ints, symbolic names, ``None`` for unknown axes; ``None`` if unranked."""
     tensor = info.type.tensor_type
@@ -255,21 +290,21 @@ def concrete_input_shape(
     return (1, *shape[1:])  # type: ignore[misc]
 
 
-def is_candidate(info: TensorInfo, input_shape: tuple[int, ...]) -> bool:
+def is_candidate(info: TensorInfo, input_shape: tuple[int, ...], last: bool = False) -> bool:
     """A tensor worth explaining: floating, the input's rank, more than one spatial position,
     not a pooled summary, not the input itself."""
     if info.op in POOLING or info.shape is None or len(info.shape) != len(input_shape):
         return False
     if info.dtype is not None and not np.issubdtype(info.dtype, np.floating):
         return False
-    spatial = info.shape[2:]
-    return all(isinstance(d, int) for d in spatial) and int(np.prod(spatial)) > 1
+    spatial = tensor_grid(info.shape, input_shape, last)
+    return all(isinstance(d, int) for d in spatial) and int(np.prod(spatial)) > 1  # type: ignore[arg-type]
 
 
 def candidates(proto: onnx.ModelProto, input_shape: tuple[int, ...]) -> list[TensorInfo]:
     """The candidate tensors (:func:`is_candidate`) for an input of ``input_shape``."""
-    shape = concrete_input_shape(proto, input_shape)
-    return [t for t in tensors(proto, shape) if is_candidate(t, shape)]
+    shape, last = concrete_input_shape(proto, input_shape), channels_last(proto)
+    return [t for t in tensors(proto, shape) if is_candidate(t, shape, last)]
 
 
 def layer_infos(model: object, example_input: object = None) -> list[Any]:
@@ -280,13 +315,13 @@ def layer_infos(model: object, example_input: object = None) -> list[Any]:
     from ..core.discovery import LayerInfo
 
     proto = read_model(model).proto
-    example = None if example_input is None else tuple(getattr(example_input, "shape", ()))
-    shape = concrete_input_shape(proto, example or None)
+    example = None if example_input is None else graph_shape(proto, example_input)
+    shape, last = concrete_input_shape(proto, example or None), channels_last(proto)
     infos = []
     for t in tensors(proto, shape):
         dims = tuple(d if isinstance(d, int) else -1 for d in (t.shape or ()))
-        candidate = is_candidate(t, shape)
-        grid = dims[2:] if candidate else None
+        candidate = is_candidate(t, shape, last)
+        grid = tuple(tensor_grid(dims, shape, last)) if candidate else None
         infos.append(LayerInfo(t.name, t.op, dims, grid, 0, 1, candidate))
     return infos
 
@@ -454,7 +489,8 @@ def node_costs(
 # --- the layer tools core asks for an ONNX model (camlens.core.adapters.AdapterSource.layers) ---
 def choose_layer(model: object, example_input: Any) -> str:
     """The tensor ``target_layers=None`` explains (see :func:`choose_tensor`)."""
-    return choose_tensor(read_model(model).proto, tuple(example_input.shape))
+    proto = read_model(model).proto
+    return choose_tensor(proto, graph_shape(proto, example_input))
 
 
 def resolve_layers(model: object, target_layers: object) -> list[tuple[str, str]]:

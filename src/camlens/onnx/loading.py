@@ -46,12 +46,16 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
     model = OnnxModel(path)
     source = model.source
     shape = graph.value_shape(graph.image_input(source.proto))
-    fixed = shape is not None and len(shape) == 4 and all(isinstance(d, int) for d in shape[2:])
-    if fixed and shape[2] != shape[3]:  # type: ignore[index]
+    # the image's height and width: after the channels, or before them in a channels-last graph
+    side = None if shape is None or len(shape) != 4 else shape[1:3]
+    if side is not None and not graph.channels_last(source.proto):
+        side = shape[2:]  # type: ignore[index]
+    fixed = side is not None and all(isinstance(d, int) for d in side)
+    if fixed and side[0] != side[1]:  # type: ignore[index]
         raise OnnxModelError(
-            f"{path}: the CLI feeds square images; this graph takes {shape[2]}x{shape[3]}."  # type: ignore[index]
+            f"{path}: the CLI feeds square images; this graph takes {side[0]}x{side[1]}."  # type: ignore[index]
         )
-    size = int(shape[2]) if fixed else (input_size or 224)  # type: ignore[index]
+    size = int(side[0]) if fixed else (input_size or 224)  # type: ignore[index]
     props = {p.key: p.value for p in source.proto.metadata_props}
     mean = _triple(props["mean"], "mean", path) if "mean" in props else IMAGENET_MEAN
     std = _triple(props["std"], "std", path) if "std" in props else IMAGENET_STD
