@@ -386,15 +386,7 @@ def split_at(proto: onnx.ModelProto, layer: str) -> tuple[onnx.ModelProto, list[
             f"{layer!r} is an output of the graph: nothing runs after it; pick an earlier tensor."
         )
     nodes = list(model.graph.node)
-    # the tensors that depend on the layer (nodes are in topological order)
-    after = {layer}
-    for node in nodes:
-        reads = [i for i in node.input if i]
-        for attr in node.attribute:
-            if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
-                reads += _outer_reads(attr)
-        if any(r in after for r in reads):
-            after.update(o for o in node.output if o)
+    after = _downstream(nodes, {layer})  # the tensors that depend on the layer
     if outputs[0] not in after:
         raise LayerOutputError(f"the graph's output does not depend on tensor {layer!r}.")
     produced = {o: i for i, node in enumerate(nodes) for o in node.output if o}
@@ -434,15 +426,23 @@ def input_independent(proto: onnx.ModelProto, names: list[str]) -> set[str]:
     and constants alone (an exporter's ``Identity`` of a weight, a ``Constant``), so the same for
     any batch; the tail after a layer reads them unchanged whatever batch of copies it runs on."""
     weights = {t.name for t in proto.graph.initializer}
-    varying = {i.name for i in proto.graph.input if i.name not in weights}
-    for node in proto.graph.node:
+    inputs = {i.name for i in proto.graph.input if i.name not in weights}
+    varying = _downstream(list(proto.graph.node), inputs)
+    return {n for n in names if n not in varying}
+
+
+def _downstream(nodes: list[onnx.NodeProto], sources: set[str]) -> set[str]:
+    """``sources`` and every tensor computed from them (``nodes`` in topological order; a
+    subgraph's reads from around it count)."""
+    found = set(sources)
+    for node in nodes:
         reads = [i for i in node.input if i]
         for attr in node.attribute:
             if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
                 reads += _outer_reads(attr)
-        if any(r in varying for r in reads):
-            varying.update(o for o in node.output if o)
-    return {n for n in names if n not in varying}
+        if any(r in found for r in reads):
+            found.update(o for o in node.output if o)
+    return found
 
 
 def _outer_reads(attr: onnx.AttributeProto) -> list[str]:
