@@ -227,8 +227,7 @@ class OnnxAdapter:
 
     def _graph_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
         """A camlens ``(B, C, *spatial)`` shape in the graph's layout."""
-        dims = tuple(int(d) for d in shape)
-        return (dims[0], *dims[2:], dims[1]) if self.channels_last else dims
+        return graph.to_graph_layout(tuple(int(d) for d in shape), self.channels_last)
 
     @staticmethod
     def _torch(array: np.ndarray, like: Tensor) -> Tensor:
@@ -250,13 +249,14 @@ class OnnxAdapter:
         x = check_input(x)
         shape = self._graph_shape(x.shape)
         declared = self.input_shape
-        axes = [] if declared is None or len(declared) != len(shape) else declared[1:]
         fits = (
             declared is None
             or (
                 len(shape) == len(declared)  # the batch axis aside (a fixed one runs in pieces)
                 and all(
-                    not isinstance(d, int) or d == n for d, n in zip(axes, shape[1:], strict=True)
+                    n == d
+                    for d, n in zip(declared[1:], shape[1:], strict=True)
+                    if isinstance(d, int)
                 )
             )
         )

@@ -185,9 +185,14 @@ def graph_shape(proto: onnx.ModelProto, example: object) -> tuple[int, ...]:
     ``(B, C, *spatial)`` (moved channels last for a channels-last graph); anything else (numpy)
     is in the graph's own layout already."""
     shape = tuple(int(d) for d in getattr(example, "shape", ()))
-    if type(example).__module__.startswith("torch") and channels_last(proto) and len(shape) >= 3:
-        return (shape[0], *shape[2:], shape[1])
-    return shape
+    torch_tensor = type(example).__module__.startswith("torch")
+    return to_graph_layout(shape, torch_tensor and channels_last(proto))
+
+
+def to_graph_layout(shape: tuple[int, ...], last: bool) -> tuple[int, ...]:
+    """A camlens ``(B, C, *spatial)`` shape in the layout of a graph whose images are channels
+    ``last`` (or not)."""
+    return (shape[0], *shape[2:], shape[1]) if last and len(shape) >= 3 else shape
 
 
 def tensor_grid(shape: Shape, input_shape: tuple[int, ...], last: bool) -> Shape:
