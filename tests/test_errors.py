@@ -148,6 +148,7 @@ EXPECTED = {
     "KerasSupportError": (1, 422, "explain_failed"),
     "UnsupportedByAdapterError": (2, 422, "unsupported_by_model"),
     "OnnxModelError": (4, 500, "unavailable"),
+    "OnnxRunError": (1, 500, "model_failed"),
     "JobCancelled": (1, 503, "timeout"),
 }
 

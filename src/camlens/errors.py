@@ -307,6 +307,14 @@ class OnnxModelError(ModelLoadError):
     image input); the user's model and session are left as they were."""
 
 
+class OnnxRunError(CamlensError, RuntimeError):
+    """ONNX Runtime failed to run the graph on what camlens fed it (an input the graph does not
+    take, say): onnxruntime's first line, the shape fed and the layout camlens read."""
+
+    category = "internal"
+    code = "model_failed"
+
+
 class UnsupportedByAdapterError(CamlensError, NotImplementedError):
     """A method that needs what this model's adapter cannot give (gradients of an ONNX graph,
     say); the message names the methods that can run."""
@@ -392,6 +400,7 @@ __all__ = [
     "NotADualEncoderError",
     "NotForwardedError",
     "OnnxModelError",
+    "OnnxRunError",
     "RunDirError",
     "ServeConfigError",
     "ServeError",

@@ -30,6 +30,8 @@ dynamic batch axis runs whole chunks; a fixed batch size runs in pieces of that 
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -47,6 +49,7 @@ from ..errors import (
     InvalidInputError,
     LayerNotFoundError,
     LayerOutputError,
+    OnnxRunError,
     TargetError,
     UnsupportedByAdapterError,
 )
@@ -69,7 +72,9 @@ class OnnxAdapter:
     model: a ``.onnx`` path, bytes, an ``onnx.ModelProto`` or an ``onnxruntime.InferenceSession``
     (its providers are used). target_layers: a tensor name or a list of them; ``None`` picks one.
     reshape_transform: gets a tensor as the graph makes it (torch) and returns
-    ``(B, C, *grid)``. providers: for a path or proto (default: CPU).
+    ``(B, C, *grid)``. providers: for a path or proto (default: CPU). channels_last: whether
+    the graph takes its images ``(B, *spatial, C)``, for a graph whose ops and input shape do not
+    tell (``None``: as :func:`camlens.onnx.graph.channels_last` reads it).
 
     Shapes: input ``(B, C, H, W)``; captured tensors ``(B, C, *grid)``. Methods that need
     gradients do not run on it (ONNX Runtime gives none).
@@ -102,9 +107,13 @@ class OnnxAdapter:
         reshape_transform: ReshapeTransform | None = None,
         *,
         providers: list[str] | None = None,
+        channels_last: bool | None = None,
     ) -> None:
         self.model = model
         self.source = graph.read_model(model, providers)
+        if channels_last is not None and bool(channels_last) != self.source.channels_last:
+            # the user's word for the layout; the sessions made are shared all the same
+            self.source = dataclasses.replace(self.source, channels_last=bool(channels_last))
         self.proto = self.source.proto
         self.providers = self.source.providers
         self.reshape_transform = reshape_transform
@@ -115,7 +124,7 @@ class OnnxAdapter:
         self.input_shape = shape
         self.input_rank = None if shape is None else len(shape)
         #: the graph takes images channels last (B, *spatial, C)
-        self.channels_last = graph.channels_last(self.proto)
+        self.channels_last = self.source.channels_last
         first = shape[0] if shape else None
         #: the batch size the graph takes (``None``: any)
         self.fixed_batch: int | None = first if isinstance(first, int) else None
@@ -141,7 +150,7 @@ class OnnxAdapter:
             options.inter_op_num_threads = given.inter_op_num_threads
             options.execution_mode = given.execution_mode
             options.graph_optimization_level = given.graph_optimization_level
-        options.log_severity_level = 3  # no warnings on stderr for the outputs we add
+        options.log_severity_level = 4  # no warnings for the outputs we add; errors: ours
         return ort.InferenceSession(
             proto.SerializeToString(), sess_options=options, providers=self.providers
         )
@@ -202,7 +211,7 @@ class OnnxAdapter:
         """``session.run`` on a batch, in pieces of ``fixed`` (padded) when the graph wants it."""
         n = next(iter(feeds.values())).shape[0]
         if fixed is None or n == fixed:
-            return session.run(outputs, feeds)
+            return self._session_run(session, outputs, feeds)
         self._warn_fixed()
         pieces: list[list[np.ndarray]] = []
         for start in range(0, n, fixed):
@@ -213,9 +222,28 @@ class OnnxAdapter:
                     pad = np.zeros((fixed - chunk.shape[0], *chunk.shape[1:]), chunk.dtype)
                     chunk = np.concatenate([chunk, pad])
                 part[name] = chunk
-            got = session.run(outputs, part)
+            got = self._session_run(session, outputs, part)
             pieces.append([g[: min(fixed, n - start)] for g in got])
         return [np.concatenate([p[i] for p in pieces]) for i in range(len(outputs))]
+
+    def _session_run(
+        self, session: ort.InferenceSession, outputs: list[str], feeds: dict[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        """``session.run``; its failure as one :class:`OnnxRunError` line."""
+        try:
+            return session.run(outputs, feeds)
+        except Exception as error:  # onnxruntime's Fail, InvalidArgument, RuntimeException...
+            said = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", graph.first_line(error))
+            fed = ", ".join(f"{name} {tuple(value.shape)}" for name, value in feeds.items())
+            message = f"onnxruntime could not run {self.source.name} on {fed}: {said.rstrip('.')}."
+            if self.input_name in feeds:  # the image as camlens laid it out
+                last = self.channels_last
+                message += (
+                    f" camlens fed the images channels {'last' if last else 'first'}; if the "
+                    f"graph takes them channels {'first' if last else 'last'}, say so: "
+                    f"camlens.onnx.OnnxModel(model, channels_last={not last})."
+                )
+            raise OnnxRunError(message) from None
 
     def _numpy(self, x: Tensor) -> np.ndarray:
         """A camlens ``(B, C, *spatial)`` batch as the graph takes it (channels moved last for a
@@ -275,7 +303,7 @@ class OnnxAdapter:
         if self.layers is not None:
             return
         batch = self.prepare_input(x)
-        name = graph.choose_tensor(self.proto, self._graph_shape(batch.shape))
+        name = graph.choose_tensor(self.proto, self._graph_shape(batch.shape), self.channels_last)
         self.layers = [(name, name)]
         warn_at_caller(
             f"target_layers=None: explaining tensor {name!r} of the ONNX model "
@@ -428,9 +456,15 @@ class OnnxModel(nn.Module):
 
     camlens_framework = "onnx"
 
-    def __init__(self, model: object, providers: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        model: object,
+        providers: list[str] | None = None,
+        *,
+        channels_last: bool | None = None,
+    ) -> None:
         super().__init__()
-        self.adapter = OnnxAdapter(model, None, providers=providers)
+        self.adapter = OnnxAdapter(model, None, providers=providers, channels_last=channels_last)
         self.name = self.adapter.source.name
         super().train(False)
 
@@ -445,7 +479,9 @@ class OnnxModel(nn.Module):
         return self.adapter.predict(x)
 
     def __deepcopy__(self, memo: dict) -> OnnxModel:
-        return OnnxModel(self.source.proto, self.source.providers)
+        return OnnxModel(
+            self.source.proto, self.source.providers, channels_last=self.source.channels_last
+        )
 
     def extra_repr(self) -> str:
         return f"{self.name!r}, providers={self.source.providers}"

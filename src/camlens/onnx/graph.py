@@ -59,6 +59,8 @@ class OnnxSource:
     providers: list[str]
     name: str
     options: Any = None  # the session's onnxruntime.SessionOptions (threads, ...), if given one
+    #: the graph takes images channels last (:func:`channels_last`, or as the user said)
+    channels_last: bool = False
     sessions: dict[Any, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -105,7 +107,7 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
             proto = _parse(bytes(data), "the session's model")
         elif path:
             proto = read_model(path).proto
-            return OnnxSource(proto, chosen, os.path.basename(path), options)
+            return OnnxSource(proto, chosen, os.path.basename(path), options, _layout(proto))
         else:
             raise OnnxModelError(
                 "cannot read the graph back from this InferenceSession; pass the .onnx path "
@@ -122,11 +124,21 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
     try:
         onnx.checker.check_model(proto)
     except Exception as error:  # onnx raises ValidationError and others
-        raise OnnxModelError(f"{name} is not a valid ONNX model: {_first_line(error)}") from None
-    return OnnxSource(proto, chosen or ["CPUExecutionProvider"], name, options)
+        raise OnnxModelError(f"{name} is not a valid ONNX model: {first_line(error)}") from None
+    return OnnxSource(proto, chosen or ["CPUExecutionProvider"], name, options, _layout(proto))
 
 
-def _first_line(error: BaseException) -> str:
+def _layout(proto: onnx.ModelProto) -> bool:
+    """:func:`channels_last`; False for a graph without one image input (the adapter refuses
+    it, :func:`image_input`)."""
+    try:
+        return channels_last(proto)
+    except OnnxModelError:
+        return False
+
+
+def first_line(error: BaseException) -> str:
+    """An error's message as one line of at most 300 characters."""
     text = " ".join(str(error).split())
     return (text[:300] + "...") if len(text) > 300 else text or type(error).__name__
 
@@ -152,7 +164,7 @@ def _load_external(proto: onnx.ModelProto, path: str) -> None:
             load_external_data_for_model(proto, os.path.dirname(os.path.abspath(path)))
         except Exception as error:
             raise OnnxModelError(
-                f"cannot load the external weights of {path}: {_first_line(error)}"
+                f"cannot load the external weights of {path}: {first_line(error)}"
             ) from None
 
 
@@ -168,10 +180,34 @@ def image_input(proto: onnx.ModelProto) -> onnx.ValueInfoProto:
     return inputs[0]
 
 
+#: Ops whose data input (the first) is channels first, ``(B, C, *spatial)``, by the ONNX spec.
+CHANNELS_FIRST_OPS = {
+    "Conv", "ConvInteger", "ConvTranspose", "QLinearConv", "DeformConv", "MaxPool", "AveragePool",
+    "LpPool", "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool", "BatchNormalization",
+    "InstanceNormalization", "GroupNormalization", "LRN", "SpaceToDepth", "DepthToSpace",
+    "MaxRoiPool", "RoiAlign",
+}  # fmt: skip
+
+#: Elementwise ops (a preprocessing's scaling, casts): their output keeps their input's layout.
+ELEMENTWISE_OPS = {
+    "Identity", "Cast", "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Sqrt", "Pow", "Clip", "Relu",
+    "Sigmoid", "Tanh", "Max", "Min", "QuantizeLinear", "DequantizeLinear",
+}  # fmt: skip
+
+
 def channels_last(proto: onnx.ModelProto) -> bool:
     """Whether the graph takes its images channels last, ``(B, *spatial, C)``, as TensorFlow and
-    Keras models converted by tf2onnx do: the input's last axis is a fixed 1 to 4 (the colour
-    channels) and its second is not."""
+    Keras models converted by tf2onnx do.
+
+    The ops that read the image say it first (:func:`layout_from_ops`): a convolution or pooling
+    (channels first by the ONNX spec) or a ``Transpose`` that moves the last axis to the second
+    (tf2onnx's). When they do not, the input's shape: its last axis a fixed 1 to 4 (the colour
+    channels) and its second not. :class:`~camlens.onnx.OnnxModel` (``channels_last=``) says it
+    for a graph that neither tells.
+    """
+    found = layout_from_ops(proto)
+    if found is not None:
+        return found
     shape = value_shape(image_input(proto))
     if shape is None or len(shape) < 3:
         return False
@@ -180,13 +216,44 @@ def channels_last(proto: onnx.ModelProto) -> bool:
     return colours and not (isinstance(second, int) and second <= 4)
 
 
-def graph_shape(proto: onnx.ModelProto, example: object) -> tuple[int, ...]:
-    """An example input's shape in the graph's layout: a torch tensor is camlens' channels-first
-    ``(B, C, *spatial)`` (moved channels last for a channels-last graph); anything else (numpy)
+def layout_from_ops(proto: onnx.ModelProto) -> bool | None:
+    """What the ops reading the image input (through elementwise ops) say of its layout: True
+    (channels last) for a ``Transpose`` of perm ``(0, r-1, 1, ..., r-2)``, False for a
+    convolution or pooling (:data:`CHANNELS_FIRST_OPS`) or a ``Transpose`` of perm
+    ``(0, 2, ..., r-1, 1)``; None when they say nothing or disagree. A rank-3 ``Transpose`` says
+    nothing: ``(0, 2, 1)`` is both."""
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for node in proto.graph.node:
+        for name in dict.fromkeys(node.input):
+            readers.setdefault(name, []).append(node)
+    found: set[bool] = set()
+    frontier, seen = [image_input(proto).name], set()
+    while frontier:
+        name = frontier.pop()
+        for node in readers.get(name, ()):
+            first = bool(node.input) and node.input[0] == name
+            if node.op_type in CHANNELS_FIRST_OPS and first:
+                found.add(False)
+            elif node.op_type == "Transpose" and first:
+                perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), [])
+                rank = len(perm)
+                if rank >= 4 and perm == [0, rank - 1, *range(1, rank - 1)]:
+                    found.add(True)
+                elif rank >= 4 and perm == [0, *range(2, rank), 1]:
+                    found.add(False)
+            elif node.op_type in ELEMENTWISE_OPS:
+                frontier += [out for out in node.output if out not in seen]
+                seen.update(node.output)
+    return found.pop() if len(found) == 1 else None
+
+
+def graph_shape(example: object, last: bool) -> tuple[int, ...]:
+    """An example input's shape in the layout of a graph whose images are channels ``last`` (or
+    not): a torch tensor is camlens' channels-first ``(B, C, *spatial)``; anything else (numpy)
     is in the graph's own layout already."""
     shape = tuple(int(d) for d in getattr(example, "shape", ()))
     torch_tensor = type(example).__module__.startswith("torch")
-    return to_graph_layout(shape, torch_tensor and channels_last(proto))
+    return to_graph_layout(shape, torch_tensor and last)
 
 
 def to_graph_layout(shape: tuple[int, ...], last: bool) -> tuple[int, ...]:
@@ -306,9 +373,12 @@ def is_candidate(info: TensorInfo, input_shape: tuple[int, ...], last: bool = Fa
     return all(isinstance(d, int) for d in spatial) and int(np.prod(spatial)) > 1  # type: ignore[arg-type]
 
 
-def candidates(proto: onnx.ModelProto, input_shape: tuple[int, ...]) -> list[TensorInfo]:
-    """The candidate tensors (:func:`is_candidate`) for an input of ``input_shape``."""
-    shape, last = concrete_input_shape(proto, input_shape), channels_last(proto)
+def candidates(
+    proto: onnx.ModelProto, input_shape: tuple[int, ...], last: bool
+) -> list[TensorInfo]:
+    """The candidate tensors (:func:`is_candidate`) for an input of ``input_shape`` (in the
+    layout of a graph whose images are channels ``last`` or not)."""
+    shape = concrete_input_shape(proto, input_shape)
     return [t for t in tensors(proto, shape) if is_candidate(t, shape, last)]
 
 
@@ -319,9 +389,10 @@ def layer_infos(model: object, example_input: object = None) -> list[Any]:
     is 0: an ONNX graph gives no gradients."""
     from ..core.discovery import LayerInfo
 
-    proto = read_model(model).proto
-    example = None if example_input is None else graph_shape(proto, example_input)
-    shape, last = concrete_input_shape(proto, example or None), channels_last(proto)
+    source = read_model(model)
+    proto, last = source.proto, source.channels_last
+    example = None if example_input is None else graph_shape(example_input, last)
+    shape = concrete_input_shape(proto, example or None)
     infos = []
     for t in tensors(proto, shape):
         dims = tuple(d if isinstance(d, int) else -1 for d in (t.shape or ()))
@@ -331,9 +402,9 @@ def layer_infos(model: object, example_input: object = None) -> list[Any]:
     return infos
 
 
-def choose_tensor(proto: onnx.ModelProto, input_shape: tuple[int, ...]) -> str:
+def choose_tensor(proto: onnx.ModelProto, input_shape: tuple[int, ...], last: bool) -> str:
     """The tensor ``target_layers=None`` takes: the last candidate in graph order."""
-    found = candidates(proto, input_shape)
+    found = candidates(proto, input_shape, last)
     if not found:
         raise LayerNotFoundError(
             "found no tensor of the ONNX graph with a spatial output; pass target_layers= "
@@ -421,7 +492,7 @@ def split_at(proto: onnx.ModelProto, layer: str) -> tuple[onnx.ModelProto, list[
         tail = Extractor(model).extract_model([layer, *ordered], outputs)
     except Exception as error:
         raise LayerOutputError(
-            f"cannot cut the ONNX graph at {layer!r}: {_first_line(error)}"
+            f"cannot cut the ONNX graph at {layer!r}: {first_line(error)}"
         ) from None
     return tail, ordered
 
@@ -494,8 +565,9 @@ def node_costs(
 # --- the layer tools core asks for an ONNX model (camlens.core.adapters.AdapterSource.layers) ---
 def choose_layer(model: object, example_input: Any) -> str:
     """The tensor ``target_layers=None`` explains (see :func:`choose_tensor`)."""
-    proto = read_model(model).proto
-    return choose_tensor(proto, graph_shape(proto, example_input))
+    source = read_model(model)
+    last = source.channels_last
+    return choose_tensor(source.proto, graph_shape(example_input, last), last)
 
 
 def resolve_layers(model: object, target_layers: object) -> list[tuple[str, str]]:

@@ -48,7 +48,7 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
     shape = graph.value_shape(graph.image_input(source.proto))
     # the image's height and width: after the channels, or before them in a channels-last graph
     side = None if shape is None or len(shape) != 4 else shape[1:3]
-    if side is not None and not graph.channels_last(source.proto):
+    if side is not None and not source.channels_last:
         side = shape[2:]  # type: ignore[index]
     fixed = side is not None and all(isinstance(d, int) for d in side)
     if fixed and side[0] != side[1]:  # type: ignore[index]
