@@ -2,13 +2,16 @@
 
     /work/main/.venv/bin/python bench/bench_onnx.py               # ResNet-18, 112 px, 3 rounds
     /work/main/.venv/bin/python bench/bench_onnx.py --size 224 --repeats 5
+    /work/main/.venv/bin/python bench/bench_onnx.py --arch mobilenet_v2 --size 224  # #15's model
 
-Set-up: torchvision ResNet-18 (random weights, seed 0, eval mode) exported with
+Set-up: torchvision ResNet-18 (``--arch``: or MobileNetV2, the architecture of #15's real
+model; random weights, seed 0, eval mode: the time does not depend on them) exported with
 ``torch.onnx.export`` (dynamic batch) and run by one ``onnxruntime.InferenceSession`` with one
 intra-op thread; camlens gets that session (so it makes its sessions with the same options).
 Input ``(1, 3, S, S)`` seeded.
 
-- Score-CAM at ``/layer4/layer4.1/relu_1/Relu_output_0`` (512 channels): N = 512 masked inputs
+- Score-CAM at ``/layer4/layer4.1/relu_1/Relu_output_0`` (512 channels; MobileNetV2:
+  ``/features/features.18/features.18.2/Clip_output_0``, 1,280 channels): N = channels masked inputs
   scored in chunks of ``--batch``; the floor is N inputs (prepared beforehand, as numpy)
   through the same graph at the same batch size.
 - RISE with N = ``--masks`` masks, chunks of ``--batch``; the floor: N inputs at that batch.
@@ -44,14 +47,19 @@ import torch
 import camlens
 from camlens.pixel import RISE
 
-LAYER = "/layer4/layer4.1/relu_1/Relu_output_0"
+#: architecture -> (the layer explained, its channels)
+ARCHS = {
+    "resnet18": ("/layer4/layer4.1/relu_1/Relu_output_0", 512),
+    "mobilenet_v2": ("/features/features.18/features.18.2/Clip_output_0", 1280),
+}
+LAYER = ARCHS["resnet18"][0]
 
 
-def export(size: int) -> bytes:
+def export(size: int, arch: str = "resnet18") -> bytes:
     import torchvision
 
     torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None).eval()
+    model = getattr(torchvision.models, arch)(weights=None).eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -75,6 +83,7 @@ def timed(run) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=sorted(ARCHS), default="resnet18")
     parser.add_argument("--size", type=int, default=112)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--masks", type=int, default=512)
@@ -87,9 +96,11 @@ def main() -> None:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(export(args.size), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        export(args.size, args.arch), options, providers=["CPUExecutionProvider"]
+    )
     x = torch.randn(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(1))
-    channels = 512
+    layer, channels = ARCHS[args.arch]
     rng = np.random.default_rng(0)
 
     def floor(n: int) -> np.ndarray:
@@ -101,9 +112,9 @@ def main() -> None:
 
         return run
 
-    score = camlens.ScoreCAM(session, LAYER, batch_size=args.batch, skip_constant=False)
+    score = camlens.ScoreCAM(session, layer, batch_size=args.batch, skip_constant=False)
     rise = RISE(session, n_masks=args.masks, batch_size=args.batch, seed=0)
-    eigen = camlens.EigenCAM(session, LAYER)
+    eigen = camlens.EigenCAM(session, layer)
     lime = camlens.LIME(session, n_samples=args.lime_samples, batch_size=args.batch, seed=0)
     one = x.numpy()
 
@@ -123,8 +134,8 @@ def main() -> None:
     }
     entries = {k: v for k, v in entries.items() if k in args.methods.split(",")}
     if "Eigen-CAM" in entries:
-        capture = eigen.adapter.session([LAYER])  # camlens' session: logits and the layer
-        fewest = fewest_ops_eigencam(capture, x)
+        capture = eigen.adapter.session([layer])  # camlens' session: logits and the layer
+        fewest = fewest_ops_eigencam(capture, x, layer)
         torch.testing.assert_close(fewest(), eigen(x), atol=1e-6, rtol=0)  # the same map
         entries["Eigen-CAM in fewest torch ops (not camlens)"] = (
             lambda: repeated(fewest),
@@ -142,7 +153,7 @@ def main() -> None:
             samples[name]["camlens"].append(timed(method))
             samples[name]["floor"].append(timed(floor_run))
     print(
-        f"ResNet-18 ONNX, {args.size} px, batch {args.batch}, 1 thread, "
+        f"{args.arch} ONNX, {args.size} px, batch {args.batch}, 1 thread, "
         f"{args.repeats} rounds (median)"
     )
     print(
@@ -165,7 +176,7 @@ def main() -> None:
         )
 
 
-def fewest_ops_eigencam(capture: ort.InferenceSession, x: torch.Tensor):
+def fewest_ops_eigencam(capture: ort.InferenceSession, x: torch.Tensor, layer: str = LAYER):
     """A bound for camlens' Eigen-CAM on this session: the same map (top-1 class scored, the
     first principal component signed by the channel sums, ReLU, bilinear upsampling, min-max) in
     the fewest torch ops we found (33 aten calls; camlens makes 74), with none of camlens' checks or
@@ -173,14 +184,14 @@ def fewest_ops_eigencam(capture: ort.InferenceSession, x: torch.Tensor):
     import torch.nn.functional as F
 
     def run() -> torch.Tensor:
-        logits, layer = capture.run(["logits", LAYER], {"input": x.numpy()})
+        logits, activations = capture.run(["logits", layer], {"input": x.numpy()})
         torch.from_numpy(logits).max(dim=1)  # the top-1 class and its score
-        a = torch.from_numpy(layer).flatten(2).double()  # (1, C, N)
+        a = torch.from_numpy(activations).flatten(2).double()  # (1, C, N)
         centred = a - a.mean(dim=2, keepdim=True)
         values, vectors = torch.linalg.eigh(torch.bmm(centred.mT, centred))  # N <= C here
         p = vectors[..., -1] * values[:, -1:].sqrt()
         p = p * ((p * a.sum(dim=1)).sum() >= 0).double().mul(2).sub(1)  # agree with the sums
-        m = torch.relu(p).float().view(1, 1, *layer.shape[2:])
+        m = torch.relu(p).float().view(1, 1, *activations.shape[2:])
         up = F.interpolate(m, size=x.shape[2:], mode="bilinear", align_corners=False)[:, 0]
         low, high = up.amin(), up.amax()
         return (up - low) / (high - low)
