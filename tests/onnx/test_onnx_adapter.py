@@ -4,6 +4,7 @@ user's file, proto or session changes."""
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import onnx
@@ -18,6 +19,7 @@ from camlens.errors import (
     AutoLayerWarning,
     FixedBatchWarning,
     LayerNotFoundError,
+    LayerOutputError,
     OnnxModelError,
     UnsupportedByAdapterError,
     exit_code,
@@ -205,6 +207,44 @@ def test_an_unknown_tensor_name_lists_close_matches(onnx_file):
         camlens.EigenCAM(onnx_file, ["/relu2/Relu_output_0", "layer4"])
 
 
+class ConstantInside(nn.Module):
+    """conv + a (1, 4, 8, 8) tensor made of a buffer alone (a Constant/Mul the exporter keeps
+    with constant folding off), ReLU, mean, linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.register_buffer("offset", torch.rand(1, 4, 8, 8))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.conv(x) + self.offset * 2.0).mean(dim=(2, 3)))
+
+
+def test_a_tensor_made_of_weights_alone_is_no_layer_and_no_candidate(tmp_path):
+    # before: it was a candidate, and Eigen-CAM gave one map for the batch (1, 8, 8) with no
+    # error; Score-CAM an IndexError (the dequantised weights of a QDQ graph did the same)
+    torch.manual_seed(0)
+    path = tmp_path / "constant.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            ConstantInside().eval(), (torch.zeros(1, 3, 8, 8),), path, input_names=["input"],
+            dynamic_axes={"input": {0: "batch"}}, do_constant_folding=False, dynamo=False,
+        )  # fmt: skip
+    proto = onnx.load(path)
+    fixed = next(n.output[0] for n in proto.graph.node if n.op_type == "Mul")
+    infos = {i.name: i for i in camlens.layers(path)}
+    assert infos[fixed].shape == (1, 4, 8, 8) and not infos[fixed].candidate
+    assert infos["/Relu_output_0"].candidate
+    for method in (camlens.EigenCAM, camlens.ScoreCAM, camlens.AblationCAM):
+        with pytest.raises(LayerOutputError, match="does not depend on the image") as info:
+            method(path, fixed)
+        assert "\n" not in str(info.value)
+    maps = camlens.EigenCAM(path, "/Relu_output_0")(torch.rand(2, 3, 8, 8))
+    assert maps.shape == (2, 8, 8)
+
+
 @pytest.mark.parametrize(
     "content",
     [b"", b"not an onnx model at all\n", b"\x08\x07\x12\x04junk" * 3, "half"],
@@ -314,3 +354,36 @@ def test_an_input_that_does_not_fit_the_graph_is_one_typed_line(onnx_file):
     assert "\n" not in str(info.value) and f"(any, 3, {size}, {size}) (channels first)" in str(
         info.value
     )
+
+
+def test_a_graph_onnxruntime_cannot_run_is_one_model_error(cnn, images, to_onnx, tmp_path):
+    # before: onnxruntime's raw NotImplemented (no float64 Conv on CPU), also in the CLI
+    path = tmp_path / "float64.onnx"
+    path.write_bytes(to_onnx(copy.deepcopy(cnn).double(), images.double()))
+    with pytest.raises(OnnxModelError) as info:
+        camlens.EigenCAM(path, RELU2)(images.double())
+    message = str(info.value)
+    assert "\n" not in message and "[ONNXRuntimeError]" not in message
+    assert "float64.onnx on CPUExecutionProvider" in message and "Conv" in message
+    assert exit_code(info.value) == 4
+
+
+def test_a_tensor_whose_type_shape_inference_cannot_tell_is_taken_as_made(onnx_file, tmp_path):
+    # a QOperator graph's contrib ops (QLinearAdd: int8): the extra output was declared float
+    # and onnxruntime refused the session with a raw Fail
+    quantization = pytest.importorskip("onnxruntime.quantization")
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{"input": torch.rand(4, 3, 16, 16).numpy()}])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    path = tmp_path / "qoperator.onnx"
+    quantization.quantize_static(
+        onnx_file, path, Reader(), quant_format=quantization.QuantFormat.QOperator
+    )
+    quantized = next(n.output[0] for n in onnx.load(path).graph.node if n.op_type == "QLinearAdd")
+    maps = camlens.EigenCAM(path, quantized)(torch.rand(2, 3, 16, 16))
+    assert maps.shape == (2, 16, 16) and float(maps.amax()) == 1.0

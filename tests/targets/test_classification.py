@@ -60,3 +60,17 @@ def test_integer_targets_of_any_kind():
     for spec in ([np.int64(2), 1], torch.tensor([2, 1]), np.array([2, 1]), (2, torch.tensor(1))):
         assert [t.category for t in resolve_targets(spec, LOGITS, 2)] == [2, 1]
     assert [t.category for t in resolve_targets(np.int64(1), LOGITS, 2)] == [1, 1]
+
+
+@pytest.mark.parametrize("shape", [(2,), (2, 4, 3, 3)], ids=["(B,)", "segmentation"])
+@pytest.mark.parametrize("spec", [None, camlens.RankTarget(0)], ids=["None", "RankTarget"])
+def test_ranking_an_output_that_is_not_b_by_classes_is_one_target_error(shape, spec):
+    # before: (B,) with a RankTarget was a raw IndexError; a (B, 4, 3, 3) segmentation output
+    # ranked its 36 flattened entries and said "class index 29 is out of range ... 3 classes"
+    with pytest.raises(camlens.errors.TargetError, match=r"not \(B, classes\): pass explicit"):
+        resolve_targets(spec, torch.randn(shape), 2)
+
+
+def test_an_output_of_b_by_1_by_classes_is_ranked_by_its_classes():
+    logits = torch.tensor([[[0.0, 3.0, 1.0]], [[2.0, 0.0, 1.0]]])  # (B, 1, classes)
+    assert [t.category for t in resolve_targets(None, logits, 2)] == [1, 0]

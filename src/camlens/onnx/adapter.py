@@ -49,12 +49,18 @@ from ..errors import (
     InvalidInputError,
     LayerNotFoundError,
     LayerOutputError,
+    OnnxModelError,
     OnnxRunError,
     TargetError,
     UnsupportedByAdapterError,
 )
 from ..targets import resolve_targets, score_targets
 from . import graph
+
+
+def _ort_line(error: BaseException) -> str:
+    """onnxruntime's message in one line, without its ``[ONNXRuntimeError] : 1 : FAIL :``."""
+    return re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", graph.first_line(error))
 
 
 def _as_names(target_layers: object) -> list[str] | None:
@@ -151,9 +157,17 @@ class OnnxAdapter:
             options.execution_mode = given.execution_mode
             options.graph_optimization_level = given.graph_optimization_level
         options.log_severity_level = 4  # no warnings for the outputs we add; errors: ours
-        return ort.InferenceSession(
-            proto.SerializeToString(), sess_options=options, providers=self.providers
-        )
+        try:
+            return ort.InferenceSession(
+                proto.SerializeToString(), sess_options=options, providers=self.providers
+            )
+        except Exception as error:  # e.g. NOT_IMPLEMENTED: no float64 Conv kernel on CPU
+            said = _ort_line(error)
+            raise OnnxModelError(
+                f"onnxruntime cannot run {self.source.name} on {', '.join(self.providers)}: "
+                f"{said.rstrip('.')}. Export the model with the types and ops that provider "
+                "runs (float32 on CPU, say), or give providers=[...] that run it."
+            ) from None
 
     def session(self, extra: Sequence[str] = ()) -> ort.InferenceSession:
         """A session of the private copy whose graph also outputs ``extra`` (made once)."""
@@ -233,7 +247,7 @@ class OnnxAdapter:
         try:
             return session.run(outputs, feeds)
         except Exception as error:  # onnxruntime's Fail, InvalidArgument, RuntimeException...
-            said = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", graph.first_line(error))
+            said = _ort_line(error)
             fed = ", ".join(f"{name} {tuple(value.shape)}" for name, value in feeds.items())
             message = f"onnxruntime could not run {self.source.name} on {fed}: {said.rstrip('.')}."
             if self.input_name in feeds:  # the image as camlens laid it out

@@ -378,8 +378,8 @@ def candidates(
 ) -> list[TensorInfo]:
     """The candidate tensors (:func:`is_candidate`) for an input of ``input_shape`` (in the
     layout of a graph whose images are channels ``last`` or not)."""
-    shape = concrete_input_shape(proto, input_shape)
-    return [t for t in tensors(proto, shape) if is_candidate(t, shape, last)]
+    shape, varying = concrete_input_shape(proto, input_shape), input_dependent(proto)
+    return [t for t in tensors(proto, shape) if t.name in varying and is_candidate(t, shape, last)]
 
 
 def layer_infos(model: object, example_input: object = None) -> list[Any]:
@@ -393,10 +393,10 @@ def layer_infos(model: object, example_input: object = None) -> list[Any]:
     proto, last = source.proto, source.channels_last
     example = None if example_input is None else graph_shape(example_input, last)
     shape = concrete_input_shape(proto, example or None)
-    infos = []
+    infos, varying = [], input_dependent(proto)
     for t in tensors(proto, shape):
         dims = tuple(d if isinstance(d, int) else -1 for d in (t.shape or ()))
-        candidate = is_candidate(t, shape, last)
+        candidate = t.name in varying and is_candidate(t, shape, last)
         grid = tuple(tensor_grid(dims, shape, last)) if candidate else None
         infos.append(LayerInfo(t.name, t.op, dims, grid, 0, 1, candidate))
     return infos
@@ -431,11 +431,19 @@ def check_names(proto: onnx.ModelProto, names: list[str]) -> None:
                 f"no tensor named {name!r} in the ONNX graph.{hint} List the names with "
                 "camlens.layers(model) or `camlens layers MODEL.onnx`."
             )
+    fixed = input_independent(proto, names)
+    for name in names:
+        if name in fixed:
+            raise LayerOutputError(
+                f"tensor {name!r} does not depend on the image (it is made of the graph's weights "
+                "and constants), so its map would be the same for every image; pick a tensor "
+                "computed from the input (camlens.layers(model) marks them with candidate)."
+            )
 
 
 def with_outputs(proto: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
     """A copy whose graph outputs ``names`` after its own outputs (types from shape inference,
-    else float with unknown shape)."""
+    else none: onnxruntime takes the type the node makes)."""
     copy = onnx.ModelProto()
     copy.CopyFrom(proto)
     have = {o.name for o in copy.graph.output}
@@ -444,8 +452,8 @@ def with_outputs(proto: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
         if name in have:
             continue
         info = infos.get(name)
-        if info is None:
-            info = onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+        if info is None:  # no type known (a contrib op's): onnxruntime finds it when it runs
+            info = onnx.helper.make_empty_tensor_value_info(name)
         copy.graph.output.append(info)
         have.add(name)
     return copy
@@ -501,10 +509,15 @@ def input_independent(proto: onnx.ModelProto, names: list[str]) -> set[str]:
     """Those of ``names`` whose values do not depend on the graph's inputs: made of initializers
     and constants alone (an exporter's ``Identity`` of a weight, a ``Constant``), so the same for
     any batch; the tail after a layer reads them unchanged whatever batch of copies it runs on."""
+    varying = input_dependent(proto)
+    return {n for n in names if n not in varying}
+
+
+def input_dependent(proto: onnx.ModelProto) -> set[str]:
+    """The graph's inputs and every tensor computed from them."""
     weights = {t.name for t in proto.graph.initializer}
     inputs = {i.name for i in proto.graph.input if i.name not in weights}
-    varying = _downstream(list(proto.graph.node), inputs)
-    return {n for n in names if n not in varying}
+    return _downstream(list(proto.graph.node), inputs)
 
 
 def _downstream(nodes: list[onnx.NodeProto], sources: set[str]) -> set[str]:

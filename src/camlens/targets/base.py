@@ -45,12 +45,8 @@ def resolve_targets(
             f"the model returns {type(logits).__name__}, not a tensor of class scores, so there "
             "is no top-1 class: pass targets= (e.g. camlens.targets.detection.BoxTarget)."
         )
-    if spec is None:
-        if logits.ndim < 2:
-            raise TargetError(
-                f"targets=None takes each image's top-1 class, but the output has shape "
-                f"{tuple(logits.shape)}; pass explicit targets."
-            )
+    automatic = spec is None
+    if automatic:
         spec = RankTarget(0)
     if isinstance(spec, Tensor):
         spec = spec.tolist()  # e.g. top.indices[:, 0]
@@ -61,7 +57,15 @@ def resolve_targets(
     if len(items) == 1:
         items = items * batch
     if any(isinstance(t, RankTarget) for t in items):
-        ranked = (logits if rank_logits is None else rank_logits).detach().flatten(1)
+        scores = logits if rank_logits is None else rank_logits
+        if scores.ndim < 2 or scores[:1].numel() != scores.shape[-1]:  # (B, 1, classes) is one
+            what = "targets=None takes the top-1 of" if automatic else "RankTarget ranks"
+            raise TargetError(
+                f"{what} each image's classes, but the output has shape {tuple(scores.shape)}, "
+                "not (B, classes): pass explicit targets (a SegmentationTarget for a "
+                "segmentation output, a BoxTarget for detections, a callable output -> score)."
+            )
+        ranked = scores.detach().flatten(1)
         top = max(t.rank for t in items if isinstance(t, RankTarget))
         if top >= ranked.shape[1]:
             raise TargetError(
