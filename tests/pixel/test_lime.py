@@ -212,3 +212,29 @@ def test_bad_input():
         camlens.LIME(model, segments=blocks(8, 8, 2, 2))(torch.rand(1, 3, 8, 8), aug_smooth=True)
     with pytest.raises(InvalidInputError, match="images"):
         camlens.LIME(model)(torch.rand(1, 3, 8))
+
+
+class LogOfMean(torch.nn.Module):
+    """Scores ``log(mean of the image)``: -inf for an image all hidden with fill 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log(x.mean(dim=(1, 2, 3)))[:, None].repeat(1, 2)
+
+
+@pytest.mark.parametrize("method", [camlens.LIME, camlens.KernelSHAP])
+def test_non_finite_scores_or_fill_are_one_typed_line(method):
+    # before: KernelSHAP painted NaN weights as an all-zero map with no error, LIME raised
+    # sklearn's raw ValueError; a NaN fill did the same and a fill of the wrong shape a raw
+    # RuntimeError
+    x = torch.rand(1, 3, 8, 8) + 0.5
+    segments = blocks(8, 8, 1, 3)
+    with pytest.raises(InvalidInputError, match=r"NaN or inf on \d+ of the \d+ perturbed") as info:
+        method(LogOfMean(), segments=segments, fill=0.0, n_samples=10, seed=0)(x, targets=0)
+    assert "\n" not in str(info.value)
+    model = small_net(torch.float32)
+    with pytest.raises(InvalidInputError, match="fill holds NaN"):
+        method(model, segments=segments, fill=float("nan"), n_samples=10)(x)
+    with pytest.raises(InvalidInputError, match="broadcasts to the images"):
+        method(model, segments=segments, fill=torch.zeros(5), n_samples=10)(x)
+    maps = method(LogOfMean(), segments=segments, fill="mean", n_samples=10, seed=0)(x, targets=0)
+    assert maps.shape == (1, 8, 8) and bool(torch.isfinite(maps).all())

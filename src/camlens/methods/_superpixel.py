@@ -162,7 +162,18 @@ def fill_for(x: Tensor, segments: Tensor, fill: float | str | Tensor) -> Tensor:
         )
         means = sums / sizes.clamp_min(1)[:, None]
         return means.gather(2, flat[:, None].expand(-1, channels, -1)).view_as(x)
-    return torch.as_tensor(fill, dtype=x.dtype, device=x.device).expand_as(x)
+    try:
+        value = torch.as_tensor(fill, dtype=x.dtype, device=x.device)
+        value = value.expand_as(x)
+    except (TypeError, ValueError, RuntimeError):
+        shape = tuple(getattr(fill, "shape", ()))
+        raise InvalidInputError(
+            f"fill must be 'mean', a number or a tensor that broadcasts to the images "
+            f"{tuple(x.shape)}; got {type(fill).__name__} {shape or fill!r}."
+        ) from None
+    if not bool(torch.isfinite(value).all()):
+        raise InvalidInputError("fill holds NaN or inf: hidden superpixels must show numbers.")
+    return value
 
 
 class SuperpixelMethod(BaseCAM):
@@ -277,6 +288,13 @@ class SuperpixelMethod(BaseCAM):
         for t, targets in enumerate(resolved):
             weights, intercepts = [], []
             for b, (z, state) in enumerate(drawn):
+                bad = int(np.count_nonzero(~np.isfinite(scores[t][b])))
+                if bad:  # the regression would give NaN weights, painted as a zero map
+                    raise InvalidInputError(
+                        f"the model's score is NaN or inf on {bad} of the {len(z)} perturbed "
+                        f"images of image {b}: {type(self).__name__} cannot fit them. Give a "
+                        "fill= the model scores finitely, or a target that stays finite."
+                    )
                 phi, intercept = self.fit(z, scores[t][b], state)
                 weights.append(torch.from_numpy(np.asarray(phi, dtype=np.float64)))
                 intercepts.append(float(intercept))
