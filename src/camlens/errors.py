@@ -369,6 +369,10 @@ class NearZeroScoreWarning(UserWarning):
     """A target score so close to zero that Ablation-CAM's division by it was clamped."""
 
 
+class AutoOutputWarning(UserWarning):
+    """An ONNX graph with several outputs: camlens scores the first; ``output=`` chooses."""
+
+
 class FixedBatchWarning(UserWarning):
     """The model takes one fixed batch size (an ONNX graph exported with batch 1): camlens runs
     the images one by one, which is slower than one batched run."""
@@ -378,6 +382,7 @@ __all__ = [
     "CATEGORIES",
     "AttentionNotFoundError",
     "AutoLayerWarning",
+    "AutoOutputWarning",
     "CamlensError",
     "Category",
     "ConcurrentUseError",

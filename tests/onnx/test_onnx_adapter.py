@@ -11,21 +11,25 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 import camlens
 from camlens.core.base import runnable
 from camlens.errors import (
     AutoLayerWarning,
+    AutoOutputWarning,
     FixedBatchWarning,
+    InvalidInputError,
     LayerNotFoundError,
     LayerOutputError,
     OnnxModelError,
+    TargetError,
     UnsupportedByAdapterError,
     exit_code,
 )
 from camlens.methods import get_method
-from camlens.onnx import OnnxAdapter
+from camlens.onnx import OnnxAdapter, OnnxModel
 from camlens.pixel import RISE, Occlusion
 
 RELU2 = "/relu2/Relu_output_0"
@@ -345,8 +349,6 @@ def test_ablation_cam_on_vit_tokens_gives_the_pytorch_map_from_the_tail(reshape,
 
 
 def test_an_input_that_does_not_fit_the_graph_is_one_typed_line(onnx_file):
-    from camlens.errors import InvalidInputError
-
     graph_input = onnx.load(str(onnx_file)).graph.input[0]
     size = graph_input.type.tensor_type.shape.dim[2].dim_value
     with pytest.raises(InvalidInputError) as info:  # was ONNX Runtime's multi-line error
@@ -387,3 +389,87 @@ def test_a_tensor_whose_type_shape_inference_cannot_tell_is_taken_as_made(onnx_f
     quantized = next(n.output[0] for n in onnx.load(path).graph.node if n.op_type == "QLinearAdd")
     maps = camlens.EigenCAM(path, quantized)(torch.rand(2, 3, 16, 16))
     assert maps.shape == (2, 16, 16) and float(maps.amax()) == 1.0
+
+
+class PixelValues(nn.Module):
+    """The SkipCNN on uint8 pixel values: ``cnn(x / 255)``, the cast inside the graph."""
+
+    def __init__(self, cnn: nn.Module) -> None:
+        super().__init__()
+        self.cnn = cnn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cnn(x.float() / 255.0)
+
+
+def test_a_uint8_graph_takes_pixel_values_and_refuses_fractions(cnn, tmp_path):
+    # before: the float input was cast with astype: an image in [0, 1] became all zeros, a
+    # normalised one wrapped around (-1.0 -> 255), and the maps were wrong with no error
+    from camlens.onnx.loading import load_onnx_file
+
+    pixels = (torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(2)) * 255).round()
+    path = tmp_path / "uint8.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            PixelValues(cnn).eval(), (pixels.to(torch.uint8),), path, input_names=["input"],
+            output_names=["logits"], dynamic_axes={"input": {0: "batch"}}, dynamo=False,
+        )  # fmt: skip
+    layer = "/cnn/relu3/Relu_output_0"
+    expected = camlens.EigenCAM(cnn, "relu3")(pixels / 255)
+    torch.testing.assert_close(camlens.EigenCAM(path, layer)(pixels), expected, atol=1e-5, rtol=0)
+    for wrong in (pixels / 255, (pixels / 255 - 0.45) / 0.225):  # scaled, normalised
+        with pytest.raises(InvalidInputError, match="holds fractions") as info:
+            camlens.EigenCAM(path, layer)(wrong)
+        assert "\n" not in str(info.value)
+    with pytest.raises(InvalidInputError, match=r"takes uint8 images \(0..255\).* to 300"):
+        camlens.EigenCAM(path, layer)(torch.full((1, 3, 16, 16), 300.0))
+    loaded = load_onnx_file(path, torch.device("cpu"), None)  # the CLI's and the server's
+    image = loaded.preprocess(Image.fromarray(pixels[0].permute(1, 2, 0).byte().numpy()))
+    assert float((image - image.round()).abs().max()) < 1e-3 and float(image.max()) > 200
+    assert any("uint8 pixel values" in note for note in loaded.notes)
+
+
+class FeaturesFirst(nn.Module):
+    """The SkipCNN with two outputs: the pooled features ``(B, 8)`` first, the logits second."""
+
+    def __init__(self, cnn: nn.Module) -> None:
+        super().__init__()
+        self.cnn = cnn
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.cnn
+        h = c.relu1(c.conv1(x))
+        skip = c.relu2(c.conv2(h))
+        features = c.pool(c.relu3(c.conv3(skip)) + skip).flatten(1)
+        return features, c.fc(features)
+
+
+def test_a_graph_of_several_outputs_warns_and_output_chooses_the_scores(cnn, images, tmp_path):
+    # before: the first output (the features) was scored as logits with no word: targets up to
+    # 7 of a 5-class model ran, and the maps were of the features' channels
+    path = tmp_path / "two.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            FeaturesFirst(cnn).eval(), (images,), path, input_names=["input"],
+            output_names=["features", "logits"], dynamo=False,
+            dynamic_axes={"input": {0: "b"}, "features": {0: "b"}, "logits": {0: "b"}},
+        )  # fmt: skip
+    with pytest.warns(AutoOutputWarning, match="outputs features, logits: camlens scores the"):
+        camlens.EigenCAM(path, RELU2)
+    model = OnnxModel(path, output="logits")
+    torch.testing.assert_close(model(images), cnn(images), atol=1e-5, rtol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AutoOutputWarning)  # chosen: no warning
+        for name in ("scorecam", "ablationcam"):
+            expected = get_method(name)(cnn, "relu2")(images, targets=[1, 4])
+            got = get_method(name)(model, RELU2)(images, targets=[1, 4])
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+        with pytest.raises(TargetError, match="out of range"):
+            camlens.ScoreCAM(model, RELU2)(images, targets=[7, 7])
+        copied = copy.deepcopy(model)
+    torch.testing.assert_close(copied(images), cnn(images), atol=1e-5, rtol=0)
+    with pytest.raises(TargetError, match="no output 'scores'; its outputs: features, logits"):
+        OnnxModel(path, output="scores")
+    assert [o.name for o in onnx.load(path).graph.output] == ["features", "logits"]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -45,6 +46,7 @@ from ..core.errors import warn_at_caller
 from ..core.reshape import auto_reshape
 from ..errors import (
     AutoLayerWarning,
+    AutoOutputWarning,
     FixedBatchWarning,
     InvalidInputError,
     LayerNotFoundError,
@@ -56,6 +58,10 @@ from ..errors import (
 )
 from ..targets import resolve_targets, score_targets
 from . import graph
+
+#: How far from an integer a pixel of an integer-input graph's image may be (float rounding of a
+#: 0..255 image through a preprocessing); the methods' perturbed images are rounded
+INTEGRAL_TOL = 1e-3
 
 
 def _ort_line(error: BaseException) -> str:
@@ -80,7 +86,9 @@ class OnnxAdapter:
     reshape_transform: gets a tensor as the graph makes it (torch) and returns
     ``(B, C, *grid)``. providers: for a path or proto (default: CPU). channels_last: whether
     the graph takes its images ``(B, *spatial, C)``, for a graph whose ops and input shape do not
-    tell (``None``: as :func:`camlens.onnx.graph.channels_last` reads it).
+    tell (``None``: as :func:`camlens.onnx.graph.channels_last` reads it). output: the graph
+    output that holds the scores, for a graph of several (``None``: the first, with an
+    :class:`~camlens.errors.AutoOutputWarning`).
 
     Shapes: input ``(B, C, H, W)``; captured tensors ``(B, C, *grid)``. Methods that need
     gradients do not run on it (ONNX Runtime gives none).
@@ -114,12 +122,21 @@ class OnnxAdapter:
         *,
         providers: list[str] | None = None,
         channels_last: bool | None = None,
+        output: str | None = None,
     ) -> None:
         self.model = model
         self.source = graph.read_model(model, providers)
         if channels_last is not None and bool(channels_last) != self.source.channels_last:
             # the user's word for the layout; the sessions made are shared all the same
             self.source = dataclasses.replace(self.source, channels_last=bool(channels_last))
+        if output is not None and output != self.source.output:
+            self.source = dataclasses.replace(  # other sessions: a tail ends at the output
+                self.source,
+                proto=graph.with_first_output(self.source.proto, output),
+                output=output,
+                sessions={},
+                lock=threading.Lock(),
+            )
         self.proto = self.source.proto
         self.providers = self.source.providers
         self.reshape_transform = reshape_transform
@@ -135,6 +152,14 @@ class OnnxAdapter:
         #: the batch size the graph takes (``None``: any)
         self.fixed_batch: int | None = first if isinstance(first, int) else None
         self.output_name = self.proto.graph.output[0].name
+        if self.source.output is None and len(self.proto.graph.output) > 1:
+            names = ", ".join(o.name for o in self.proto.graph.output)
+            warn_at_caller(
+                f"the ONNX graph has outputs {names}: camlens scores the first, "
+                f"{self.output_name!r}; choose another with "
+                "camlens.onnx.OnnxModel(model, output=NAME).",
+                AutoOutputWarning,
+            )
         names = _as_names(target_layers)
         if names is not None:
             graph.check_names(self.proto, names)
@@ -265,7 +290,19 @@ class OnnxAdapter:
         if self.channels_last:
             x = x.movedim(1, -1)
         array = x.detach().cpu().contiguous().numpy()
-        return array if array.dtype == self.input_dtype else array.astype(self.input_dtype)
+        if array.dtype == self.input_dtype:
+            return array
+        if np.issubdtype(self.input_dtype, np.integer):  # pixel values: rounded, never wrapped
+            array = np.rint(array)
+            info = np.iinfo(self.input_dtype)
+            low, high = (float(array.min()), float(array.max())) if array.size else (0, 0)
+            if low < info.min or high > info.max:
+                raise InvalidInputError(
+                    f"the ONNX model takes {self.input_dtype} images ({info.min}..{info.max}); "
+                    f"camlens would feed values from {low:g} to {high:g}: give the image's own "
+                    "pixel values (as floats), not normalised ones."
+                )
+        return array.astype(self.input_dtype)
 
     def _graph_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
         """A camlens ``(B, C, *spatial)`` shape in the graph's layout."""
@@ -309,6 +346,14 @@ class OnnxAdapter:
                 f"the ONNX model takes inputs of shape ({wanted}) ({layout}); got {given}, "
                 f"which is {shape} in the graph's layout."
             )
+        if np.issubdtype(self.input_dtype, np.integer) and x.numel():
+            off = float((x - x.round()).abs().max())
+            if off > INTEGRAL_TOL:  # images in [0, 1] or normalised: truncating them is garbage
+                raise InvalidInputError(
+                    f"the ONNX model takes {self.input_dtype} images, but the input holds "
+                    f"fractions (up to {off:.3g} from an integer): give the image's own pixel "
+                    "values as a float tensor (0..255 for uint8), not scaled or normalised ones."
+                )
         return x
 
     def ensure_layers(self, x: object) -> None:
@@ -476,9 +521,12 @@ class OnnxModel(nn.Module):
         providers: list[str] | None = None,
         *,
         channels_last: bool | None = None,
+        output: str | None = None,
     ) -> None:
         super().__init__()
-        self.adapter = OnnxAdapter(model, None, providers=providers, channels_last=channels_last)
+        self.adapter = OnnxAdapter(
+            model, None, providers=providers, channels_last=channels_last, output=output
+        )
         self.name = self.adapter.source.name
         super().train(False)
 
@@ -493,8 +541,9 @@ class OnnxModel(nn.Module):
         return self.adapter.predict(x)
 
     def __deepcopy__(self, memo: dict) -> OnnxModel:
+        source = self.source
         return OnnxModel(
-            self.source.proto, self.source.providers, channels_last=self.source.channels_last
+            source.proto, source.providers, channels_last=source.channels_last, output=source.output
         )
 
     def extra_repr(self) -> str:

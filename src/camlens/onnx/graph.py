@@ -25,7 +25,13 @@ from onnx import shape_inference
 from onnx.utils import Extractor
 
 from ..core.reshape import channels_last_grid
-from ..errors import InvalidInputError, LayerNotFoundError, LayerOutputError, OnnxModelError
+from ..errors import (
+    InvalidInputError,
+    LayerNotFoundError,
+    LayerOutputError,
+    OnnxModelError,
+    TargetError,
+)
 
 Shape = tuple[int | str | None, ...]
 
@@ -61,6 +67,8 @@ class OnnxSource:
     options: Any = None  # the session's onnxruntime.SessionOptions (threads, ...), if given one
     #: the graph takes images channels last (:func:`channels_last`, or as the user said)
     channels_last: bool = False
+    #: the output the user chose to score (moved first in ``proto``); None: the graph's first
+    output: str | None = None
     sessions: dict[Any, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -456,6 +464,22 @@ def with_outputs(proto: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
             info = onnx.helper.make_empty_tensor_value_info(name)
         copy.graph.output.append(info)
         have.add(name)
+    return copy
+
+
+def with_first_output(proto: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """A copy whose outputs start with ``name`` (the one camlens scores), the others after it;
+    :class:`TargetError` naming the outputs when the graph has none of that name."""
+    names = [o.name for o in proto.graph.output]
+    if name not in names:
+        raise TargetError(
+            f"the ONNX graph has no output {name!r}; its outputs: {', '.join(names)}."
+        )
+    copy = onnx.ModelProto()
+    copy.CopyFrom(proto)
+    outputs = sorted(copy.graph.output, key=lambda o: o.name != name)  # stable: the rest in order
+    del copy.graph.output[:]
+    copy.graph.output.extend(outputs)
     return copy
 
 

@@ -5,13 +5,14 @@ Preprocessing: the square side is the graph input's own when it is fixed (else `
 default 224); resize and center crop as for ImageNet; the mean and std are ImageNet's unless
 the model's metadata says otherwise (``metadata_props`` ``mean`` and ``std``, three
 comma-separated numbers each; ``onnx.helper.set_model_props(model, {"mean": "0.5,0.5,0.5",
-"std": "0.5,0.5,0.5"})``).
+"std": "0.5,0.5,0.5"})``). A graph of integer input (uint8) gets the pixel values, 0..255.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..errors import OnnxModelError
@@ -57,13 +58,17 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
         )
     size = int(side[0]) if fixed else (input_size or 224)  # type: ignore[index]
     props = {p.key: p.value for p in source.proto.metadata_props}
-    mean = _triple(props["mean"], "mean", path) if "mean" in props else IMAGENET_MEAN
-    std = _triple(props["std"], "std", path) if "std" in props else IMAGENET_STD
+    # a graph of integer input (uint8) takes the pixel values themselves: mean 0, std 1/255
+    pixels = np.issubdtype(model.adapter.input_dtype, np.integer)
+    mean = (0.0,) * 3 if pixels else IMAGENET_MEAN
+    std = (1 / 255,) * 3 if pixels else IMAGENET_STD
+    mean = _triple(props["mean"], "mean", path) if "mean" in props else mean
+    std = _triple(props["std"], "std", path) if "std" in props else std
     crop = _imagenet_crop(size)
     note = (
         "mean/std from the model's metadata"
         if "mean" in props or "std" in props
-        else ("ImageNet mean/std")
+        else (f"{model.adapter.input_dtype} pixel values" if pixels else "ImageNet mean/std")
     )
     return LoadedModel(
         model=model,
