@@ -50,6 +50,7 @@ class RegionReadout(nn.Module):
         self.register_buffer("regions", regions / regions.flatten(1).sum(1)[:, None, None])
         self.register_buffer("coef", coef.double())
         self.register_buffer("bias", bias.double())
+        self.eval()  # as a deployed model: the methods warn of training mode
 
     def region_means(self, x: torch.Tensor) -> torch.Tensor:
         return torch.einsum("bhw,shw->bs", x[:, 0].double(), self.regions)

@@ -149,6 +149,7 @@ EXPECTED = {
     "UnsupportedByAdapterError": (2, 422, "unsupported_by_model"),
     "OnnxModelError": (4, 500, "unavailable"),
     "OnnxRunError": (1, 500, "model_failed"),
+    "TrainingModeError": (2, 422, "training_mode"),
     "JobCancelled": (1, 503, "timeout"),
 }
 

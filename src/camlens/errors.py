@@ -178,6 +178,14 @@ class ConcurrentUseError(CamlensError, RuntimeError):
     code = "concurrent_use"
 
 
+class TrainingModeError(CamlensError, RuntimeError):
+    """A model that cannot run in training mode inside camlens (a Flax model that updates its
+    batch statistics or draws dropout): explain it in eval mode."""
+
+    category = "usage"
+    code = "training_mode"
+
+
 class TargetError(CamlensError, ValueError):
     """A target that does not fit the model output or the batch."""
 
@@ -410,6 +418,7 @@ __all__ = [
     "ServeConfigError",
     "ServeError",
     "TargetError",
+    "TrainingModeError",
     "TrainingModeWarning",
     "UnknownModelError",
     "UnsupportedByAdapterError",

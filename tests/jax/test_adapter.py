@@ -20,6 +20,7 @@ from camlens.core.adapters import make_adapter  # noqa: E402
 from camlens.errors import (  # noqa: E402
     InvalidInputError,
     LayerNotFoundError,
+    TrainingModeError,
     UnsupportedByAdapterError,
 )
 from camlens.jax import FlaxModel, JaxAdapter  # noqa: E402
@@ -279,3 +280,76 @@ def test_ablation_cam_with_a_users_reshape_transform_equals_the_automatic_one(mo
     torch.testing.assert_close(got.raw["block2"], auto.raw["block2"], atol=1e-6, rtol=0)
     expected = camlens.AblationCAM(twin, "block2")(nchw(x), targets=[1, 3])
     torch.testing.assert_close(got.maps, expected, atol=TOL, rtol=0)
+
+
+class ScoresDict(linen.Module):
+    """The linen net's scores under a key camlens does not read."""
+
+    @linen.compact
+    def __call__(self, x):
+        return {"scores": LinenNet(name="net")(x)}
+
+
+class LinenTraining(linen.Module):
+    """conv, batch norm (statistics updated when ``train``), dropout, dense."""
+
+    @linen.compact
+    def __call__(self, x, train: bool = False):
+        x = LinenBlock(4, name="block")(x)
+        x = linen.BatchNorm(use_running_average=not train, name="bn")(x)
+        x = linen.Dropout(0.5, deterministic=not train)(x)
+        return linen.Dense(5, name="head")(x.mean(axis=(1, 2)))
+
+
+class NnxDropout(nnx.Module):
+    def __init__(self, rngs: nnx.Rngs) -> None:
+        self.block = NnxBlock(3, 4, rngs)
+        self.drop = nnx.Dropout(0.5, rngs=rngs)
+        self.head = nnx.Linear(4, 5, rngs=rngs)
+
+    def __call__(self, x):
+        return self.head(self.drop(self.block(x)).mean(axis=(1, 2)))
+
+
+def test_what_flax_raises_is_a_camlens_error(models):
+    # before: flax's and torch's raw errors (ScopeParamShapeError, ModifyScopeVariableError,
+    # InvalidRngError, TraceContextError, AttributeError 'dict' has no 'ndim')
+    flax_model, _, _, x = models
+    with pytest.raises(
+        InvalidInputError, match=r"do not fit an input of shape \(1, 12, 3, 12\) \(channels last"
+    ):
+        camlens.GradCAM(flax_model, "block2")(torch.from_numpy(x))  # NHWC given as torch
+    scores = ScoresDict()
+    dict_model = FlaxModel(scores, scores.init(jax.random.PRNGKey(0), x))
+    for method in (camlens.GradCAM, camlens.ScoreCAM):
+        with pytest.raises(camlens.TargetError, match="returned dict; camlens needs a tensor"):
+            method(dict_model, "net.block2")(x, targets=1)
+    net = LinenTraining()
+    variables = net.init(jax.random.PRNGKey(0), x)
+    training = FlaxModel(net, variables, apply_kwargs={"train": True})
+    for method in (camlens.GradCAM, camlens.EigenCAM):
+        with pytest.raises(TrainingModeError, match=r"apply_kwargs=\{'train': False\}") as info:
+            method(training, "block")(x)
+        assert "\n" not in str(info.value) and "https://" not in str(info.value)
+    evaluating = FlaxModel(net, variables, apply_kwargs={"train": False})
+    assert camlens.GradCAM(evaluating, "block")(x).shape == (2, 12, 12)
+
+
+def test_an_nnx_module_in_training_mode_warns_and_its_gradients_refuse(models):
+    *_, x = models
+    module = NnxDropout(nnx.Rngs(0))  # NNX modules start in training mode
+    with pytest.warns(camlens.TrainingModeWarning, match=r"module\.eval\(\)"):
+        lime = camlens.LIME(module, segments=blocks(12, 12, 2, 2), n_samples=8, seed=0)
+    with pytest.warns(camlens.TrainingModeWarning):
+        gradcam = camlens.GradCAM(module, "block")
+    with pytest.raises(TrainingModeError, match=r"module\.eval\(\)"):
+        gradcam(x)
+    module.eval()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", camlens.TrainingModeWarning)
+        maps = camlens.LIME(module, segments=blocks(12, 12, 2, 2), n_samples=8, seed=0)(x)
+        assert maps.shape == (2, 12, 12)
+        assert camlens.GradCAM(module, "block")(x).shape == (2, 12, 12)
+    del lime, gradcam

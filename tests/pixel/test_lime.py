@@ -229,12 +229,14 @@ def test_non_finite_scores_or_fill_are_one_typed_line(method):
     x = torch.rand(1, 3, 8, 8) + 0.5
     segments = blocks(8, 8, 1, 3)
     with pytest.raises(InvalidInputError, match=r"NaN or inf on \d+ of the \d+ perturbed") as info:
-        method(LogOfMean(), segments=segments, fill=0.0, n_samples=10, seed=0)(x, targets=0)
+        method(LogOfMean().eval(), segments=segments, fill=0.0, n_samples=10, seed=0)(x, targets=0)
     assert "\n" not in str(info.value)
     model = small_net(torch.float32)
     with pytest.raises(InvalidInputError, match="fill holds NaN"):
         method(model, segments=segments, fill=float("nan"), n_samples=10)(x)
     with pytest.raises(InvalidInputError, match="broadcasts to the images"):
         method(model, segments=segments, fill=torch.zeros(5), n_samples=10)(x)
-    maps = method(LogOfMean(), segments=segments, fill="mean", n_samples=10, seed=0)(x, targets=0)
+    maps = method(LogOfMean().eval(), segments=segments, fill="mean", n_samples=10, seed=0)(
+        x, targets=0
+    )
     assert maps.shape == (1, 8, 8) and bool(torch.isfinite(maps).all())

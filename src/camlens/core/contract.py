@@ -86,7 +86,12 @@ def model_logits(output: object) -> Tensor:
         return output[0]
     if isinstance(output, list) and output and all(isinstance(o, dict) for o in output):
         return output  # type: ignore[return-value]  # per-image dicts (torchvision detection)
-    raise TargetError(
+    raise not_scores(output)
+
+
+def not_scores(output: object) -> TargetError:
+    """The error for a model output in which camlens finds no tensor of scores."""
+    return TargetError(
         f"the model returned {type(output).__name__}; camlens needs a tensor of scores "
         "(or .logits / ['logits'] / ['out'] / a tuple whose first item is one). "
         "Wrap the model so that it returns the scores tensor."

@@ -13,6 +13,7 @@ from ..errors import LayerNotReachedError as LayerNotReachedError
 from ..errors import LayerOutputError as LayerOutputError
 from ..errors import MaskError as MaskError
 from ..errors import TargetError as TargetError
+from ..errors import TrainingModeError as TrainingModeError
 from ..errors import TrainingModeWarning as TrainingModeWarning
 
 

@@ -28,11 +28,12 @@ Layer names are the submodule paths, dotted: ``"block2"``, ``"backbone.stage3"``
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ import torch
 from torch import Tensor
 
 from ..core.capture import Capture, ReshapeTransform, check_input
-from ..core.contract import ACTIVATIONS, GRADIENTS, LAYER_REPLACE
+from ..core.contract import ACTIVATIONS, GRADIENTS, LAYER_REPLACE, not_scores
 from ..core.errors import (
     AutoLayerWarning,
     InvalidInputError,
@@ -48,6 +49,8 @@ from ..core.errors import (
     LayerNotReachedError,
     LayerOutputError,
     TargetError,
+    TrainingModeError,
+    TrainingModeWarning,
     warn_at_caller,
 )
 from ..core.reshape import auto_reshape
@@ -58,7 +61,8 @@ from .model import FlaxModel, as_flax_model
 # A missing package names the extra that installs it (pip install 'camlens[jax]').
 jax = require("jax", "Explaining a Flax model", "jax")
 jnp = require("jax.numpy", "Explaining a Flax model", "jax")
-require("flax", "Explaining a Flax model", "jax")
+flax = require("flax", "Explaining a Flax model", "jax")
+require("flax.errors", "Explaining a Flax model", "jax")
 
 Path = tuple[Any, ...]
 #: Compiled programs, least recently used first (see :meth:`JaxAdapter._program`).
@@ -109,15 +113,60 @@ def input_batch(x: object) -> Tensor:
     return check_input(torch.from_numpy(array).movedim(-1, 1))  # a view of the caller's array
 
 
+@contextlib.contextmanager
+def flax_errors(x: Any) -> Iterator[None]:
+    """Flax's errors of running the module on ``x`` in a wrong layout, or in training mode, as
+    camlens' own."""
+    try:
+        yield
+    except flax.errors.ScopeParamShapeError as error:
+        raise InvalidInputError(
+            f"the Flax model's parameters do not fit an input of shape {tuple(x.shape)} (channels "
+            f"last, as Flax takes it): {_flax_line(error)} Give numpy or JAX arrays "
+            "(B, H, W, C), or torch tensors (B, C, H, W)."
+        ) from None
+    except (
+        flax.errors.ModifyScopeVariableError,
+        flax.errors.InvalidRngError,
+        flax.errors.TraceContextError,
+    ) as error:
+        raise TrainingModeError(
+            f"the Flax model changes its state when it runs (batch statistics, dropout: training "
+            f"mode): {_flax_line(error)} Explain it in eval mode: FlaxModel(module, variables, "
+            "apply_kwargs={'train': False}) for linen, module.eval() for NNX."
+        ) from None
+
+
+def _nnx_training(module: Any) -> bool:
+    """Whether an NNX module has a submodule in training mode (what ``module.eval()`` turns
+    off: a dropout that is not deterministic, a batch norm that updates its statistics)."""
+    from flax import nnx
+
+    for _, sub in nnx.iter_graph(module):
+        if getattr(sub, "deterministic", None) is False:
+            return True
+        if getattr(sub, "use_running_average", None) is False:
+            return True
+    return False
+
+
+def _flax_line(error: BaseException) -> str:
+    """The first sentence of a flax error (its message goes on with a link to the docs)."""
+    text = " ".join(str(error).split())
+    text = re.sub(r"\s*\(https?://\S+\)", "", text)
+    return text.split(". ")[0].rstrip(".")[:240] + "."
+
+
 def _first_output(output: Any) -> Any:
     """What targets score: an array, a dict's ``"logits"`` / ``"out"``, a sequence's first."""
+    found = output
     if isinstance(output, dict):
-        for key in ("logits", "out"):
-            if key in output:
-                return output[key]
-    if isinstance(output, list | tuple) and output:
-        return output[0]
-    return output
+        found = next((output[key] for key in ("logits", "out") if key in output), output)
+    elif isinstance(output, list | tuple) and output:
+        found = output[0]
+    if not hasattr(found, "ndim"):  # a dict of other keys, say
+        raise not_scores(output)
+    return found
 
 
 def class_codes(spec: object, batch: int) -> list[int] | None:
@@ -213,6 +262,10 @@ class _Runner:
         return nnx.split(self.flax.module)
 
     def run(self, static: Any, state: Any, x: Any, taps: dict[Path, Tap]) -> Any:
+        with flax_errors(x):
+            return self._run(static, state, x, taps)
+
+    def _run(self, static: Any, state: Any, x: Any, taps: dict[Path, Tap]) -> Any:
         kwargs = self.flax.apply_kwargs
         if self.flax.kind == "linen":
             if not taps:
@@ -257,7 +310,8 @@ class _Runner:
                 with nn.intercept_methods(interceptor):
                     return self.flax.module.apply(state, x, **self.flax.apply_kwargs)
 
-            jax.eval_shape(probe, state, x)
+            with flax_errors(x):
+                jax.eval_shape(probe, state, x)
         else:
             from flax import nnx
 
@@ -318,6 +372,12 @@ class JaxAdapter:
         self._local = threading.local()  # per thread: the last prepared input as a JAX array
         if self._specs is not None and self.flax.kind == "nnx":
             self.layers = self._resolve(nnx_module_paths(self.flax.module))
+        if self.flax.kind == "nnx" and _nnx_training(self.flax.module):
+            warn_at_caller(
+                "the NNX module is in training mode (dropout on, or batch statistics updated): "
+                "the scores change from run to run. Call module.eval() first.",
+                TrainingModeWarning,
+            )
 
     # --- layers -------------------------------------------------------------------------------
     def _as_specs(self, target_layers: object) -> list[object]:

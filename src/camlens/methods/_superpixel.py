@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.base import BaseCAM, Explanation
-from ..core.capture import ReshapeTransform, check_input
+from ..core.capture import ReshapeTransform, check_input, warn_if_training
 from ..core.errors import InvalidInputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
@@ -270,6 +270,8 @@ class SuperpixelMethod(BaseCAM):
             )
         if not target_sets:
             raise InvalidInputError("target_sets is empty: give at least one set of targets.")
+        if isinstance(self.model, nn.Module):  # the CAMs' capture warns the same
+            warn_if_training(self.model, "the samples' scores", stacklevel=5)
         logits = self.adapter.predict(x).clone()
         batch = x.shape[0]
         resolved = [resolve_targets(t, logits, batch) for t in target_sets]
