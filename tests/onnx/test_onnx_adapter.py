@@ -473,3 +473,20 @@ def test_a_graph_of_several_outputs_warns_and_output_chooses_the_scores(cnn, ima
     with pytest.raises(TargetError, match="no output 'scores'; its outputs: features, logits"):
         OnnxModel(path, output="scores")
     assert [o.name for o in onnx.load(path).graph.output] == ["features", "logits"]
+
+
+def test_a_session_whose_file_changed_or_went_is_one_model_error(cnn, images, to_onnx, tmp_path):
+    # camlens reads a session's graph back from its file: a file that now holds another graph
+    # (other outputs) or is gone says so, instead of explaining the file or "does not exist"
+    path = tmp_path / "model.onnx"
+    path.write_bytes(to_onnx(cnn, images))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert camlens.EigenCAM(session, RELU2)(images).shape == (2, 16, 16)
+    path.write_bytes(
+        to_onnx(nn.Sequential(cnn, nn.Softmax(dim=1), nn.Unflatten(1, (5, 1))), images)
+    )
+    with pytest.raises(OnnxModelError, match="holds another model than this InferenceSession"):
+        camlens.EigenCAM(session, RELU2)
+    path.unlink()
+    with pytest.raises(OnnxModelError, match="which is not there now"):
+        camlens.EigenCAM(session, RELU2)

@@ -143,3 +143,16 @@ def test_serve_explains_with_the_onnx_model(onnx_file):
         data={"options": json.dumps({"method": "gradcam", "layer": RELU2})},
     )
     assert refused.status_code == 422 and "scorecam" in refused.text
+
+
+def test_a_graph_of_signals_is_one_line_in_the_cli_not_a_made_up_input(tmp_path, photo, to_onnx):
+    # before: `camlens layers` showed an input (1, 3, 224, 224) and "no candidate layers", and
+    # `explain` said no tensor had a spatial output, for a graph of (batch, 2, 32) signals
+    signal = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    path = tmp_path / "signal.onnx"
+    path.write_bytes(to_onnx(signal.eval(), torch.zeros(1, 2, 32)))
+    for args in (("layers", path), ("explain", photo, "--model", path, "--out", tmp_path)):
+        result = run(*args)
+        assert result.exit_code == 4
+        assert "takes (batch, 2, 32). Explain it from Python" in result.output
+        assert result.output.count("\n") == 1

@@ -114,7 +114,14 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
         if data is not None:
             proto = _parse(bytes(data), "the session's model")
         elif path:
+            if not os.path.isfile(path):
+                raise OnnxModelError(
+                    f"this InferenceSession was made from {path}, which is not there now (moved, "
+                    "or relative to another directory); pass the .onnx path or the "
+                    "onnx.ModelProto."
+                )
             proto = read_model(path).proto
+            _check_same_model(model, proto, path)
             return OnnxSource(proto, chosen, os.path.basename(path), options, _layout(proto))
         else:
             raise OnnxModelError(
@@ -134,6 +141,27 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
     except Exception as error:  # onnx raises ValidationError and others
         raise OnnxModelError(f"{name} is not a valid ONNX model: {first_line(error)}") from None
     return OnnxSource(proto, chosen or ["CPUExecutionProvider"], name, options, _layout(proto))
+
+
+def _check_same_model(session: Any, proto: onnx.ModelProto, path: str) -> None:
+    """:class:`OnnxModelError` when the file a session was made from now holds a graph of other
+    inputs or outputs (names and ranks): camlens reads the graph back from that file."""
+
+    def signature(values: Any) -> list[tuple[str, int]]:
+        return [(v.name, len(v.shape)) for v in values]
+
+    weights = {t.name for t in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in weights]
+    file_side = (
+        [(i.name, len(i.type.tensor_type.shape.dim)) for i in inputs],
+        [(o.name, len(o.type.tensor_type.shape.dim)) for o in proto.graph.output],
+    )
+    if file_side != (signature(session.get_inputs()), signature(session.get_outputs())):
+        raise OnnxModelError(
+            f"{path} holds another model than this InferenceSession was made from (its inputs "
+            "or outputs differ: the file changed since); pass the model's .onnx path, bytes or "
+            "onnx.ModelProto."
+        )
 
 
 def _layout(proto: onnx.ModelProto) -> bool:
@@ -296,6 +324,11 @@ def value_shape(info: onnx.ValueInfoProto) -> Shape | None:
         else:
             dims.append(None)
     return tuple(dims)
+
+
+def shape_text(shape: Shape) -> str:
+    """``(batch, 2, 32)``: a shape as the graph declares it, symbolic axes by name."""
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
 
 def value_dtype(info: onnx.ValueInfoProto) -> np.dtype | None:

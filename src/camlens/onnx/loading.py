@@ -47,6 +47,12 @@ def load_onnx_file(path: Path, device: torch.device, input_size: int | None):
     model = OnnxModel(path)
     source = model.source
     shape = graph.value_shape(graph.image_input(source.proto))
+    if shape is not None and len(shape) != 4:
+        raise OnnxModelError(
+            f"{path}: the command line, the server and evaluate feed 2-D images (B, C, H, W); "
+            f"this graph takes {graph.shape_text(shape)}. Explain it from Python: "
+            "camlens.EigenCAM(path, layer)(x)."
+        )
     # the image's height and width: after the channels, or before them in a channels-last graph
     side = None if shape is None or len(shape) != 4 else shape[1:3]
     if side is not None and not source.channels_last:
