@@ -14,6 +14,7 @@ from torch import nn
 jax = pytest.importorskip("jax")
 linen = pytest.importorskip("flax.linen")
 nnx = pytest.importorskip("flax.nnx")
+jnp = pytest.importorskip("jax.numpy")
 
 import camlens  # noqa: E402
 from camlens.core.adapters import make_adapter  # noqa: E402
@@ -24,6 +25,7 @@ from camlens.errors import (  # noqa: E402
     UnsupportedByAdapterError,
 )
 from camlens.jax import FlaxModel, JaxAdapter  # noqa: E402
+from camlens.targets import SoftmaxTarget  # noqa: E402
 
 torch.set_num_threads(1)
 TOL = 1e-5
@@ -353,3 +355,29 @@ def test_an_nnx_module_in_training_mode_warns_and_its_gradients_refuse(models):
         assert maps.shape == (2, 12, 12)
         assert camlens.GradCAM(module, "block")(x).shape == (2, 12, 12)
     del lime, gradcam
+
+
+class Bf16Net(linen.Module):
+    """The linen net computing in bfloat16 (its params float32)."""
+
+    @linen.compact
+    def __call__(self, x):
+        x = linen.relu(linen.Conv(4, (3, 3), padding="SAME", dtype=jnp.bfloat16, name="conv")(x))
+        return linen.Dense(5, dtype=jnp.bfloat16, name="head")(x.mean(axis=(1, 2)))
+
+
+def test_bfloat16_inputs_and_computation_run(models):
+    # before: a bf16 input was "not floating point"; a bf16-computing model's softmax target and
+    # Ablation-CAM raised torch's "unsupported ScalarType BFloat16" (converting to JAX)
+    *_, x = models
+    net = Bf16Net()
+    variables = net.init(jax.random.PRNGKey(0), x)
+    half = FlaxModel(net, variables)
+    target = SoftmaxTarget(1)
+    for method in (camlens.GradCAM, camlens.AblationCAM):
+        maps = method(half, "conv")(x, targets=target)
+        same = method(half, "conv")(jnp.asarray(x, dtype=jnp.bfloat16), targets=target)
+        assert maps.shape == (2, 12, 12) and bool(torch.isfinite(maps).all())
+        torch.testing.assert_close(same, maps, atol=2e-2, rtol=0)  # the input rounded to bf16
+    with pytest.raises(LayerNotFoundError, match="no submodule 3 in"):
+        camlens.GradCAM(half, 3)(x)

@@ -194,6 +194,10 @@ def test_result_type_and_empty_batch():
         (lambda m: camlens.LIME(m, segmentation="watershed"), "unknown segmentation"),
         (lambda m: camlens.LIME(m, fill="median"), "fill must be"),
         (lambda m: camlens.LIME(m, n_samples=1), "n_samples"),
+        (lambda m: camlens.LIME(m, segments="slic"), "segmentation='slic'"),
+        (lambda m: camlens.KernelSHAP(m, seed=-1), "seed must be an int"),
+        (lambda m: camlens.LIME(m, seed=2**40), "seed must be an int"),
+        (lambda m: camlens.LIME(m, seed="a"), "seed must be an int"),
         (lambda m: camlens.LIME(m, differentiable=True), "differentiable"),
     ],
 )

@@ -85,7 +85,10 @@ def to_torch(value: Any) -> Tensor:
 
 def to_jax(value: Tensor) -> Any:
     """A torch tensor as a JAX array (same layout and dtype)."""
-    return jnp.asarray(value.detach().cpu().numpy())
+    value = value.detach().cpu()
+    if value.dtype == torch.bfloat16:  # numpy has no bfloat16: through float32 (exact)
+        return jnp.asarray(value.float().numpy()).astype(jnp.bfloat16)
+    return jnp.asarray(value.numpy())
 
 
 def input_batch(x: object) -> Tensor:
@@ -106,6 +109,8 @@ def input_batch(x: object) -> Tensor:
             f"input must be a batch (B, H, W, C); got shape {array.shape}. For one image add the "
             "batch dimension: x[None]."
         )
+    if array.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: floating, but not numpy's own
+        array = array.astype(np.float32)  # exact
     if not np.issubdtype(array.dtype, np.floating):
         raise InvalidInputError(
             f"input must be floating point, got {array.dtype}; convert with x.astype('float32')."
@@ -393,7 +398,8 @@ class JaxAdapter:
             path = by_tokens.get(_tokens(spec)) if isinstance(spec, str) else self._path_of(spec)
             if path is None:
                 names = [_name(p) for p in known]
-                shown = spec if isinstance(spec, str) else type(spec).__name__
+                # a module object by its type; anything else (an int, say) as it is
+                shown = spec if isinstance(spec, str | int | float) else type(spec).__name__
                 close = difflib.get_close_matches(str(shown), names, n=5, cutoff=0.5)
                 hint = f" Close matches: {', '.join(close)}." if close else ""
                 raise LayerNotFoundError(

@@ -26,6 +26,7 @@ image:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -231,6 +232,18 @@ class SuperpixelMethod(BaseCAM):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         if isinstance(fill, str) and fill != "mean":
             raise InvalidInputError(f"fill must be 'mean', a number or a tensor, got {fill!r}.")
+        if isinstance(segments, str):
+            raise InvalidInputError(
+                f"segments= is a mask of labels; for the {segments!r} segmentation pass "
+                f"segmentation={segments!r}."
+            )
+        try:  # numpy's RandomState takes 0 .. 2**32 - 1
+            index = -1 if isinstance(seed, bool) else operator.index(seed)
+        except TypeError:
+            index = -1
+        if not 0 <= index < 2**32:
+            raise InvalidInputError(f"seed must be an int from 0 to 2**32 - 1, got {seed!r}.")
+        seed = index
         self.segmentation = segmentation
         self.segmentation_params = dict(segmentation_params or {})
         self.segments = segments
