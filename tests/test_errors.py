@@ -149,6 +149,7 @@ EXPECTED = {
     "UnsupportedByAdapterError": (2, 422, "unsupported_by_model"),
     "OnnxModelError": (4, 500, "unavailable"),
     "OnnxRunError": (1, 500, "model_failed"),
+    "OptionError": (2, 422, "invalid_option"),
     "TrainingModeError": (2, 422, "training_mode"),
     "JobCancelled": (1, 503, "timeout"),
 }
@@ -191,3 +192,17 @@ def test_the_server_answers_the_table():
     cancelled = as_serve_error(errors.JobCancelled("stopped"))
     assert cancelled.retry_after == 1
     assert as_serve_error(errors.InvalidImageError("x")).retry_after is None
+
+
+def test_camlens_raises_no_bare_value_error():
+    # a bad option was a plain ValueError (exit code 1, "internal", in the CLI and the server);
+    # the compat layers raise what the libraries they stand in for raise
+    bare = [
+        f"{path.relative_to(SOURCE.parent)}:{n}"
+        for path in SOURCE.parent.rglob("*.py")
+        if "compat" not in path.relative_to(SOURCE.parent).parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "raise ValueError(" in line
+    ]
+    assert bare == []
+    assert issubclass(errors.OptionError, ValueError)  # code that caught ValueError still does

@@ -205,6 +205,14 @@ class RunDirError(CamlensError, RuntimeError):
     category = "usage"
 
 
+class OptionError(CamlensError, ValueError):
+    """An option of a method, metric or tool that has no meaning (a batch size of 0, an unknown
+    mode, a probability above 1)."""
+
+    category = "usage"
+    code = "invalid_option"
+
+
 class ServeConfigError(CamlensError, ValueError):
     """A limit or option of ``camlens serve`` that cannot work (zero workers, negative size...)."""
 
@@ -414,6 +422,7 @@ __all__ = [
     "NotForwardedError",
     "OnnxModelError",
     "OnnxRunError",
+    "OptionError",
     "RunDirError",
     "ServeConfigError",
     "ServeError",

@@ -20,6 +20,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ..core.errors import CamlensError
+from ..errors import InvalidInputError
 from .sources import Source
 
 Preprocess = Callable[[Image.Image], Tensor]
@@ -112,7 +113,7 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
         return batch
     shapes = {tuple(it["x"].shape) for it in good}
     if len(shapes) > 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"the preprocess gave images of different shapes {sorted(shapes)}; give a model "
             "whose preprocess resizes to one input size."
         )

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import OptionError
 from .errors import RunDirError
 from .store import RunDir
 
@@ -87,7 +88,7 @@ def shared_region_masks(
     cover gets the union of their regions.
     """
     if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}.")
+        raise OptionError(f"scope must be one of {SCOPES}, got {scope!r}.")
     run = RunDir(run_dir)
     path = run.path("findings.json")
     if not run.fs.exists(path):

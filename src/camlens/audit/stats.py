@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..errors import InvalidInputError, OptionError
+
 STAT_NAMES = (
     "object_share",
     "peak_on_object",
@@ -61,7 +63,7 @@ def region_coverage(
 ) -> Tensor:
     """``(5, h, w)`` coverage of the border band and the four quadrants on the map's grid."""
     if not 0.0 <= border < 0.5:
-        raise ValueError(f"border must be in [0, 0.5), got {border}.")
+        raise OptionError(f"border must be in [0, 0.5), got {border}.")
     regions = _region_masks(int(input_size[0]), int(input_size[1]), float(border))
     return coverage(regions, (int(map_size[0]), int(map_size[1])))
 
@@ -79,7 +81,7 @@ def evidence_stats(
     has_object: ``(B,)`` bool, False where an image has no mask (its ``object_share`` is NaN).
     """
     if maps.ndim != 3:
-        raise ValueError(f"maps must be (B, h, w), got shape {tuple(maps.shape)}.")
+        raise InvalidInputError(f"maps must be (B, h, w), got shape {tuple(maps.shape)}.")
     maps = maps.float().clamp_min(0)
     b, h, w = maps.shape
     flat = maps.reshape(b, h * w)

@@ -12,6 +12,7 @@ from ..errors import LayerNotFoundError as LayerNotFoundError
 from ..errors import LayerNotReachedError as LayerNotReachedError
 from ..errors import LayerOutputError as LayerOutputError
 from ..errors import MaskError as MaskError
+from ..errors import OptionError as OptionError
 from ..errors import TargetError as TargetError
 from ..errors import TrainingModeError as TrainingModeError
 from ..errors import TrainingModeWarning as TrainingModeWarning

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..errors import InvalidInputError
+
 _MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
@@ -18,7 +20,9 @@ def upsample(maps: Tensor, size: Sequence[int]) -> Tensor:
         return maps
     mode = _MODES.get(maps.ndim - 1)
     if mode is None:
-        raise ValueError(f"can only upsample 1-D, 2-D or 3-D maps, got shape {tuple(maps.shape)}.")
+        raise InvalidInputError(
+            f"can only upsample 1-D, 2-D or 3-D maps, got shape {tuple(maps.shape)}."
+        )
     return F.interpolate(maps[:, None], size=size, mode=mode, align_corners=False)[:, 0]
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..errors import OptionError
+
 CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "star")
 SUPERSAMPLE = 4
 
@@ -43,7 +45,7 @@ def _polygon(name: str, r: float, angle: float) -> list[tuple[float, float]]:
             pts.append((rho * math.cos(a), rho * math.sin(a)))
         scale = r * 1.15
     else:
-        raise ValueError(f"unknown shape {name!r}")
+        raise OptionError(f"unknown shape {name!r}")
     c, s = math.cos(angle), math.sin(angle)
     return [(scale * (c * x - s * y), scale * (s * x + c * y)) for x, y in pts]
 

@@ -8,6 +8,8 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import OptionError
+
 if TYPE_CHECKING:
     from .result import EvaluationResult
 
@@ -31,7 +33,7 @@ def plot_result(
     curve_panels = [(m, c) for m, c in result.curves.items() if c]
     n = len(columns) + len(curve_panels)
     if n == 0:
-        raise ValueError("nothing to plot: the result has no metric columns and no curves.")
+        raise OptionError("nothing to plot: the result has no metric columns and no curves.")
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     fig = Figure(figsize=(3.4 * ncols, 2.9 * nrows), layout="constrained")

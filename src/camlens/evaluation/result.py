@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OptionError
+
 UP, DOWN = "↑", "↓"
 TIME_COLUMN = "ms/image"
 
@@ -147,7 +149,7 @@ class EvaluationResult:
     def by_class_table(self, column: str | None = None) -> Any:
         """pandas DataFrame of one metric column per class: rows classes, columns methods."""
         if not self.by_class:
-            raise ValueError("evaluate(..., by_class=True) was not used: no per-class scores.")
+            raise OptionError("evaluate(..., by_class=True) was not used: no per-class scores.")
         pd = _pandas()
         column = column or self.columns[0]
         names = self.info.get("class_names") or []

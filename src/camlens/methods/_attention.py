@@ -32,6 +32,7 @@ from ..core.errors import AttentionNotFoundError, InvalidInputError, LayerOutput
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
 from ..core.reshape import token_grid
+from ..errors import OptionError
 
 HEAD_FUSIONS = ("mean", "max", "min")
 
@@ -44,7 +45,7 @@ def fuse_heads(attention: Tensor, how: str) -> Tensor:
         return attention.amax(dim=1)
     if how == "min":
         return attention.amin(dim=1)
-    raise ValueError(f"head_fusion must be one of {HEAD_FUSIONS}, got {how!r}.")
+    raise OptionError(f"head_fusion must be one of {HEAD_FUSIONS}, got {how!r}.")
 
 
 def is_pooling(attention: Tensor) -> bool:

@@ -40,6 +40,7 @@ from torch import Tensor, nn
 from ..core.contract import Adapter, EstimatesCost, model_logits
 from ..core.progress import track
 from ..core.torch_adapter import module_copy
+from ..errors import InvalidInputError, OptionError
 
 #: Safety factor on the probed activation memory (workspaces and temporaries the probe misses).
 WORKSPACE_FACTOR = 1.5
@@ -74,7 +75,7 @@ def parse_memory(value: int | float | str) -> int:
         match = _MEMORY.match(value)
         unit = match.group(2).upper() if match else None
         if match is None or unit not in _UNITS:
-            raise ValueError(
+            raise OptionError(
                 f"cannot read max_memory={value!r}; write e.g. '512MB', '2GiB' or a byte count."
             )
         result = int(float(match.group(1)) * _UNITS[unit])
@@ -84,7 +85,7 @@ def parse_memory(value: int | float | str) -> int:
             f"{type(value).__name__}."
         )
     if result <= 0:
-        raise ValueError(f"max_memory must be positive, got {value!r}.")
+        raise OptionError(f"max_memory must be positive, got {value!r}.")
     return result
 
 
@@ -92,7 +93,7 @@ def check_batch_size(batch_size: int | None) -> int | None:
     if batch_size is None:
         return None
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        raise OptionError(f"batch_size must be a positive int, got {batch_size!r}.")
     return batch_size
 
 
@@ -204,7 +205,7 @@ def _upsample(maps: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:
         return maps
     mode = {1: "linear", 2: "bilinear", 3: "trilinear"}.get(maps.ndim - 1)
     if mode is None:
-        raise ValueError(f"cannot upsample maps of shape {tuple(maps.shape)}.")
+        raise InvalidInputError(f"cannot upsample maps of shape {tuple(maps.shape)}.")
     return F.interpolate(maps[:, None], size=size, mode=mode, align_corners=align_corners)[:, 0]
 
 

@@ -41,6 +41,7 @@ from ..core.errors import InvalidInputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
 from ..core.progress import track
+from ..errors import OptionError
 from ..targets import Target, resolve_targets, score_targets
 
 #: The scikit-image segmentations and their default parameters (quickshift: ``lime``'s).
@@ -229,7 +230,7 @@ class SuperpixelMethod(BaseCAM):
                 "a function (H, W, C) -> (H, W) labels, or segments= (a mask)."
             )
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+            raise OptionError(f"batch_size must be a positive int, got {batch_size!r}.")
         if isinstance(fill, str) and fill != "mean":
             raise InvalidInputError(f"fill must be 'mean', a number or a tensor, got {fill!r}.")
         if isinstance(segments, str):

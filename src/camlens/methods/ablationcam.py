@@ -58,7 +58,7 @@ from ..core.base import BaseCAM, Explanation, LayerContext
 from ..core.capture import Capture, ReshapeTransform, frozen_parameters
 from ..core.layers import LayersSpec
 from ..core.reshape import auto_reshape
-from ..errors import LayerOutputError, NearZeroScoreWarning
+from ..errors import LayerOutputError, NearZeroScoreWarning, OptionError
 from ..targets import score_targets
 from . import _perturb
 
@@ -117,13 +117,13 @@ class AblationCAM(BaseCAM):
         self.batch_size = _perturb.check_batch_size(batch_size)
         self.max_memory = None if max_memory is None else _perturb.parse_memory(max_memory)
         if not (ablation_value == "pytorch-grad-cam" or isinstance(ablation_value, int | float)):
-            raise ValueError(
+            raise OptionError(
                 f"ablation_value must be a number or 'pytorch-grad-cam', got {ablation_value!r}."
             )
         if denominator not in ("abs", "plain"):
-            raise ValueError(f"denominator must be 'abs' or 'plain', got {denominator!r}.")
+            raise OptionError(f"denominator must be 'abs' or 'plain', got {denominator!r}.")
         if not 0.0 < ratio_channels_to_ablate <= 1.0:
-            raise ValueError(
+            raise OptionError(
                 f"ratio_channels_to_ablate must be in (0, 1], got {ratio_channels_to_ablate}."
             )
         self.ablation_value = ablation_value

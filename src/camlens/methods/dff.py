@@ -39,6 +39,7 @@ from ..core.capture import ReshapeTransform, TorchAdapter
 from ..core.errors import InvalidInputError
 from ..core.layers import LayerSpec
 from ..core.postprocess import normalize, upsample
+from ..errors import OptionError
 
 Normalization = Literal["paper", "pytorch-grad-cam"]
 
@@ -174,9 +175,9 @@ class DeepFeatureFactorization:
     ) -> None:
         require_torch_model(model, "DeepFeatureFactorization")
         if solver not in ("torch", "sklearn"):
-            raise ValueError(f"solver must be 'torch' or 'sklearn', got {solver!r}.")
+            raise OptionError(f"solver must be 'torch' or 'sklearn', got {solver!r}.")
         if normalization not in ("paper", "pytorch-grad-cam"):
-            raise ValueError(
+            raise OptionError(
                 f"normalization must be 'paper' or 'pytorch-grad-cam', got {normalization!r}."
             )
         self.model = model
@@ -190,7 +191,7 @@ class DeepFeatureFactorization:
     def __call__(self, input_tensor: Tensor, n_components: int = 16) -> Factorization:
         """Factorise the batch's activations into ``n_components`` concepts."""
         if int(n_components) < 1:
-            raise ValueError(f"n_components must be >= 1, got {n_components}.")
+            raise OptionError(f"n_components must be >= 1, got {n_components}.")
         k = int(n_components)
         capture = self.adapter.capture(input_tensor, None, gradients=False)
         activations = capture.activations[0].detach()

@@ -21,6 +21,7 @@ from typing import Literal
 from torch import Tensor
 
 from ..core.base import BaseCAM, LayerContext
+from ..errors import OptionError
 
 FEMWeighting = Literal["paper", "pytorch-grad-cam"]
 
@@ -51,7 +52,9 @@ class FEM(BaseCAM):
     def __init__(self, *args, k: float = 2.0, weighting: FEMWeighting = "paper", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if weighting not in ("paper", "pytorch-grad-cam"):
-            raise ValueError(f"weighting must be 'paper' or 'pytorch-grad-cam', got {weighting!r}.")
+            raise OptionError(
+                f"weighting must be 'paper' or 'pytorch-grad-cam', got {weighting!r}."
+            )
         self.k = k
         self.weighting = weighting
 

@@ -52,6 +52,7 @@ from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
 from ..core.projection import first_principal_component
 from ..core.torch_adapter import TorchAdapter, graph_mode, input_leaf, warn_if_training
+from ..errors import OptionError
 from ..targets import Target
 
 FullGradPostprocess = Literal["paper", "pytorch-grad-cam"]
@@ -205,7 +206,7 @@ class FullGrad(BaseCAM):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
         if postprocess not in ("paper", "pytorch-grad-cam"):
-            raise ValueError(
+            raise OptionError(
                 f"postprocess must be 'paper' or 'pytorch-grad-cam', got {postprocess!r}."
             )
         if target_layers is not None and (

@@ -19,6 +19,7 @@ from torch import nn
 
 from ..core.capture import ReshapeTransform
 from ..core.layers import LayersSpec
+from ..errors import OptionError
 from .scorecam import ScoreCAM
 
 
@@ -48,7 +49,7 @@ class ISCAM(ScoreCAM):
     ) -> None:
         super().__init__(model, target_layers, reshape_transform, **options)  # type: ignore[arg-type]
         if num_samples < 1:
-            raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+            raise OptionError(f"num_samples must be >= 1, got {num_samples}.")
         self.num_samples = int(num_samples)
         coefficients, coeff = [], 0.0
         for i in range(self.num_samples):

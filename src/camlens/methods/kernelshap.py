@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OptionError
 from ._superpixel import SuperpixelMethod
 
 
@@ -180,7 +181,7 @@ class KernelSHAP(SuperpixelMethod):
         if n_samples != "auto" and (
             isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1
         ):
-            raise ValueError(f"n_samples must be 'auto' or a positive int, got {n_samples!r}.")
+            raise OptionError(f"n_samples must be 'auto' or a positive int, got {n_samples!r}.")
         self.n_samples = n_samples
 
     def draw(self, n_features: int, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:

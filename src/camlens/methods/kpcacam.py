@@ -31,6 +31,7 @@ from torch import Tensor
 
 from ..core.base import BaseCAM, LayerContext
 from ..core.projection import largest_positive, orient
+from ..errors import OptionError
 
 Kernel = Literal["sigmoid", "rbf", "poly", "linear", "cosine"]
 KERNELS = ("sigmoid", "rbf", "poly", "linear", "cosine")
@@ -59,7 +60,7 @@ def kernel_matrix(
     if kernel == "cosine":
         norms = x.norm(dim=2).clamp_min(torch.finfo(x.dtype).tiny)
         return gram / (norms[:, :, None] * norms[:, None, :])
-    raise ValueError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}.")
+    raise OptionError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}.")
 
 
 def kernel_pca_projection(
@@ -89,7 +90,7 @@ def kernel_pca_projection(
     elif sign == "activations":
         top = orient(top, x.transpose(1, 2))
     else:
-        raise ValueError(f"sign must be 'activations' or 'sklearn', got {sign!r}.")
+        raise OptionError(f"sign must be 'activations' or 'sklearn', got {sign!r}.")
     projection = top * value.sqrt()[:, None]
     return projection.to(activations.dtype).view(batch, *activations.shape[2:])
 
@@ -118,9 +119,9 @@ class KPCACAM(BaseCAM):
     ) -> None:
         super().__init__(*args, **kwargs)
         if kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}.")
+            raise OptionError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}.")
         if sign not in ("activations", "sklearn"):
-            raise ValueError(f"sign must be 'activations' or 'sklearn', got {sign!r}.")
+            raise OptionError(f"sign must be 'activations' or 'sklearn', got {sign!r}.")
         self.kernel = kernel
         self.gamma = gamma
         self.sign = sign

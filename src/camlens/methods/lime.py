@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OptionError
 from ._superpixel import SuperpixelMethod
 
 
@@ -80,9 +81,9 @@ class LIME(SuperpixelMethod):
     ) -> None:
         super().__init__(model, target_layers, reshape_transform, **options)
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
-            raise ValueError(f"n_samples must be an int >= 2, got {n_samples!r}.")
+            raise OptionError(f"n_samples must be an int >= 2, got {n_samples!r}.")
         if kernel is None and not kernel_width > 0:
-            raise ValueError(f"kernel_width must be > 0, got {kernel_width!r}.")
+            raise OptionError(f"kernel_width must be > 0, got {kernel_width!r}.")
         self.n_samples = n_samples
         self.kernel_width = float(kernel_width)
         self.kernel = kernel

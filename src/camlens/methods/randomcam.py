@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from ..core.base import BaseCAM, LayerContext
 from ..core.capture import ReshapeTransform
 from ..core.layers import LayersSpec
+from ..errors import OptionError
 
 
 class RandomCAM(BaseCAM):
@@ -55,9 +56,9 @@ class RandomCAM(BaseCAM):
     ) -> None:
         super().__init__(model, target_layers, reshape_transform, differentiable=differentiable)
         if seed is not None and generator is not None:
-            raise ValueError("give seed= or generator=, not both.")
+            raise OptionError("give seed= or generator=, not both.")
         if rng not in ("torch", "numpy"):
-            raise ValueError(f"rng must be 'torch' or 'numpy', got {rng!r}.")
+            raise OptionError(f"rng must be 'torch' or 'numpy', got {rng!r}.")
         self.seed = seed
         self.generator = generator
         self.rng = rng

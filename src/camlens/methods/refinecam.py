@@ -34,6 +34,7 @@ from ..core.base import BaseCAM, Explanation
 from ..core.capture import Capture, ReshapeTransform
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize, upsample
+from ..errors import InvalidInputError, OptionError
 from .gradcampp import GradCAMPlusPlus
 
 Resolution = Literal["input", "layer"]
@@ -43,7 +44,7 @@ def refine_layers(maps: Sequence[Tensor], eps: float = 0.0, size: Sequence[int] 
     """torchcam's fusion: normalise each ``(B, *sp_l)`` map, resize to ``size`` (default: the
     largest size along every axis), multiply, normalise. Returns ``(B, *size)``."""
     if not maps:
-        raise ValueError("refine_layers needs at least one map.")
+        raise InvalidInputError("refine_layers needs at least one map.")
     if size is None:
         size = [max(s) for s in zip(*(m.shape[1:] for m in maps), strict=True)]
     resized = [upsample(normalize(m, eps), size) for m in maps]
@@ -77,7 +78,7 @@ class RefineCAM(BaseCAM):
         **base_kwargs: object,
     ) -> None:
         if resolution not in ("input", "layer"):
-            raise ValueError(f"resolution must be 'input' or 'layer', got {resolution!r}.")
+            raise OptionError(f"resolution must be 'input' or 'layer', got {resolution!r}.")
         if differentiable:
             base_kwargs["differentiable"] = True
         self.base = base_method(model, target_layers, reshape_transform, **base_kwargs)

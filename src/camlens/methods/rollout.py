@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from ..core.attention import AttentionCapture
 from ..core.layers import LayersSpec
+from ..errors import OptionError
 from ._attention import HEAD_FUSIONS, AttentionMethod, fuse_heads, is_pooling, row_of_product
 
 
@@ -75,9 +76,9 @@ class AttentionRollout(AttentionMethod):
         differentiable: bool = False,
     ) -> None:
         if head_fusion not in HEAD_FUSIONS:
-            raise ValueError(f"head_fusion must be one of {HEAD_FUSIONS}, got {head_fusion!r}.")
+            raise OptionError(f"head_fusion must be one of {HEAD_FUSIONS}, got {head_fusion!r}.")
         if not 0.0 <= discard_ratio < 1.0:
-            raise ValueError(f"discard_ratio must be in [0, 1), got {discard_ratio}.")
+            raise OptionError(f"discard_ratio must be in [0, 1), got {discard_ratio}.")
         super().__init__(model, target_layers, reshape_transform, differentiable=differentiable)
         self.head_fusion = head_fusion
         self.discard_ratio = discard_ratio

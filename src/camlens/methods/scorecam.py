@@ -40,6 +40,7 @@ from ..core.base import BaseCAM, LayerContext
 from ..core.contract import TORCH_MODULES, ReshapeTransform, model_logits
 from ..core.layers import LayersSpec
 from ..core.torch_adapter import TorchAdapter
+from ..errors import OptionError
 from ..targets import score_targets
 from . import _perturb
 
@@ -99,12 +100,14 @@ class ScoreCAM(BaseCAM):
         self.batch_size = _perturb.check_batch_size(batch_size)
         self.max_memory = None if max_memory is None else _perturb.parse_memory(max_memory)
         if mask_eps < 0:
-            raise ValueError(f"mask_eps must be >= 0, got {mask_eps}.")
+            raise OptionError(f"mask_eps must be >= 0, got {mask_eps}.")
         self.align_corners = align_corners
         self.mask_eps = float(mask_eps)
         self.normalize_first = normalize_first
         if skip_constant not in (True, False, "zero"):
-            raise ValueError(f"skip_constant must be True, False or 'zero', got {skip_constant!r}.")
+            raise OptionError(
+                f"skip_constant must be True, False or 'zero', got {skip_constant!r}."
+            )
         self.skip_constant = skip_constant
         self.channels_last = channels_last
         self.fold_batchnorm = fold_batchnorm

@@ -38,6 +38,7 @@ from ..core.contract import Capture, ReshapeTransform, check_input, score_sets
 from ..core.errors import CamlensError, InvalidInputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
+from ..errors import OptionError
 from ..targets import score_targets
 from .gradcam import GradCAM
 
@@ -128,13 +129,13 @@ class SESS(BaseCAM):
         **base_kwargs: object,
     ) -> None:
         if pool not in ("mean", "max"):
-            raise ValueError(f"pool must be 'mean' or 'max', got {pool!r}.")
+            raise OptionError(f"pool must be 'mean' or 'max', got {pool!r}.")
         if not 0.0 <= pre_filter_ratio < 1.0:
-            raise ValueError(f"pre_filter_ratio must be in [0, 1), got {pre_filter_ratio}.")
+            raise OptionError(f"pre_filter_ratio must be in [0, 1), got {pre_filter_ratio}.")
         if num_scales < 1:
-            raise ValueError(f"num_scales must be >= 1, got {num_scales}.")
+            raise OptionError(f"num_scales must be >= 1, got {num_scales}.")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            raise OptionError(f"batch_size must be >= 1, got {batch_size}.")
         self.base = base_method(model, target_layers, reshape_transform, **base_kwargs)
         self.model = model
         self.adapter = self.base.adapter
@@ -208,7 +209,7 @@ class SESS(BaseCAM):
         patches, layout = [], []
         for scale in self.get_scales(window):
             if scale < window:
-                raise ValueError(f"every scale must be >= the window size {window}, got {scale}.")
+                raise OptionError(f"every scale must be >= the window size {window}, got {scale}.")
             sh, sw = resized_size(height, width, scale)
             if (sh, sw) == (height, width):
                 scaled = x

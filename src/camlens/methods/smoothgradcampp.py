@@ -38,6 +38,7 @@ from ..core.contract import Capture, ReshapeTransform, check_input
 from ..core.errors import CamlensError
 from ..core.layers import LayersSpec
 from ..core.projection import first_principal_component
+from ..errors import OptionError
 
 Convention = Literal["paper", "torchcam"]
 
@@ -84,11 +85,11 @@ class SmoothGradCAMPlusPlus(BaseCAM):
     ) -> None:
         super().__init__(model, target_layers, reshape_transform, differentiable=differentiable)
         if int(num_samples) < 1:
-            raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+            raise OptionError(f"num_samples must be >= 1, got {num_samples}.")
         if not std >= 0:
-            raise ValueError(f"std must be >= 0, got {std}.")
+            raise OptionError(f"std must be >= 0, got {std}.")
         if convention not in ("paper", "torchcam"):
-            raise ValueError(f"convention must be 'paper' or 'torchcam', got {convention!r}.")
+            raise OptionError(f"convention must be 'paper' or 'torchcam', got {convention!r}.")
         self.num_samples = int(num_samples)
         self.std = float(std)
         self.convention = convention

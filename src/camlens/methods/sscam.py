@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from ..core.capture import ReshapeTransform
 from ..core.layers import LayersSpec
+from ..errors import OptionError
 from .scorecam import ScoreCAM
 
 
@@ -60,9 +61,9 @@ class SSCAM(ScoreCAM):
     ) -> None:
         super().__init__(model, target_layers, reshape_transform, **options)  # type: ignore[arg-type]
         if num_samples < 1:
-            raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+            raise OptionError(f"num_samples must be >= 1, got {num_samples}.")
         if std < 0:
-            raise ValueError(f"std must be >= 0, got {std}.")
+            raise OptionError(f"std must be >= 0, got {std}.")
         self.num_samples = int(num_samples)
         self.std = float(std)
         self.generator = generator

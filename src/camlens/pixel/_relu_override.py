@@ -34,6 +34,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch.overrides import TorchFunctionMode
 
+from ..errors import OptionError
+
 ReLURule = Literal["deconvnet", "guided"]
 RULES: tuple[str, ...] = ("deconvnet", "guided")
 
@@ -113,7 +115,7 @@ class ReLUOverride(TorchFunctionMode):
     def __init__(self, rule: ReLURule) -> None:
         super().__init__()
         if rule not in _FUNCTIONS:
-            raise ValueError(f"rule must be one of {RULES}, got {rule!r}.")
+            raise OptionError(f"rule must be one of {RULES}, got {rule!r}.")
         self.rule = rule
         self.calls = 0
         self._out_of_place, self._in_place = _FUNCTIONS[rule]

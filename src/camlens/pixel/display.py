@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..core.postprocess import normalize
+from ..errors import InvalidInputError, OptionError
 
 Reduction = Literal["max_abs", "abs_sum", "sum", "l2"]
 
@@ -28,7 +29,7 @@ def saliency_map(
     ``"sum"`` Σ_c a_c (signed), ``"l2"`` sqrt(Σ_c a_c²).
     """
     if attributions.ndim < 3:
-        raise ValueError(
+        raise InvalidInputError(
             f"attributions must be (B, C, *spatial), got shape {tuple(attributions.shape)}."
         )
     if reduction == "max_abs":
@@ -40,7 +41,7 @@ def saliency_map(
     elif reduction == "l2":
         maps = attributions.pow(2).sum(dim=1).sqrt()
     else:
-        raise ValueError(
+        raise OptionError(
             f"reduction must be 'max_abs', 'abs_sum', 'sum' or 'l2', got {reduction!r}."
         )
     return normalize(maps) if normalized else maps
@@ -53,7 +54,9 @@ def deprocess(attributions: Tensor, *, uint8: bool = False) -> Tensor:
     ``np.uint8(img * 255)`` (truncated), for ``deprocess_image(a[i].permute(1, 2, 0))``.
     """
     if attributions.ndim < 2:
-        raise ValueError(f"attributions must be (B, ...), got shape {tuple(attributions.shape)}.")
+        raise InvalidInputError(
+            f"attributions must be (B, ...), got shape {tuple(attributions.shape)}."
+        )
     flat = attributions.flatten(1)
     mean = flat.mean(dim=1, keepdim=True)
     std = flat.std(dim=1, correction=0, keepdim=True)

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from ..core.errors import InvalidInputError
 from ..core.progress import track
+from ..errors import OptionError
 from ._base import (
     PixelAttribution,
     PixelExplanation,
@@ -36,7 +37,7 @@ from ._base import (
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
-        raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}.")
+        raise OptionError(f"{name} must be a positive int or a pair of them, got {value!r}.")
     return pair
 
 
@@ -45,7 +46,7 @@ def window_starts(size: int, window: int, stride: int) -> list[int]:
     if window > size:
         raise InvalidInputError(f"the patch ({window}) is larger than the input ({size}).")
     if stride > window and window < size:
-        raise ValueError(
+        raise OptionError(
             f"stride {stride} > patch {window} would leave pixels unoccluded; use stride <= patch."
         )
     return [k * stride for k in range(math.ceil((size - window) / stride) + 1)]
@@ -85,7 +86,7 @@ class Occlusion(PixelAttribution):
         self.patch_size = _pair(patch_size, "patch_size")
         self.stride = _pair(stride, "stride")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            raise OptionError(f"batch_size must be >= 1, got {batch_size}.")
         self.fill = fill
         self.batch_size = batch_size
 

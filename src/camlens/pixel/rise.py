@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from ..core.errors import InvalidInputError
 from ..core.progress import track
+from ..errors import OptionError
 from ._base import (
     PixelAttribution,
     PixelExplanation,
@@ -73,17 +74,17 @@ class RISE(PixelAttribution):
         super().__init__(model)
         grid = (grid_size, grid_size) if isinstance(grid_size, int) else tuple(grid_size)
         if len(grid) != 2 or min(grid) < 1:
-            raise ValueError(f"grid_size must be a positive int or pair, got {grid_size!r}.")
+            raise OptionError(f"grid_size must be a positive int or pair, got {grid_size!r}.")
         if not 0 < p <= 1:
-            raise ValueError(f"p must be in (0, 1], got {p}.")
+            raise OptionError(f"p must be in (0, 1], got {p}.")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            raise OptionError(f"batch_size must be >= 1, got {batch_size}.")
         if masks is not None:
             if masks.ndim != 3:
-                raise ValueError(f"masks must be (N, H, W), got shape {tuple(masks.shape)}.")
+                raise InvalidInputError(f"masks must be (N, H, W), got shape {tuple(masks.shape)}.")
             n_masks = masks.shape[0]
         if n_masks < 1:
-            raise ValueError(f"n_masks must be >= 1, got {n_masks}.")
+            raise OptionError(f"n_masks must be >= 1, got {n_masks}.")
         self.n_masks = n_masks
         self.grid_size: tuple[int, int] = grid
         self.p = p

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..errors import OptionError
 from ._base import PixelAttribution, PixelExplanation, clean_forward, image_input
 from .saliency import Saliency
 
@@ -63,11 +64,11 @@ class SmoothGrad(PixelAttribution):
             )
         super().__init__(method.model)
         if n_samples < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
+            raise OptionError(f"n_samples must be >= 1, got {n_samples}.")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            raise OptionError(f"batch_size must be >= 1, got {batch_size}.")
         if (stdev if stdev is not None else noise_level) < 0:
-            raise ValueError("the noise level / stdev must be >= 0.")
+            raise OptionError("the noise level / stdev must be >= 0.")
         self.method = method
         self.n_samples = n_samples
         self.noise_level = noise_level

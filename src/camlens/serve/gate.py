@@ -30,6 +30,7 @@ from typing import Generic, TypeVar
 from torch import nn
 
 from ..errors import JobCancelled as JobCancelled
+from ..errors import ServeConfigError
 from .errors import busy, client_gone, timed_out
 
 T = TypeVar("T")
@@ -77,7 +78,7 @@ class WorkerPool(Generic[T]):
 
     def __init__(self, replicas: list[T], queue_size: int) -> None:
         if not replicas:
-            raise ValueError("WorkerPool needs at least one replica")
+            raise ServeConfigError("WorkerPool needs at least one replica")
         self.workers = len(replicas)
         self.capacity = self.workers + queue_size
         self._replicas: queue.SimpleQueue[T] = queue.SimpleQueue()

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ..errors import TargetError
+from ..errors import OptionError, TargetError
 
 Weighting = Literal["softmax", "mean"]
 DEFAULT_RANKS = (1, 2, 3)
@@ -51,7 +51,7 @@ class FinerTarget:
         rank: int = 0,
     ) -> None:
         if weighting not in ("softmax", "mean"):
-            raise ValueError(f"weighting must be 'softmax' or 'mean', got {weighting!r}.")
+            raise OptionError(f"weighting must be 'softmax' or 'mean', got {weighting!r}.")
         self.category = None if category is None else _index(category, "category")
         self.comparisons = None if comparisons is None else [_index(c, "a") for c in comparisons]
         if self.comparisons is not None and not self.comparisons:
