@@ -41,6 +41,7 @@ from ..core.errors import InvalidInputError
 from ..core.layers import LayersSpec
 from ..core.postprocess import normalize
 from ..core.progress import track
+from ..core.torch_adapter import TorchAdapter
 from ..errors import OptionError
 from ..targets import Target, resolve_targets, score_targets
 
@@ -234,7 +235,7 @@ class SuperpixelMethod(BaseCAM):
         if isinstance(fill, str) and fill != "mean":
             raise InvalidInputError(f"fill must be 'mean', a number or a tensor, got {fill!r}.")
         if isinstance(segments, str):
-            raise InvalidInputError(
+            raise OptionError(
                 f"segments= is a mask of labels; for the {segments!r} segmentation pass "
                 f"segmentation={segments!r}."
             )
@@ -243,7 +244,7 @@ class SuperpixelMethod(BaseCAM):
         except TypeError:
             index = -1
         if not 0 <= index < 2**32:
-            raise InvalidInputError(f"seed must be an int from 0 to 2**32 - 1, got {seed!r}.")
+            raise OptionError(f"seed must be an int from 0 to 2**32 - 1, got {seed!r}.")
         seed = index
         self.segmentation = segmentation
         self.segmentation_params = dict(segmentation_params or {})
@@ -284,7 +285,7 @@ class SuperpixelMethod(BaseCAM):
             )
         if not target_sets:
             raise InvalidInputError("target_sets is empty: give at least one set of targets.")
-        if isinstance(self.model, nn.Module):  # the CAMs' capture warns the same
+        if isinstance(self.adapter, TorchAdapter):  # its CAMs' capture warns the same
             warn_if_training(self.model, "the samples' scores", stacklevel=5)
         logits = self.adapter.predict(x).clone()
         batch = x.shape[0]
