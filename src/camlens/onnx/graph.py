@@ -120,9 +120,9 @@ def read_model(model: object, providers: list[str] | None = None) -> OnnxSource:
                     "or relative to another directory); pass the .onnx path or the "
                     "onnx.ModelProto."
                 )
-            proto = read_model(path).proto
-            _check_same_model(model, proto, path)
-            return OnnxSource(proto, chosen, os.path.basename(path), options, _layout(proto))
+            found = read_model(path)  # checked, its layout read
+            _check_same_model(model, found.proto, path)
+            return OnnxSource(found.proto, chosen, found.name, options, found.channels_last)
         else:
             raise OnnxModelError(
                 "cannot read the graph back from this InferenceSession; pass the .onnx path "
